@@ -1,0 +1,84 @@
+"""Shared fixtures: a world of two warehouses with a user of each role, and authenticated clients."""
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+from inventory.tests.factories import ProductFactory
+from warehouses.tests.factories import WarehouseFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` are skipped, visibly, when the database is not PostgreSQL."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def client_for(user) -> APIClient:
+    """An API client carrying a real access token for `user`."""
+    client = APIClient()
+    if user is not None:
+        token = RefreshToken.for_user(user).access_token
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle(settings):
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+    rates.update({"user_write": "100000/minute", "auth": "100000/minute"})
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def make_client():
+    return client_for
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+class World:
+    """Two warehouses (A, B), a manager and a staff member for each, an admin and a viewer."""
+
+    def __init__(self):
+        self.admin = UserFactory(admin=True, username="admin1")
+        self.manager_a = UserFactory(manager=True, username="manager_a")
+        self.manager_b = UserFactory(manager=True, username="manager_b")
+        self.wh_a = WarehouseFactory(code="A", name="Alpha", manager=self.manager_a)
+        self.wh_b = WarehouseFactory(code="B", name="Beta", manager=self.manager_b)
+        self.staff_a = UserFactory(staff=True, username="staff_a", warehouse=self.wh_a)
+        self.staff_b = UserFactory(staff=True, username="staff_b", warehouse=self.wh_b)
+        self.viewer = UserFactory(viewer=True, username="viewer1")
+        self.product = ProductFactory(sku="BOLT-1", name="Bolt")
+        self.product2 = ProductFactory(sku="NUT-1", name="Nut")
+
+    def client(self, user):
+        return client_for(user)
+
+
+@pytest.fixture
+def world(db):
+    return World()

@@ -1,0 +1,53 @@
+"""Every stock row lock is taken here, always in primary-key order, so two writers never deadlock."""
+
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from .models import Stock
+
+
+def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
+    """Create missing `(product_id, warehouse_id)` stock rows, safely under concurrency.
+
+    `INSERT ... ON CONFLICT DO NOTHING`: a concurrent creator of the same row makes this wait for
+    its commit and then do nothing, so a row is never duplicated and no IntegrityError escapes.
+    Rows are inserted in a fixed order so two transactions creating rows never wait on each other
+    in a cycle.
+    """
+    ordered = sorted(set(pairs), key=lambda pair: (pair[1], pair[0]))
+    existing = set(
+        Stock.objects.filter(product_id__in={p for p, _ in ordered}, warehouse_id__in={w for _, w in ordered})
+        .values_list("product_id", "warehouse_id")
+    )
+    for product_id, warehouse_id in ordered:
+        if (product_id, warehouse_id) not in existing:
+            Stock.objects.bulk_create(
+                [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)], ignore_conflicts=True
+            )
+
+
+def lock_stock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
+    """Lock the stock rows of `(product_id, warehouse_id)` pairs, in primary-key order.
+
+    Must be called inside a transaction. Rows must exist (see `ensure_stock_rows`).
+    Returns the locked rows keyed by `(product_id, warehouse_id)`.
+    """
+    pairs = set(pairs)
+    query = Q(pk__in=[])
+    for product_id, warehouse_id in pairs:
+        clause = Q(product_id=product_id, warehouse_id=warehouse_id)
+        query |= clause
+    rows = Stock.objects.select_for_update().filter(query).order_by("pk")
+    locked = {(row.product_id, row.warehouse_id): row for row in rows}
+    missing = pairs - locked.keys()
+    if missing:
+        raise Stock.DoesNotExist(f"stock rows missing: {sorted(missing)}")
+    return locked
+
+
+def lock_stock_row(product_id: int, warehouse_id: int, *, create: bool = False) -> Stock:
+    """Lock one stock row (creating it first if `create`)."""
+    if create:
+        ensure_stock_rows([(product_id, warehouse_id)])
+    return lock_stock_rows([(product_id, warehouse_id)])[(product_id, warehouse_id)]

@@ -1,0 +1,210 @@
+"""Products, per-warehouse stock, the append-only ledger, thresholds and alerts.
+
+`Stock.quantity` is written only by `inventory.services`; see that module.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+# A single operation may move at most this many units (guards integer overflow and typos).
+MAX_QUANTITY = 1_000_000_000
+
+
+class Product(models.Model):
+    """A stock-keeping unit of the catalogue."""
+
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=32, default="pcs")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [models.UniqueConstraint(Lower("sku"), name="product_sku_ci_unique")]
+
+    def __str__(self):
+        return f"{self.sku} — {self.name}"
+
+
+class StockQuerySet(models.QuerySet):
+    def for_user(self, user) -> "StockQuerySet":
+        """Stock levels are the internal catalogue: readable by every active user."""
+        from warehouses.models import Warehouse
+
+        return self.filter(warehouse__in=Warehouse.objects.for_user(user))
+
+
+class Stock(models.Model):
+    """The balance of one product in one warehouse. Changed only through `inventory.services`."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stocks")
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="stocks")
+    quantity = models.BigIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["warehouse_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="stock_unique_product_warehouse"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="stock_quantity_non_negative"),
+        ]
+        indexes = [models.Index(fields=["warehouse", "product"], name="stock_warehouse_product")]
+
+    def __str__(self):
+        return f"{self.product_id}@{self.warehouse_id}: {self.quantity}"
+
+
+class MovementQuerySet(models.QuerySet):
+    def for_user(self, user) -> "MovementQuerySet":
+        """The ledger of the warehouses a user operates (admin all, manager theirs, staff own)."""
+        from warehouses.models import Warehouse
+
+        return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
+
+
+class StockMovement(models.Model):
+    """One immutable ledger row. Never updated or deleted (a PostgreSQL trigger enforces it)."""
+
+    class Kind(models.TextChoices):
+        ASSIGN = "assign", "Assign"
+        ADJUST = "adjust", "Adjust"
+        PURCHASE = "purchase", "Purchase"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+
+    class ReferenceType(models.TextChoices):
+        PURCHASE_REQUEST = "purchase_request", "Purchase request"
+        TRANSFER_REQUEST = "transfer_request", "Transfer request"
+
+    class Reason(models.TextChoices):
+        COUNT = "count", "Count"
+        DAMAGE = "damage", "Damage"
+        LOSS = "loss", "Loss"
+        FOUND = "found", "Found"
+        RETURN = "return", "Return"
+        RECEIPT = "receipt", "Receipt"
+
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements")
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    quantity_change = models.BigIntegerField()
+    quantity_after = models.BigIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reference_type = models.CharField(max_length=32, choices=ReferenceType.choices, null=True, blank=True)
+    reference_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    note = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = MovementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(quantity_change=0), name="movement_change_non_zero"),
+            models.CheckConstraint(condition=models.Q(quantity_after__gte=0), name="movement_after_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["warehouse", "created_at"], name="movement_warehouse_created"),
+            models.Index(fields=["product", "created_at"], name="movement_product_created"),
+            models.Index(fields=["stock", "id"], name="movement_stock_id"),
+            models.Index(fields=["reference_type", "reference_id"], name="movement_reference"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.quantity_change:+d} → {self.quantity_after}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Stock movements are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Stock movements are immutable.")
+
+
+class ThresholdQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ThresholdQuerySet":
+        from warehouses.models import Warehouse
+
+        return self.filter(warehouse__in=Warehouse.objects.for_user(user))
+
+
+class LowStockThreshold(models.Model):
+    """Below this quantity a stock row is "low" and an alert opens."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="thresholds")
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.CASCADE, related_name="thresholds")
+    threshold = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ThresholdQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["warehouse_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="threshold_unique_product_warehouse"),
+            models.CheckConstraint(condition=models.Q(threshold__gte=0), name="threshold_non_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id}@{self.warehouse_id} < {self.threshold}"
+
+
+class AlertQuerySet(models.QuerySet):
+    def for_user(self, user) -> "AlertQuerySet":
+        from warehouses.models import Warehouse
+
+        return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
+
+
+class LowStockAlert(models.Model):
+    """One crossing below a threshold; at most one open per product and warehouse (database rule)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class EmailStatus(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    threshold = models.PositiveIntegerField()
+    quantity_at_trigger = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "warehouse"],
+                condition=models.Q(status="open"),
+                name="alert_one_open_per_stock",
+            )
+        ]
+        indexes = [models.Index(fields=["warehouse", "status"], name="alert_warehouse_status")]
+
+    def __str__(self):
+        return f"alert {self.product_id}@{self.warehouse_id} ({self.status})"

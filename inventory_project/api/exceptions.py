@@ -1,0 +1,66 @@
+"""One exception handler: every non-validation error becomes `{"detail", "code"}`."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from .errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+# DRF's default codes, renamed where the API documents a different one.
+_CODE_RENAMES = {"not_authenticated": "not_authenticated", "authentication_failed": "not_authenticated"}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handler (JSON, see urls.handler500) takes over
+    if isinstance(exc, exceptions.ValidationError):
+        return response  # DRF's field map, status 400
+
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    code = None
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            code = codes
+        elif isinstance(codes, dict) and isinstance(codes.get("detail"), str):
+            code = codes["detail"]
+    if isinstance(detail, dict) and "detail" in detail:
+        detail = detail["detail"]
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        code = _CODE_RENAMES.get(code or "", code) or "not_authenticated"
+    if isinstance(exc, exceptions.PermissionDenied) and code in (None, "permission_denied"):
+        code = "permission_denied"
+    body = {"detail": str(detail), "code": code or _default_code(response.status_code)}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        body["wait"] = int(exc.wait)
+    response.data = body
+    return response
+
+
+def _default_code(status_code: int) -> str:
+    return {
+        status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+        status.HTTP_403_FORBIDDEN: "permission_denied",
+        status.HTTP_404_NOT_FOUND: "not_found",
+        status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+        status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+        status.HTTP_409_CONFLICT: "conflict",
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+        status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+    }.get(status_code, "error")

@@ -1,0 +1,26 @@
+"""Cross-cutting endpoints: health."""
+
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class HealthView(APIView):
+    """200 `{"status": "ok"}` when the database answers, 503 otherwise."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except Exception:  # any database failure means "not healthy", never a 500
+            return Response({"status": "unavailable", "code": "database_unavailable"}, status=503)
+        return Response({"status": "ok"})

@@ -1,0 +1,42 @@
+"""URL configuration: the API under /api/, the Django admin, the schema and Swagger UI."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from inventory_project.api.views import HealthView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health/", HealthView.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
+         name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[],
+                                                     authentication_classes=[]), name="swagger-ui"),
+    path("api/", include("accounts.urls")),
+    path("api/", include("warehouses.urls")),
+    path("api/", include("inventory.urls")),
+    path("api/", include("workflows.urls")),
+    path("api/", include("dashboards.urls")),
+    path("api/", include("reports.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+
+
+def _json_error(status: int, detail: str, code: str):
+    def view(request, exception=None):
+        return JsonResponse({"detail": detail, "code": code}, status=status)
+
+    return view
+
+
+# Outside DRF too (unknown URLs, crashes), the API never answers with an HTML page.
+handler400 = _json_error(400, "Bad request.", "bad_request")
+handler403 = _json_error(403, "You do not have permission to perform this action.", "permission_denied")
+handler404 = _json_error(404, "Not found.", "not_found")
+handler500 = _json_error(500, "Internal server error.", "server_error")

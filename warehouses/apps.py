@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WarehousesConfig(AppConfig):
+    """Warehouses and their per-user scoping."""
+
+    name = "warehouses"

@@ -1,0 +1,71 @@
+"""Warehouses and the one place that decides which of them a user may see or act on."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class WarehouseQuerySet(models.QuerySet):
+    def for_user(self, user) -> "WarehouseQuerySet":
+        """Warehouses a user may read: the whole catalogue, for every active user."""
+        if not _is_active(user):
+            return self.none()
+        return self.all()
+
+    def operated_by(self, user) -> "WarehouseQuerySet":
+        """Warehouses whose private data (ledger, requests, dashboards) a user may see and act in.
+
+        Admin: all. Manager: the warehouses they manage. Staff: their own warehouse. Viewer: none.
+        """
+        if not _is_active(user):
+            return self.none()
+        role = user.role.name
+        if role == "admin":
+            return self.all()
+        if role == "manager":
+            return self.filter(manager_id=user.pk)
+        if role == "staff" and user.warehouse_id:
+            return self.filter(pk=user.warehouse_id)
+        return self.none()
+
+    def managed_by(self, user) -> "WarehouseQuerySet":
+        """Warehouses a user may manage (assign stock, thresholds, staff): admin all, manager theirs."""
+        if not _is_active(user):
+            return self.none()
+        role = user.role.name
+        if role == "admin":
+            return self.all()
+        if role == "manager":
+            return self.filter(manager_id=user.pk)
+        return self.none()
+
+
+def _is_active(user) -> bool:
+    return bool(user and getattr(user, "is_authenticated", False) and user.status == "active")
+
+
+class Warehouse(models.Model):
+    """A physical site holding stock; `manager` is the manager in charge of it."""
+
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_warehouses",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WarehouseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(Lower("code"), name="warehouse_code_ci_unique")]
+
+    def __str__(self):
+        return f"{self.code} — {self.name}"

@@ -1,0 +1,13 @@
+import factory
+
+from warehouses.models import Warehouse
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Warehouse
+
+    code = factory.Sequence(lambda n: f"WH{n:03d}")
+    name = factory.Sequence(lambda n: f"Warehouse {n}")
+    address = "1 Dock Road"
+    is_active = True

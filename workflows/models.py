@@ -1,0 +1,135 @@
+"""Approval workflows: `pending → approved | rejected | cancelled`, decided only through services."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class DecidedRequest(models.Model):
+    """Fields every request shares: who asked, who decided, when and why."""
+
+    reason = models.TextField(blank=True, max_length=2000)
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RequestStatus.PENDING
+
+
+class PurchaseRequestQuerySet(models.QuerySet):
+    def for_user(self, user) -> "PurchaseRequestQuerySet":
+        """Requester's own, plus every request of the warehouses the user operates."""
+        from warehouses.models import Warehouse
+
+        if not (user and user.is_authenticated and user.status == "active"):
+            return self.none()
+        return self.filter(Q(requested_by_id=user.pk) | Q(warehouse__in=Warehouse.objects.operated_by(user)))
+
+
+class PurchaseRequest(DecidedRequest):
+    """A viewer asks to take `quantity` of a product out of a warehouse."""
+
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = PurchaseRequestQuerySet.as_manager()
+
+    class Meta(DecidedRequest.Meta):
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="purchase_quantity_positive")]
+        indexes = [models.Index(fields=["warehouse", "status"], name="purchase_warehouse_status")]
+
+    def __str__(self):
+        return f"purchase #{self.pk} ({self.status})"
+
+
+class TransferRequestQuerySet(models.QuerySet):
+    def for_user(self, user) -> "TransferRequestQuerySet":
+        """Admin all; manager and staff of either warehouse."""
+        from warehouses.models import Warehouse
+
+        operated = Warehouse.objects.operated_by(user)
+        return self.filter(Q(source_warehouse__in=operated) | Q(destination_warehouse__in=operated))
+
+
+class TransferRequest(DecidedRequest):
+    """Move `quantity` of a product from one warehouse to another; decided by an admin."""
+
+    source_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    destination_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = TransferRequestQuerySet.as_manager()
+
+    class Meta(DecidedRequest.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
+            models.CheckConstraint(
+                condition=~Q(source_warehouse=models.F("destination_warehouse")),
+                name="transfer_distinct_warehouses",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["source_warehouse", "status"], name="transfer_source_status"),
+            models.Index(fields=["destination_warehouse", "status"], name="transfer_dest_status"),
+        ]
+
+    def __str__(self):
+        return f"transfer #{self.pk} ({self.status})"
+
+
+class PromotionRequestQuerySet(models.QuerySet):
+    def for_user(self, user) -> "PromotionRequestQuerySet":
+        """Admin all; a manager the requests they made."""
+        if not (user and user.is_authenticated and user.status == "active"):
+            return self.none()
+        if user.role.name == "admin":
+            return self.all()
+        if user.role.name == "manager":
+            return self.filter(requested_by_id=user.pk)
+        return self.none()
+
+
+class ManagerPromotionRequest(DecidedRequest):
+    """A request to promote a staff member to manager; decided by an admin."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = PromotionRequestQuerySet.as_manager()
+
+    class Meta(DecidedRequest.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status="pending"), name="promotion_one_pending_per_user"
+            )
+        ]
+
+    def __str__(self):
+        return f"promotion #{self.pk} of {self.user_id} ({self.status})"

@@ -1,0 +1,3 @@
+"""Routes of the low-stock alerts API (kept apart from the stock routes)."""
+
+urlpatterns = []

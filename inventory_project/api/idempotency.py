@@ -1,0 +1,91 @@
+"""`Idempotency-Key` for POSTs that change stock or create requests (SPEC §8).
+
+The first successful (2xx) response to a `(user, key)` pair is stored in the same transaction as
+the work it describes; a repeat with the same method, path and body replays it with
+`Idempotent-Replayed: true` and changes nothing; the same key with a different request is
+409 `idempotency_key_reused`. Concurrent repeats are serialized by the unique index on
+`(user, key)`: the second insert waits for the first transaction and then replays its answer.
+Error responses are not stored, so a client may retry after fixing the cause.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+from functools import wraps
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from .errors import Conflict, DomainError
+from .models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+# Keys are honoured at least this long; `prune_idempotency_keys` deletes older ones.
+RETENTION = timedelta(hours=48)
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used with a different request."
+
+
+class InvalidIdempotencyKey(DomainError):
+    code = "invalid_idempotency_key"
+    default_detail = f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters."
+
+
+def request_fingerprint(request) -> str:
+    try:
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        body = repr(request.data)
+    raw = f"{request.method}\n{request.path}\n{body}".encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
+
+
+def idempotent(handler):
+    """Decorate a view's `post` so that it honours the `Idempotency-Key` header."""
+
+    @wraps(handler)
+    def wrapper(view, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise InvalidIdempotencyKey()
+        fingerprint = request_fingerprint(request)
+        with transaction.atomic():
+            fresh_after = timezone.now() - RETENTION
+            try:
+                with transaction.atomic():
+                    # Blocks while another transaction holds the same (user, key), then fails.
+                    IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__lt=fresh_after).delete()
+                    record = IdempotencyRecord.objects.create(
+                        user=request.user, key=key, method=request.method, path=request.path[:255],
+                        request_hash=fingerprint,
+                    )
+            except IntegrityError:
+                existing = IdempotencyRecord.objects.get(user=request.user, key=key)
+                return _replay(existing, fingerprint)
+
+            response = handler(view, request, *args, **kwargs)
+            if 200 <= response.status_code < 300:
+                record.response_status = response.status_code
+                record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+                record.save(update_fields=["response_status", "response_body"])
+            else:
+                transaction.set_rollback(True)
+            return response
+
+    return wrapper

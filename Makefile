@@ -1,0 +1,20 @@
+# Both commands need only Python 3.11+; `make` is a convenience over scripts/dev.py.
+PYTHON ?= python3
+
+.PHONY: run test lint check bench
+
+run:    ## set up .venv, migrate SQLite, load demo data, run the server and the alert worker
+	$(PYTHON) scripts/dev.py run
+
+test:   ## set up .venv and run the whole test suite (SQLite, or DATABASE_URL=postgres://...)
+	$(PYTHON) scripts/dev.py test $(ARGS)
+
+lint:
+	.venv/bin/ruff check .
+
+check:  ## what CI checks besides the tests
+	.venv/bin/ruff check .
+	.venv/bin/python manage.py makemigrations --check --dry-run
+
+bench:  ## report generation benchmark (not part of the tests)
+	.venv/bin/python bench/reports_bench.py

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Zero-setup developer commands; needs only Python 3.11+ (and git to get the code).
+
+    python3 scripts/dev.py run     set up .venv, migrate, load demo data, run the server and the worker
+    python3 scripts/dev.py test    set up .venv and run the whole test suite (extra args go to pytest)
+
+The database is SQLite unless DATABASE_URL is set (e.g. postgres://postgres@127.0.0.1:5432/inventory).
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def sh(*args, **kwargs) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, **kwargs)
+
+
+def ensure_venv(requirements: str) -> None:
+    """Create .venv and install the pinned requirements (again only when they change)."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", requirements):
+        digest.update((ROOT / name).read_bytes())
+    stamp = VENV / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+    stamp.write_text(digest.hexdigest())
+
+
+def run() -> int:
+    ensure_venv("requirements.txt")
+    manage = [PY, "manage.py"]
+    sh(*manage, "migrate", "--no-input")
+    sh(*manage, "seed_demo")
+    worker = subprocess.Popen([str(PY), "manage.py", "db_worker", "--no-reload"], cwd=ROOT)
+    print(f"background worker (alert e-mails) started, pid {worker.pid}", flush=True)
+    print("\nAPI: http://127.0.0.1:8000/api/   docs: http://127.0.0.1:8000/api/docs/   "
+          "admin: http://127.0.0.1:8000/admin/\n", flush=True)
+    try:
+        return subprocess.call([str(PY), "manage.py", "runserver", os.environ.get("PORT", "127.0.0.1:8000")],
+                               cwd=ROOT)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def test(extra: list[str]) -> int:
+    ensure_venv("requirements-dev.txt")
+    engine = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
+    print(f"running the test suite on {engine}", flush=True)
+    return subprocess.call([str(PY), "-m", "pytest", *extra], cwd=ROOT)
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    if sys.argv[1] == "run":
+        return run()
+    return test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

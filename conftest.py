@@ -82,3 +82,24 @@ class World:
 @pytest.fixture
 def world(db):
     return World()
+
+
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def _ledger_is_consistent(request):
+    """After every test that used the database, prove the ledger (before its transaction rolls back)."""
+    if not (request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)):
+        yield
+        return
+    # Set the database up inside this fixture, so it is torn down after the check below.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    if connection.needs_rollback or (connection.connection is not None and not connection.is_usable()):
+        return  # the test left a broken transaction; it fails on its own terms
+    from inventory.ledger import ledger_mismatches
+
+    mismatches = ledger_mismatches(limit=10)
+    if mismatches:
+        pytest.fail("ledger check failed after the test:\n" + "\n".join(str(m) for m in mismatches), pytrace=False)

@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("purchase-requests/", views.PurchaseRequestListCreateView.as_view(), name="purchase-request-list"),
+    path("purchase-requests/approve/", views.PurchaseRequestDecisionView.as_view(), name="purchase-request-approve"),
+    path("purchase-requests/cancel/", views.PurchaseRequestCancelView.as_view(), name="purchase-request-cancel"),
+    path("purchase-requests/<int:pk>/", views.PurchaseRequestDetailView.as_view(), name="purchase-request-detail"),
+    path("transfer-requests/", views.TransferRequestListCreateView.as_view(), name="transfer-request-list"),
+    path("transfer-requests/approve/", views.TransferRequestDecisionView.as_view(), name="transfer-request-approve"),
+    path("transfer-requests/<int:pk>/", views.TransferRequestDetailView.as_view(), name="transfer-request-detail"),
+]

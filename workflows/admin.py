@@ -1,0 +1,91 @@
+"""Django admin for purchase and transfer requests: read-only, decided only through the services."""
+
+from django.contrib import admin, messages
+from django.db import transaction
+
+from accounts.audit import client_ip
+from inventory_project.api.errors import DomainError
+
+from . import services
+from .models import Decision, PurchaseRequest, TransferRequest
+
+
+class RequestAdmin(admin.ModelAdmin):
+    """Read-only request list and detail; decisions go through `decide` (the same service as the API)."""
+
+    list_display = ["id", "status", "product", "quantity", "requested_by", "decided_by", "created_at", "decided_at"]
+    list_filter = ["status"]
+    date_hierarchy = "created_at"
+    actions = ["approve_selected", "reject_selected"]
+
+    def decide(self, *, actor, request_id: int, decision: str, ip: str | None):
+        raise NotImplementedError
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # never edit a request (or its status) directly
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _is_admin(request.user) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return _is_admin(request.user) or super().has_module_permission(request)
+
+    @admin.action(description="Approve selected")
+    def approve_selected(self, request, queryset):
+        self._decide_all(request, queryset, Decision.APPROVE)
+
+    @admin.action(description="Reject selected")
+    def reject_selected(self, request, queryset):
+        self._decide_all(request, queryset, Decision.REJECT)
+
+    def _decide_all(self, request, queryset, decision: str) -> None:
+        done, failures = 0, []
+        for request_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                # One transaction per request: a failure leaves the others decided.
+                with transaction.atomic():
+                    self.decide(actor=request.user, request_id=request_id, decision=decision, ip=client_ip(request))
+            except DomainError as exc:
+                failures.append(f"#{request_id}: {exc.detail}")
+            else:
+                done += 1
+        if done:
+            verb = "approved" if decision == Decision.APPROVE else "rejected"
+            self.message_user(request, f"{done} request(s) {verb}.", messages.SUCCESS)
+        for failure in failures:
+            self.message_user(request, failure, messages.ERROR)
+
+
+def _is_admin(user) -> bool:
+    return bool(user.is_active and getattr(user, "role_id", None) and user.role.name == "admin")
+
+
+@admin.register(PurchaseRequest)
+class PurchaseRequestAdmin(RequestAdmin):
+    """Purchase requests."""
+
+    list_display = ["id", "status", "warehouse", *RequestAdmin.list_display[2:]]
+    list_filter = ["status", "warehouse"]
+
+    def decide(self, *, actor, request_id, decision, ip):
+        services.decide_purchase_request(actor=actor, request_id=request_id, decision=decision, ip=ip)
+
+
+@admin.register(TransferRequest)
+class TransferRequestAdmin(RequestAdmin):
+    """Transfer requests."""
+
+    list_display = ["id", "status", "source_warehouse", "destination_warehouse", *RequestAdmin.list_display[2:]]
+    list_filter = ["status", "source_warehouse", "destination_warehouse"]
+
+    def decide(self, *, actor, request_id, decision, ip):
+        services.decide_transfer_request(actor=actor, request_id=request_id, decision=decision, ip=ip)

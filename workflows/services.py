@@ -1,0 +1,190 @@
+"""Purchase and transfer request workflows: create, decide, cancel.
+
+Every decision locks the request row first (`select_for_update`) and only then calls the stock
+service, which locks stock rows second; that fixed order (request, then stock in primary-key order)
+is what keeps concurrent decisions free of deadlocks. A request is decided exactly once: the row
+lock serializes concurrent deciders and every one after the first sees it is no longer pending.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import record_event
+from accounts.models import Role
+from inventory.models import MAX_QUANTITY, Product
+from inventory.services import InactiveObject, InvalidQuantity, Reference, deduct_stock, move_stock
+from inventory_project.api.errors import DomainError, NotFound, NotPending, PermissionDenied
+from warehouses.models import Warehouse
+
+from .models import Decision, PurchaseRequest, RequestStatus, TransferRequest
+
+
+class InvalidDecision(DomainError):
+    code = "invalid_decision"
+    default_detail = "The decision must be 'approve' or 'reject'."
+
+
+def _role(user) -> str | None:
+    return user.role.name if user is not None and getattr(user, "role_id", None) else None
+
+
+def _check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_QUANTITY:
+        raise InvalidQuantity(f"The quantity must be an integer between 1 and {MAX_QUANTITY}.")
+
+
+def _check_active(*, warehouses: list[Warehouse], product: Product) -> None:
+    for warehouse in warehouses:
+        if not warehouse.is_active:
+            raise InactiveObject(f"Warehouse {warehouse.code} is inactive.")
+    if not product.is_active:
+        raise InactiveObject(f"Product {product.sku} is inactive.")
+
+
+def _check_decision(decision: str) -> None:
+    if decision not in Decision.values:
+        raise InvalidDecision()
+
+
+def _mark_decided(request_obj, *, actor, status: str, reason: str) -> None:
+    request_obj.status = status
+    request_obj.decided_by = actor
+    request_obj.decided_at = timezone.now()
+    request_obj.decision_reason = reason or ""
+    request_obj.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+
+
+def _lock(model, *, actor, request_id: int):
+    """Lock the request row, then make sure the actor can see it (404 otherwise, ids do not leak)."""
+    obj = model.objects.select_for_update().filter(pk=request_id).first()
+    if obj is None or not model.objects.for_user(actor).filter(pk=obj.pk).exists():
+        raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")
+    return obj
+
+
+# --- Purchase requests --------------------------------------------------------------------------
+
+@transaction.atomic
+def create_purchase_request(*, actor, warehouse: Warehouse, product: Product, quantity: int, reason: str = "",
+                            ip: str | None = None) -> PurchaseRequest:
+    """A viewer asks for `quantity` of a product from a warehouse; the request starts `pending`.
+
+    Locks nothing. Raises PermissionDenied unless the actor is an active viewer, InactiveObject,
+    InvalidQuantity.
+    """
+    if _role(actor) != Role.Name.VIEWER or not Warehouse.objects.for_user(actor).filter(pk=warehouse.pk).exists():
+        raise PermissionDenied("Only viewers create purchase requests.")
+    _check_quantity(quantity)
+    _check_active(warehouses=[warehouse], product=product)
+    purchase = PurchaseRequest.objects.create(
+        warehouse=warehouse, product=product, quantity=quantity, reason=reason or "", requested_by=actor
+    )
+    record_event(actor=actor, action="purchase_request.create", target=purchase, ip=ip,
+                 data={"warehouse": warehouse.pk, "product": product.pk, "quantity": quantity})
+    return purchase
+
+
+@transaction.atomic
+def decide_purchase_request(*, actor, request_id: int, decision: str, reason: str = "",
+                            ip: str | None = None) -> PurchaseRequest:
+    """Approve (deduct the stock, a `purchase` movement) or reject a pending purchase request.
+
+    Locks: the request row first, then (on approve) the stock row through `deduct_stock`.
+    Raises InvalidDecision; NotFound if the request is unknown or outside the actor's scope;
+    PermissionDenied unless the actor is an admin or the manager or staff of its warehouse;
+    NotPending if it was already decided; InsufficientStock (nothing written, the request stays
+    pending) or InactiveObject from the stock service.
+    """
+    _check_decision(decision)
+    purchase = _lock(PurchaseRequest, actor=actor, request_id=request_id)
+    if not Warehouse.objects.operated_by(actor).filter(pk=purchase.warehouse_id).exists():
+        raise PermissionDenied("Only an admin or this warehouse's manager or staff may decide this request.")
+    if not purchase.is_pending:
+        raise NotPending(f"This request is already {purchase.status}.")
+    data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
+    if decision == Decision.APPROVE:
+        movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
+                                quantity=purchase.quantity, reference=Reference("purchase_request", purchase.pk))
+        data.update(movement=movement.pk, quantity_after=movement.quantity_after)
+        _mark_decided(purchase, actor=actor, status=RequestStatus.APPROVED, reason=reason)
+    else:
+        _mark_decided(purchase, actor=actor, status=RequestStatus.REJECTED, reason=reason)
+    record_event(actor=actor, action=f"purchase_request.{decision}", target=purchase, ip=ip,
+                 data={**data, "reason": purchase.decision_reason})
+    return purchase
+
+
+@transaction.atomic
+def cancel_purchase_request(*, actor, request_id: int, ip: str | None = None) -> PurchaseRequest:
+    """The requester withdraws their own pending purchase request.
+
+    Locks: the request row. Raises NotFound if unknown or outside the actor's scope,
+    PermissionDenied unless the actor is the requester, NotPending if it was already decided.
+    """
+    purchase = _lock(PurchaseRequest, actor=actor, request_id=request_id)
+    if purchase.requested_by_id != actor.pk:
+        raise PermissionDenied("Only the requester may cancel a purchase request.")
+    if not purchase.is_pending:
+        raise NotPending(f"This request is already {purchase.status}.")
+    _mark_decided(purchase, actor=actor, status=RequestStatus.CANCELLED, reason="")
+    record_event(actor=actor, action="purchase_request.cancel", target=purchase, ip=ip,
+                 data={"warehouse": purchase.warehouse_id, "product": purchase.product_id})
+    return purchase
+
+
+# --- Transfer requests --------------------------------------------------------------------------
+
+@transaction.atomic
+def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse, product: Product, quantity: int,
+                            reason: str = "", ip: str | None = None) -> TransferRequest:
+    """Ask to move `quantity` of a product from `source` to `destination`; starts `pending`.
+
+    Locks nothing. Raises PermissionDenied unless the actor is an admin or the manager of either
+    warehouse; DomainError `same_warehouse`, InactiveObject, InvalidQuantity.
+    """
+    managed = Warehouse.objects.managed_by(actor).filter(pk__in=[source.pk, destination.pk])
+    if not managed.exists():
+        raise PermissionDenied("Only an admin or the manager of the source or destination may request a transfer.")
+    if source.pk == destination.pk:
+        raise DomainError("Source and destination must differ.", code="same_warehouse")
+    _check_quantity(quantity)
+    _check_active(warehouses=[source, destination], product=product)
+    transfer = TransferRequest.objects.create(
+        source_warehouse=source, destination_warehouse=destination, product=product, quantity=quantity,
+        reason=reason or "", requested_by=actor,
+    )
+    record_event(actor=actor, action="transfer_request.create", target=transfer, ip=ip,
+                 data={"source_warehouse": source.pk, "destination_warehouse": destination.pk,
+                       "product": product.pk, "quantity": quantity})
+    return transfer
+
+
+@transaction.atomic
+def decide_transfer_request(*, actor, request_id: int, decision: str, reason: str = "",
+                            ip: str | None = None) -> TransferRequest:
+    """Approve (move the stock: `transfer_out` + `transfer_in`) or reject a pending transfer.
+
+    Locks: the request row first, then (on approve) both stock rows in primary-key order through
+    `move_stock`. Raises InvalidDecision; NotFound if unknown or outside the actor's scope;
+    PermissionDenied unless the actor is an admin; NotPending if already decided;
+    InsufficientStock (nothing written, stays pending) or InactiveObject from the stock service.
+    """
+    _check_decision(decision)
+    transfer = _lock(TransferRequest, actor=actor, request_id=request_id)
+    if _role(actor) != Role.Name.ADMIN:
+        raise PermissionDenied("Only an admin may decide a transfer request.")
+    if not transfer.is_pending:
+        raise NotPending(f"This request is already {transfer.status}.")
+    data = {"source_warehouse": transfer.source_warehouse_id, "destination_warehouse":
+            transfer.destination_warehouse_id, "product": transfer.product_id, "quantity": transfer.quantity}
+    if decision == Decision.APPROVE:
+        out_row, in_row = move_stock(actor=actor, source=transfer.source_warehouse,
+                                     destination=transfer.destination_warehouse, product=transfer.product,
+                                     quantity=transfer.quantity, reference=Reference("transfer_request", transfer.pk))
+        data.update(movements=[out_row.pk, in_row.pk])
+        _mark_decided(transfer, actor=actor, status=RequestStatus.APPROVED, reason=reason)
+    else:
+        _mark_decided(transfer, actor=actor, status=RequestStatus.REJECTED, reason=reason)
+    record_event(actor=actor, action=f"transfer_request.{decision}", target=transfer, ip=ip,
+                 data={**data, "reason": transfer.decision_reason})
+    return transfer

@@ -1,9 +1,148 @@
-"""Background tasks: low-stock alert e-mails (Django's task API, database backend)."""
+"""Background tasks: low-stock alert e-mails (Django's task API, database backend).
 
+`inventory.alerts` enqueues `send_low_stock_alert_email` in the transaction that opens an alert;
+the worker (`python manage.py db_worker`) runs it after the commit. The database backend has no
+automatic retry, so the task retries itself: on an SMTP or network error (`OSError`, which
+`smtplib.SMTPException` is) it records the error and enqueues attempt + 1 with `run_after` set to
+an exponential back-off, and after `LOW_STOCK_EMAIL_MAX_ATTEMPTS` it gives up and marks the alert
+`failed`. The stock change that opened the alert has long committed; nothing here can undo it.
+
+Settings (optional): `LOW_STOCK_EMAIL_MAX_ATTEMPTS` (6), `LOW_STOCK_EMAIL_RETRY_BASE_SECONDS` (30:
+30 s, 60 s, 120 s, ...), `LOW_STOCK_EMAIL_RETRY_MAX_SECONDS` (1800), `SITE_URL` (prefix of the link
+in the message; a bare path when unset).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django_tasks import task
+
+from accounts.models import Role, User
+
+from .models import LowStockAlert
+
+logger = logging.getLogger(__name__)
+
+EmailStatus = LowStockAlert.EmailStatus
+
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_RETRY_BASE_SECONDS = 30
+DEFAULT_RETRY_MAX_SECONDS = 30 * 60
+
+
+def max_attempts() -> int:
+    return max(1, int(getattr(settings, "LOW_STOCK_EMAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """The wait before the attempt after `attempt`: base × 2^(attempt-1), capped."""
+    base = float(getattr(settings, "LOW_STOCK_EMAIL_RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECONDS))
+    cap = float(getattr(settings, "LOW_STOCK_EMAIL_RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECONDS))
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+def alert_recipients(alert: LowStockAlert) -> list[str]:
+    """The warehouse's manager (active, with an e-mail) and every active admin with an e-mail, deduplicated."""
+    addresses = []
+    manager = alert.warehouse.manager
+    if (manager is not None and manager.status == User.Status.ACTIVE and manager.email
+            and manager.role.name == Role.Name.MANAGER):
+        addresses.append(manager.email)
+    addresses += (
+        User.objects.filter(role__name=Role.Name.ADMIN, status=User.Status.ACTIVE)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+    seen, unique = set(), []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            unique.append(address)
+    return unique
+
+
+def build_alert_message(alert: LowStockAlert, recipients: list[str]) -> EmailMultiAlternatives:
+    """The plain-text message with its HTML alternative."""
+    stock_path = f"/api/stocks/?warehouse={alert.warehouse_id}&product={alert.product_id}"
+    context = {
+        "alert": alert,
+        "warehouse": alert.warehouse,
+        "product": alert.product,
+        "stock_path": stock_path,
+        "stock_url": getattr(settings, "SITE_URL", "").rstrip("/") + stock_path,
+    }
+    subject = " ".join(render_to_string("inventory/email/low_stock_alert_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("inventory/email/low_stock_alert.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.attach_alternative(render_to_string("inventory/email/low_stock_alert.html", context), "text/html")
+    return message
 
 
 @task()
-def send_low_stock_alert_email(*, alert_id: int, attempt: int = 1) -> str:
-    """Send the e-mail of one alert to the warehouse's manager and every active admin."""
-    raise NotImplementedError("implemented in the alerts issue")
+def send_low_stock_alert_email(alert_id: int, attempt: int = 1) -> str:
+    """Send the e-mail of one alert to the warehouse's manager and every active admin.
+
+    Idempotent: an alert whose e-mail is sent (or given up) is left alone, and each attempt is
+    claimed once (`email_attempts` goes from attempt-1 to attempt), so a task run twice sends once.
+    Returns "sent", "retrying", "failed", or why it did nothing.
+    """
+    alert = (
+        LowStockAlert.objects.select_related("product", "warehouse", "warehouse__manager__role")
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        logger.warning("low-stock alert %s no longer exists; no e-mail sent", alert_id)
+        return "missing"
+    if alert.email_status in (EmailStatus.SENT, EmailStatus.FAILED):
+        return f"already {alert.email_status}"
+    claimed = LowStockAlert.objects.filter(
+        pk=alert_id, email_attempts=attempt - 1, email_status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING]
+    ).update(email_attempts=attempt)
+    if not claimed:
+        logger.info("attempt %s of the e-mail of low-stock alert %s already ran", attempt, alert_id)
+        return "duplicate"
+
+    recipients = alert_recipients(alert)
+    if not recipients:
+        _give_up(alert_id, attempt, "No active manager or admin with an e-mail address.")
+        return "failed"
+    try:
+        build_alert_message(alert, recipients).send()
+    except OSError as exc:  # SMTP errors, refused connections, timeouts
+        return _retry_or_give_up(alert_id, attempt, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug (template, data): no point in retrying, but let an operator see it
+        _give_up(alert_id, attempt, f"{type(exc).__name__}: {exc}")
+        raise
+    LowStockAlert.objects.filter(pk=alert_id).update(email_status=EmailStatus.SENT, email_error="")
+    logger.info("low-stock alert %s e-mailed to %s (attempt %s)", alert_id, ", ".join(recipients), attempt)
+    return "sent"
+
+
+def _retry_or_give_up(alert_id: int, attempt: int, error: str) -> str:
+    if attempt >= max_attempts():
+        _give_up(alert_id, attempt, error)
+        return "failed"
+    run_after = timezone.now() + retry_delay(attempt)
+    # The status and the next attempt are stored together: never one without the other.
+    with transaction.atomic():
+        LowStockAlert.objects.filter(pk=alert_id).update(email_status=EmailStatus.RETRYING, email_error=error[:2000])
+        send_low_stock_alert_email.using(run_after=run_after).enqueue(alert_id=alert_id, attempt=attempt + 1)
+    logger.warning("e-mail of low-stock alert %s failed (attempt %s of %s): %s; retrying after %s",
+                   alert_id, attempt, max_attempts(), error, run_after.isoformat())
+    return "retrying"
+
+
+def _give_up(alert_id: int, attempt: int, error: str) -> None:
+    LowStockAlert.objects.filter(pk=alert_id).update(email_status=EmailStatus.FAILED, email_error=error[:2000])
+    logger.error("e-mail of low-stock alert %s failed for good after %s attempt(s): %s", alert_id, attempt, error)

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("dashboard/admin/", views.AdminDashboardView.as_view(), name="dashboard-admin"),
+    path("dashboard/warehouse/", views.WarehouseDashboardView.as_view(), name="dashboard-warehouse"),
+]

@@ -1,0 +1,51 @@
+"""Dashboards: validate the query, call one selector, render."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff
+from inventory_project.api.errors import NotFound
+from warehouses.models import Warehouse
+
+from . import selectors
+from .serializers import (
+    AdminDashboardSerializer,
+    DaysQuerySerializer,
+    WarehouseDashboardQuerySerializer,
+    WarehouseDashboardSerializer,
+)
+
+DAYS = OpenApiParameter("days", int, description="Window in local calendar days, 1–366 (default 30).")
+
+
+class AdminDashboardView(APIView):
+    """Totals, daily flows, top products and open alerts over every warehouse (admin only)."""
+
+    permission_classes = [IsActiveUser & IsAdmin]
+
+    @extend_schema(parameters=[DAYS], responses=AdminDashboardSerializer)
+    def get(self, request):
+        query = DaysQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = selectors.admin_dashboard(days=query.validated_data["days"])
+        return Response(AdminDashboardSerializer(data).data)
+
+
+class WarehouseDashboardView(APIView):
+    """One warehouse's dashboard: admin, or the manager and staff of that warehouse."""
+
+    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("warehouse", int, required=True), DAYS],
+        responses=WarehouseDashboardSerializer,
+    )
+    def get(self, request):
+        query = WarehouseDashboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        warehouse = Warehouse.objects.operated_by(request.user).filter(pk=query.validated_data["warehouse"]).first()
+        if warehouse is None:
+            raise NotFound("No such warehouse among those you operate.")
+        data = selectors.warehouse_dashboard(warehouse=warehouse, days=query.validated_data["days"])
+        return Response(WarehouseDashboardSerializer(data).data)

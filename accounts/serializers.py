@@ -1,0 +1,239 @@
+"""Input validation and output shapes for the accounts API."""
+
+from collections.abc import Mapping
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from warehouses.models import Warehouse
+from workflows.models import Decision, ManagerPromotionRequest
+
+from .images import InvalidImage, sanitize_image
+from .models import AuditEvent, Role, User
+from .selectors import users_visible_to
+
+# Fields a client may see but never set; naming them in a write is a 400 rather than silently ignored.
+PROTECTED_FIELDS = frozenset({
+    "id", "username", "role", "status", "warehouse", "is_staff", "is_superuser", "is_active", "date_joined",
+    "last_login", "password", "groups", "user_permissions",
+})
+
+
+class StrictFieldsMixin:
+    """Reject keys the serializer does not accept, instead of silently dropping them (mass assignment)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            errors = {}
+            for key in data.keys():
+                if key not in writable:
+                    errors[key] = ["This field is not writable."] if key in PROTECTED_FIELDS else ["Unknown field."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """`{id, username, email, first_name, last_name, role, status, warehouse, date_joined}`."""
+
+    role = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "role", "status", "warehouse", "date_joined"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A self-registration: viewer (default) or staff of an active warehouse."""
+
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=[Role.Name.VIEWER, Role.Name.STAFF], default=Role.Name.VIEWER)
+    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.filter(is_active=True),
+                                                   required=False, allow_null=True)
+
+    def validate_username(self, value):
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with this username already exists.")
+        return value
+
+    def validate_email(self, value):
+        if User.objects.filter(email__iexact=value).exists():
+            raise serializers.ValidationError("A user with this e-mail already exists.")
+        return value
+
+    def validate(self, attrs):
+        warehouse = attrs.get("warehouse")
+        if attrs["role"] == Role.Name.STAFF and warehouse is None:
+            raise serializers.ValidationError({"warehouse": ["A staff registration needs a warehouse."]})
+        if attrs["role"] == Role.Name.VIEWER and warehouse is not None:
+            raise serializers.ValidationError({"warehouse": ["Only staff belong to a warehouse."]})
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        return attrs
+
+
+class LoginSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Username (case-insensitive) and password."""
+
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """A login answer: tokens and the user."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    user = UserSerializer()
+
+
+class RefreshSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A refresh token to rotate or blacklist."""
+
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokensSerializer(serializers.Serializer):
+    """A rotated token pair."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class ProfileSerializer(serializers.Serializer):
+    """Own user plus profile: `{id, username, …, phone, bio, image}` (image is an absolute URL or null)."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    role = serializers.CharField(source="role.name")
+    status = serializers.CharField()
+    warehouse = serializers.IntegerField(source="warehouse_id", allow_null=True)
+    date_joined = serializers.DateTimeField()
+    phone = serializers.SerializerMethodField()
+    bio = serializers.SerializerMethodField()
+    image = serializers.SerializerMethodField()
+
+    def _profile(self, user):
+        return getattr(user, "profile", None)  # RelatedObjectDoesNotExist is an AttributeError
+
+    def get_phone(self, user) -> str:
+        profile = self._profile(user)
+        return profile.phone if profile else ""
+
+    def get_bio(self, user) -> str:
+        profile = self._profile(user)
+        return profile.bio if profile else ""
+
+    def get_image(self, user) -> str | None:
+        profile = self._profile(user)
+        if not profile or not profile.image:
+            return None
+        request = self.context.get("request")
+        url = profile.image.url
+        return request.build_absolute_uri(url) if request else url
+
+
+class ProfileUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Writable profile fields; the image is validated and re-encoded here (SPEC §3)."""
+
+    first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    phone = serializers.RegexField(r"^[0-9+()\-. ]*$", max_length=32, allow_blank=True, required=False)
+    bio = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    image = serializers.FileField(required=False, allow_null=True, allow_empty_file=False, max_length=255)
+
+    def validate_email(self, value):
+        user = self.context["request"].user
+        if User.objects.filter(email__iexact=value).exclude(pk=user.pk).exists():
+            raise serializers.ValidationError("A user with this e-mail already exists.")
+        return value
+
+    def validate_image(self, value):
+        if value is None:
+            return None
+        try:
+            return sanitize_image(value)
+        except InvalidImage as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedUserField(serializers.PrimaryKeyRelatedField):
+    """A user id the requester may see; anything else is "does not exist" (ids do not leak)."""
+
+    def get_queryset(self):
+        return users_visible_to(self.context["request"].user)
+
+
+class RegistrationDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`{user, decision, reason?}` on a pending registration."""
+
+    user = ScopedUserField()
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class DismissSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`{user, reason}`."""
+
+    user = ScopedUserField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class PromotionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`{user, reason}`: the staff member to promote."""
+
+    user = ScopedUserField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class PromotionRequestSerializer(serializers.ModelSerializer):
+    """`{id, user, requested_by, reason, status, decided_by, decision_reason, created_at, decided_at}`."""
+
+    class Meta:
+        model = ManagerPromotionRequest
+        fields = ["id", "user", "requested_by", "reason", "status", "decided_by", "decision_reason", "created_at",
+                  "decided_at"]
+        read_only_fields = fields
+
+
+class PromotionDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`{id, decision, reason?}`."""
+
+    id = serializers.PrimaryKeyRelatedField(queryset=ManagerPromotionRequest.objects.all())
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class DemoteSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`{user, reassign_to?, warehouse?, reason}`."""
+
+    user = ScopedUserField()
+    reassign_to = ScopedUserField(required=False, allow_null=True)
+    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all(), required=False, allow_null=True)
+    reason = serializers.CharField(max_length=2000)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    """`{id, actor, action, target, data, ip, created_at}`."""
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "actor", "action", "target", "data", "ip", "created_at"]
+        read_only_fields = fields

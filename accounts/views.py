@@ -1,0 +1,244 @@
+"""Accounts API: auth, profile, users, staff lifecycle, promotions, audit events."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.filters import SearchFilter
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory_project.api.throttling import AuthThrottle
+from workflows import promotions
+from workflows.models import ManagerPromotionRequest
+
+from . import services
+from .audit import client_ip
+from .filters import AuditEventFilter, UserFilter
+from .models import User
+from .permissions import IsActiveUser, IsAdmin, IsManager
+from .selectors import audit_events_visible_to, users_visible_to
+from .serializers import (
+    AuditEventSerializer,
+    DemoteSerializer,
+    DismissSerializer,
+    LoginSerializer,
+    ProfileSerializer,
+    ProfileUpdateSerializer,
+    PromotionCreateSerializer,
+    PromotionDecisionSerializer,
+    PromotionRequestSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    RegistrationDecisionSerializer,
+    TokenPairSerializer,
+    TokensSerializer,
+    UserSerializer,
+)
+
+ERROR = OpenApiResponse(description='`{"detail", "code"}`')
+ADMIN_OR_MANAGER = [IsActiveUser & (IsAdmin | IsManager)]
+ADMIN_ONLY = [IsActiveUser & IsAdmin]
+
+
+class AnonymousAuthView(APIView):
+    """Base for register, login and refresh: no authentication, throttled per IP."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterView(AnonymousAuthView):
+    """Self-registration as a pending viewer or staff member."""
+
+    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer, 400: ERROR, 429: ERROR})
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.register_user(**serializer.validated_data, ip=client_ip(request))
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(AnonymousAuthView):
+    """Exchange credentials for a token pair."""
+
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer, 401: ERROR, 403: ERROR, 429: ERROR})
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, refresh = services.login_user(**serializer.validated_data)
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh),
+                         "user": UserSerializer(user).data})
+
+
+class RefreshView(AnonymousAuthView):
+    """Rotate a refresh token; the old one is blacklisted."""
+
+    @extend_schema(request=RefreshSerializer, responses={200: TokensSerializer, 401: ERROR, 429: ERROR})
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.rotate_refresh_token(token=serializer.validated_data["refresh"]))
+
+
+class LogoutView(APIView):
+    """Blacklist one of the caller's refresh tokens."""
+
+    @extend_schema(request=RefreshSerializer, responses={204: None, 400: ERROR, 403: ERROR})
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.logout_user(user=request.user, token=serializer.validated_data["refresh"], ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProfileView(APIView):
+    """The caller's own user and profile; PUT and PATCH update the writable fields."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def _render(self, request, user):
+        user = User.objects.select_related("role", "profile").get(pk=user.pk)
+        return Response(ProfileSerializer(user, context={"request": request}).data)
+
+    @extend_schema(responses={200: ProfileSerializer})
+    def get(self, request):
+        return self._render(request, request.user)
+
+    @extend_schema(request=ProfileUpdateSerializer, responses={200: ProfileSerializer, 400: ERROR})
+    def put(self, request):
+        return self._update(request)
+
+    @extend_schema(request=ProfileUpdateSerializer, responses={200: ProfileSerializer, 400: ERROR})
+    def patch(self, request):
+        return self._update(request)
+
+    def _update(self, request):
+        serializer = ProfileUpdateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = services.update_profile(user=request.user, data=serializer.validated_data, ip=client_ip(request))
+        return self._render(request, user)
+
+
+class UserListView(generics.ListAPIView):
+    """Users the caller may manage: admin everyone, manager their staff and pending registrations."""
+
+    serializer_class = UserSerializer
+    permission_classes = ADMIN_OR_MANAGER
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    filterset_class = UserFilter
+    search_fields = ["username", "email", "first_name", "last_name"]
+
+    def get_queryset(self):
+        return users_visible_to(self.request.user).order_by("id")
+
+
+class UserDetailView(generics.RetrieveAPIView):
+    """One user within the caller's scope (404 otherwise)."""
+
+    serializer_class = UserSerializer
+    permission_classes = ADMIN_OR_MANAGER
+
+    def get_queryset(self):
+        return users_visible_to(self.request.user)
+
+
+class RegistrationDecisionView(APIView):
+    """Approve or reject a pending registration."""
+
+    permission_classes = ADMIN_OR_MANAGER
+
+    @extend_schema(request=RegistrationDecisionSerializer,
+                   responses={200: UserSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    def post(self, request):
+        serializer = RegistrationDecisionSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = services.decide_registration(actor=request.user, **serializer.validated_data, ip=client_ip(request))
+        return Response(UserSerializer(user).data)
+
+
+class DismissView(APIView):
+    """Dismiss a user: inactive at once, every refresh token blacklisted."""
+
+    permission_classes = ADMIN_OR_MANAGER
+
+    @extend_schema(request=DismissSerializer, responses={200: UserSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    def post(self, request):
+        serializer = DismissSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = services.dismiss_user(actor=request.user, **serializer.validated_data, ip=client_ip(request))
+        return Response(UserSerializer(user).data)
+
+
+class PromotionRequestCreateView(APIView):
+    """Ask for an active staff member to be promoted to manager."""
+
+    permission_classes = ADMIN_OR_MANAGER
+
+    @extend_schema(request=PromotionCreateSerializer,
+                   responses={201: PromotionRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    def post(self, request):
+        serializer = PromotionCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        promotion = promotions.request_staff_promotion(actor=request.user, **serializer.validated_data,
+                                                       ip=client_ip(request))
+        return Response(PromotionRequestSerializer(promotion).data, status=status.HTTP_201_CREATED)
+
+
+class PromotionRequestListView(generics.ListAPIView):
+    """Promotion requests: admin all, manager their own; filter `status`."""
+
+    serializer_class = PromotionRequestSerializer
+    permission_classes = ADMIN_OR_MANAGER
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = {"status": ["exact"]}
+
+    def get_queryset(self):
+        return ManagerPromotionRequest.objects.for_user(self.request.user).order_by("-created_at", "-id")
+
+
+class PromotionDecisionView(APIView):
+    """Admin approves (role becomes manager) or rejects a promotion request."""
+
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(request=PromotionDecisionSerializer,
+                   responses={200: PromotionRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    def post(self, request):
+        serializer = PromotionDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        promotion = promotions.decide_promotion_request(
+            actor=request.user, promotion_id=data["id"].pk, decision=data["decision"], reason=data["reason"],
+            ip=client_ip(request),
+        )
+        return Response(PromotionRequestSerializer(promotion).data)
+
+
+class DemoteManagerView(APIView):
+    """Admin turns a manager back into staff; their warehouses move or become unmanaged."""
+
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(request=DemoteSerializer, responses={200: UserSerializer, 400: ERROR, 403: ERROR})
+    def post(self, request):
+        serializer = DemoteSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = services.demote_manager(actor=request.user, **serializer.validated_data, ip=client_ip(request))
+        return Response(UserSerializer(user).data)
+
+
+class AuditEventListView(generics.ListAPIView):
+    """The audit trail, newest first (admin only)."""
+
+    serializer_class = AuditEventSerializer
+    permission_classes = ADMIN_ONLY
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        return audit_events_visible_to(self.request.user)
+

@@ -157,7 +157,7 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
     in the window. Transfer decisions are not counted: only admins decide transfers, and an admin's
     work is not this warehouse's staff activity. The warehouse's manager and active staff are always
     listed (with zeros when idle); other users (e.g. admins) appear only when they did something.
-    Four queries.
+    Three queries.
     """
     decisions = dict(
         PurchaseRequest.objects.filter(warehouse=warehouse, decided_by__isnull=False,
@@ -182,7 +182,7 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
 def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     """One warehouse's totals, daily flows, top products, low stock rows and staff activity.
 
-    Twelve queries, whatever the data size.
+    Ten queries, whatever the data size.
     """
     window = window_ending_today(days=days)
     movements = StockMovement.objects.filter(warehouse=warehouse)

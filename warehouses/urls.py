@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns = []
+from .views import WarehouseViewSet
+
+router = SimpleRouter()
+router.register("warehouses", WarehouseViewSet, basename="warehouse")
+
+urlpatterns = router.urls

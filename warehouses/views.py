@@ -1,0 +1,39 @@
+"""Warehouses API: every active user reads the catalogue; admins create, change and delete."""
+
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+
+from accounts.audit import client_ip
+from accounts.permissions import IsActiveUser, IsAdmin, ReadOnly
+
+from . import services
+from .filters import WarehouseFilter
+from .models import Warehouse
+from .serializers import WarehouseSerializer
+
+
+class WarehouseViewSet(viewsets.ModelViewSet):
+    """`/api/warehouses/`: list and read for everyone; POST, PATCH, DELETE for admins."""
+
+    serializer_class = WarehouseSerializer
+    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin)]
+    filterset_class = WarehouseFilter
+    search_fields = ["code", "name"]
+    ordering_fields = ["code", "name", "created_at"]
+    ordering = ["code"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Warehouse.objects.for_user(self.request.user).order_by("code", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_warehouse(actor=self.request.user, ip=client_ip(self.request),
+                                                        **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_warehouse(actor=self.request.user, warehouse=serializer.instance,
+                                                        ip=client_ip(self.request), **serializer.validated_data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.delete_warehouse(actor=request.user, warehouse=self.get_object(), ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,257 @@
+"""The stock-movement report as PDF, drawn straight on a ReportLab canvas.
+
+ReportLab's platypus `Table` lays out ~3 000 rows/s, far too slow for a month of a busy warehouse, so the
+tables here are drawn directly: fixed column positions, every cell truncated to its column by a
+precomputed character budget, one pre-formatted run of PDF text operators per row (`addLiteral`), a new
+page with the repeated header every `ROWS_PER_PAGE` rows. Movements are consumed from an iterator, so
+memory holds the page streams, never the ledger rows. The daily net chart is ReportLab graphics
+(`VerticalBarChart`). "Page N of M": M is a form XObject drawn on every page and defined at the end,
+when the page count is known.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import BinaryIO
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from .selectors import Report
+
+PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
+MARGIN = 28
+FONT, BOLD, SIZE = "Helvetica", "Helvetica-Bold", 7
+LEADING = 9.5
+TOP = PAGE_HEIGHT - MARGIN - 14  # first row baseline under the page header
+BOTTOM = MARGIN + 16  # keep clear of the footer
+ROWS_PER_PAGE = int((TOP - LEADING - BOTTOM) // LEADING)  # header line + rows
+
+# (title, width in points, right-aligned)
+MOVEMENT_COLUMNS = (
+    ("Time", 78, False), ("Warehouse", 58, False), ("SKU", 86, False), ("Product", 164, False),
+    ("Kind", 56, False), ("Change", 56, True), ("After", 62, True), ("Actor", 86, False),
+    ("Reference", 96, False), ("Reason", 44, False),
+)
+SUMMARY_COLUMNS = (
+    ("Warehouse", 70, False), ("SKU", 110, False), ("Product", 246, False), ("Opening", 90, True),
+    ("In", 90, True), ("Out", 90, True), ("Closing", 90, True),
+)
+CHART_HEIGHT = 150
+PAGE_COMPRESSION = 1  # zlib per page: a small CPU cost for files about 5× smaller (docs/BENCHMARKS.md)
+
+_font = getFont(FONT)
+_WIDEST = max(_font.widths) * SIZE / 1000  # the widest glyph: a budget safe for any text
+_DIGIT = _font.widths[ord("0")] * SIZE / 1000  # all Helvetica digits share one width
+_MINUS = _font.widths[ord("-")] * SIZE / 1000
+
+# PDF literal-string escaping for a WinAnsi (cp1252) font: specials escaped, control chars blanked,
+# bytes above 127 written as octal escapes.
+_ESCAPE = {i: " " for i in range(32)}
+_ESCAPE.update({ord("\\"): "\\\\", ord("("): "\\(", ord(")"): "\\)", 127: " "})
+_ESCAPE.update({i: f"\\{i:03o}" for i in range(128, 256)})
+
+
+def _pdf_text(value: str) -> str:
+    if not value.isascii():
+        value = value.encode("cp1252", "replace").decode("latin-1")
+    return value.translate(_ESCAPE)
+
+
+class _Column:
+    """A column's geometry: left x, right x, width and its safe character budget."""
+
+    def __init__(self, x: float, width: float, right: bool):
+        self.x, self.width, self.right = x, width, right
+        self.right_x = x + width - 4
+        self.budget = int((width - 4) // _WIDEST)
+
+    def fit(self, value: str) -> str:
+        """`value`, truncated with an ellipsis if wider than the column (exact test only for long values)."""
+        if len(value) <= self.budget or stringWidth(value, FONT, SIZE) <= self.width - 4:
+            return value
+        while value and stringWidth(value + "...", FONT, SIZE) > self.width - 4:
+            value = value[:-1]
+        return value + "..."
+
+
+def _columns(spec) -> list[_Column]:
+    x, columns = MARGIN, []
+    for _title, width, right in spec:
+        columns.append(_Column(x, width, right))
+        x += width
+    return columns
+
+
+class _TableWriter:
+    """Writes rows of one table, starting a new page (header repeated) every `ROWS_PER_PAGE` rows."""
+
+    def __init__(self, pdf: "_ReportCanvas", spec, *, first_top: float):
+        self.pdf, self.spec, self.columns = pdf, spec, _columns(spec)
+        self.font = pdf.font_name
+        self.y = first_top
+        self._header()
+
+    def _header(self):
+        canvas = self.pdf.canvas
+        canvas.setFont(BOLD, SIZE)
+        for (title, _width, right), column in zip(self.spec, self.columns, strict=True):
+            if right:
+                canvas.drawRightString(column.right_x, self.y, title)
+            else:
+                canvas.drawString(column.x, self.y, title)
+        canvas.setLineWidth(0.5)
+        canvas.line(MARGIN, self.y - 2.5, PAGE_WIDTH - MARGIN, self.y - 2.5)
+        canvas.setFont(FONT, SIZE)
+        self.y -= LEADING
+
+    def _row_literal(self, cells: Iterable) -> str:
+        y = f"{self.y:.2f}"
+        parts = []
+        for column, value in zip(self.columns, cells, strict=True):
+            if column.right:  # integers: the width follows from the digit count
+                text = str(value)
+                width = (len(text) - text.count("-")) * _DIGIT + text.count("-") * _MINUS
+                parts.append(f"1 0 0 1 {column.right_x - width:.2f} {y} Tm ({text}) Tj")
+            elif value:
+                parts.append(f"1 0 0 1 {column.x:.2f} {y} Tm ({_pdf_text(column.fit(value))}) Tj")
+        return " ".join(parts)
+
+    def write_rows(self, rows: Iterable) -> int:
+        """Draw every row; returns how many."""
+        count, batch = 0, []
+        for cells in rows:
+            if self.y < BOTTOM:
+                self._flush(batch)
+                batch = []
+                self.pdf.new_page()
+                self.y = TOP
+                self._header()
+            batch.append(self._row_literal(cells))
+            self.y -= LEADING
+            count += 1
+        self._flush(batch)
+        return count
+
+    def _flush(self, batch: list[str]):
+        if batch:
+            self.pdf.canvas.addLiteral(f"BT {self.font} {SIZE} Tf\n" + "\n".join(batch) + "\nET")
+
+
+class _ReportCanvas:
+    """The canvas plus the page furniture: footer with "Page N of M" on every page."""
+
+    def __init__(self, out: BinaryIO, *, title: str, author: str):
+        self.canvas = Canvas(out, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=PAGE_COMPRESSION,
+                             initialFontName=FONT, initialFontSize=SIZE)
+        self.canvas.setTitle(title)
+        self.canvas.setAuthor(author)
+        self.title = title
+        self.page = 1
+        self.canvas.setFont(FONT, SIZE)
+        # The font's resource name, for the raw text runs (registered by setFont above).
+        self.font_name = self.canvas._doc.getInternalFontName(FONT)
+
+    def _footer(self):
+        canvas = self.canvas
+        canvas.setFont(FONT, SIZE)
+        canvas.drawString(MARGIN, MARGIN, self.title)
+        label = f"Page {self.page} of "
+        x = PAGE_WIDTH - MARGIN - 30 - stringWidth(label, FONT, SIZE)
+        canvas.drawString(x, MARGIN, label)
+        canvas.saveState()
+        canvas.translate(PAGE_WIDTH - MARGIN - 30, MARGIN)
+        canvas.doForm("page_count")
+        canvas.restoreState()
+
+    def new_page(self):
+        self._footer()
+        self.canvas.showPage()
+        self.page += 1
+        self.canvas.setFont(FONT, SIZE)
+
+    def finish(self):
+        self._footer()
+        self.canvas.showPage()
+        self.canvas.beginForm("page_count")
+        self.canvas.setFont(FONT, SIZE)
+        self.canvas.drawString(0, 0, str(self.page))
+        self.canvas.endForm()
+        self.canvas.save()
+
+
+def _chart(report: Report) -> Drawing:
+    width = PAGE_WIDTH - 2 * MARGIN
+    drawing = Drawing(width, CHART_HEIGHT)
+    drawing.add(String(0, CHART_HEIGHT - 10, "Daily net movement (units in - units out)", fontName=BOLD,
+                       fontSize=8))
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 40, 18, width - 50, CHART_HEIGHT - 40
+    chart.data = [[day["net"] for day in report.daily] or [0]]
+    chart.categoryAxis.categoryNames = [day["date"][8:] for day in report.daily] or [""]
+    chart.categoryAxis.labels.fontSize = 6
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.forceZero = True
+    chart.bars[0].fillColor = colors.HexColor("#3b6ea5")
+    chart.bars[0].strokeColor = None
+    drawing.add(chart)
+    return drawing
+
+
+def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, *, warehouses: str,
+                     generated_by: str, generated_at: datetime) -> int:
+    """Write the report to `out`: title block, chart, summary table, then every movement.
+
+    `movements` are tuples in `reports.selectors.MOVEMENT_COLUMNS` order (created_at local-aware).
+    Returns the number of movement rows drawn.
+    """
+    period = report.period
+    last_day = period.first_day.toordinal() + period.days - 1
+    span = f"{period.first_day.isoformat()} to {datetime.fromordinal(last_day).date().isoformat()}"
+    title = f"Stock movements, {period.kind} report, {span} ({period.time_zone}), {warehouses}"
+    pdf = _ReportCanvas(out, title=title, author=generated_by)
+    canvas = pdf.canvas
+
+    y = PAGE_HEIGHT - MARGIN - 14
+    canvas.setFont(BOLD, 14)
+    canvas.drawString(MARGIN, y, f"Stock movements: {period.kind} report")
+    canvas.setFont(FONT, 9)
+    lines = (
+        f"Period: {span} (start {period.start.isoformat()}, end {period.end.isoformat()} exclusive)",
+        f"Time zone: {period.time_zone}",
+        f"Warehouses: {warehouses}",
+        f"Generated at {generated_at.isoformat(timespec='seconds')} by {generated_by}",
+        f"Movements: {report.movement_count}    Stock rows: {len(report.rows)}",
+    )
+    for line in lines:
+        y -= 12
+        canvas.drawString(MARGIN, y, line)
+
+    y -= CHART_HEIGHT + 8
+    renderPDF.draw(_chart(report), canvas, MARGIN, y)
+
+    y -= 18
+    canvas.setFont(BOLD, 10)
+    canvas.drawString(MARGIN, y, "Summary per product and warehouse (opening + in - out = closing)")
+    summary = _TableWriter(pdf, SUMMARY_COLUMNS, first_top=y - 14)
+    summary.write_rows((row["warehouse_code"], row["sku"], row["name"], row["opening"], row["in"], row["out"],
+                        row["closing"]) for row in report.rows)
+    if not report.rows:
+        canvas.drawString(MARGIN, summary.y, "No stock and no movement in this period.")
+
+    pdf.new_page()
+    canvas.setFont(BOLD, 10)
+    canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 4, "Movements (oldest first)")
+    table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=TOP - 8)
+    drawn = table.write_rows(
+        (created_at.strftime("%Y-%m-%d %H:%M:%S"), *rest) for created_at, *rest in movements
+    )
+    if drawn == 0:
+        canvas.drawString(MARGIN, table.y, "No movements in this period.")
+    pdf.finish()
+    return drawn
+

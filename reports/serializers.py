@@ -1,0 +1,28 @@
+"""Query parameters of the stock-movement report."""
+
+from datetime import date
+
+from rest_framework import serializers
+
+from .selectors import PERIODS
+
+FORMATS = ("pdf", "csv", "json")
+# Periods must stay inside what datetimes (and their time-zone conversions) can represent.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(9998, 12, 31)
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    """`period` (daily default), `date` (today default), `warehouse` (optional id), `format` (pdf default)."""
+
+    period = serializers.ChoiceField(choices=PERIODS, default="daily", error_messages={
+        "invalid_choice": "Unknown period {input!r}: use daily, weekly or monthly."})
+    date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], error_messages={
+        "invalid": "Not a valid calendar date: use YYYY-MM-DD (e.g. 2026-02-28)."})
+    warehouse = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    format = serializers.ChoiceField(choices=FORMATS, default="pdf", error_messages={
+        "invalid_choice": "Unknown format {input!r}: use pdf, csv or json."})
+
+    def validate_date(self, value: date) -> date:
+        if not FIRST_DATE <= value <= LAST_DATE:
+            raise serializers.ValidationError(f"The date must be between {FIRST_DATE} and {LAST_DATE}.")
+        return value

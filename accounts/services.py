@@ -64,7 +64,7 @@ def _lock_user(pk: int) -> User:
 
 
 @transaction.atomic
-def register_user(*, username: str, email: str, password: str, role: str, warehouse: Warehouse | None,
+def register_user(*, username: str, email: str, password: str, role: str, warehouse: Warehouse | None = None,
                   ip: str | None = None) -> User:
     """Create a pending viewer or staff account and its profile.
 

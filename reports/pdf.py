@@ -3,10 +3,10 @@
 ReportLab's platypus `Table` lays out ~3 000 rows/s, far too slow for a month of a busy warehouse, so the
 tables here are drawn directly: fixed column positions, every cell truncated to its column by a
 precomputed character budget, one pre-formatted run of PDF text operators per row (`addLiteral`), a new
-page with the repeated header every `ROWS_PER_PAGE` rows. Movements are consumed from an iterator, so
+page with the repeated header whenever a page is full. Movements are consumed from an iterator, so
 memory holds the page streams, never the ledger rows. The daily net chart is ReportLab graphics
-(`VerticalBarChart`). "Page N of M": M is a form XObject drawn on every page and defined at the end,
-when the page count is known.
+(`VerticalBarChart`). "Page N of M": the layout is fixed, so M follows from the number of summary rows and
+movements, both known before drawing (`page_count`).
 """
 
 from collections.abc import Iterable
@@ -29,7 +29,6 @@ FONT, BOLD, SIZE = "Helvetica", "Helvetica-Bold", 7
 LEADING = 9.5
 TOP = PAGE_HEIGHT - MARGIN - 14  # first row baseline under the page header
 BOTTOM = MARGIN + 16  # keep clear of the footer
-ROWS_PER_PAGE = int((TOP - LEADING - BOTTOM) // LEADING)  # header line + rows
 
 # (title, width in points, right-aligned)
 MOVEMENT_COLUMNS = (
@@ -42,6 +41,10 @@ SUMMARY_COLUMNS = (
     ("In", 90, True), ("Out", 90, True), ("Closing", 90, True),
 )
 CHART_HEIGHT = 150
+TITLE_LINES = 5
+# Where the summary table's header sits on page 1 (under the title block, the chart and the caption)
+SUMMARY_TOP = PAGE_HEIGHT - MARGIN - 14 - 12 * TITLE_LINES - CHART_HEIGHT - 8 - 18 - 14
+MOVEMENTS_TOP = TOP - 8  # the movement table's header on its first page (under its caption)
 PAGE_COMPRESSION = 1  # zlib per page: a small CPU cost for files about 5× smaller (docs/BENCHMARKS.md)
 
 _font = getFont(FONT)
@@ -88,7 +91,7 @@ def _columns(spec) -> list[_Column]:
 
 
 class _TableWriter:
-    """Writes rows of one table, starting a new page (header repeated) every `ROWS_PER_PAGE` rows."""
+    """Writes rows of one table, starting a new page (header repeated) when one is full."""
 
     def __init__(self, pdf: "_ReportCanvas", spec, *, first_top: float):
         self.pdf, self.spec, self.columns = pdf, spec, _columns(spec)
@@ -145,12 +148,13 @@ class _TableWriter:
 class _ReportCanvas:
     """The canvas plus the page furniture: footer with "Page N of M" on every page."""
 
-    def __init__(self, out: BinaryIO, *, title: str, author: str):
+    def __init__(self, out: BinaryIO, *, title: str, author: str, pages: int):
         self.canvas = Canvas(out, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=PAGE_COMPRESSION,
                              initialFontName=FONT, initialFontSize=SIZE)
         self.canvas.setTitle(title)
         self.canvas.setAuthor(author)
         self.title = title
+        self.pages = pages
         self.page = 1
         self.canvas.setFont(FONT, SIZE)
         # The font's resource name, for the raw text runs (registered by setFont above).
@@ -160,13 +164,8 @@ class _ReportCanvas:
         canvas = self.canvas
         canvas.setFont(FONT, SIZE)
         canvas.drawString(MARGIN, MARGIN, self.title)
-        label = f"Page {self.page} of "
-        x = PAGE_WIDTH - MARGIN - 30 - stringWidth(label, FONT, SIZE)
-        canvas.drawString(x, MARGIN, label)
-        canvas.saveState()
-        canvas.translate(PAGE_WIDTH - MARGIN - 30, MARGIN)
-        canvas.doForm("page_count")
-        canvas.restoreState()
+        # max(): should the ledger have grown between the count and the stream, never print "Page 7 of 6".
+        canvas.drawRightString(PAGE_WIDTH - MARGIN, MARGIN, f"Page {self.page} of {max(self.pages, self.page)}")
 
     def new_page(self):
         self._footer()
@@ -177,11 +176,22 @@ class _ReportCanvas:
     def finish(self):
         self._footer()
         self.canvas.showPage()
-        self.canvas.beginForm("page_count")
-        self.canvas.setFont(FONT, SIZE)
-        self.canvas.drawString(0, 0, str(self.page))
-        self.canvas.endForm()
         self.canvas.save()
+
+
+def _rows_fitting(top: float) -> int:
+    """How many rows a table whose header sits at `top` holds on one page (same rule as `write_rows`)."""
+    return int((top - LEADING - BOTTOM) // LEADING) + 1
+
+
+def _pages_for(rows: int, first_top: float) -> int:
+    first, more = _rows_fitting(first_top), _rows_fitting(TOP)
+    return 1 + (max(0, rows - first) + more - 1) // more
+
+
+def page_count(*, summary_rows: int, movements: int) -> int:
+    """Pages of a report: the title page and summary continuation pages, then the movement pages."""
+    return _pages_for(summary_rows, SUMMARY_TOP) + _pages_for(movements, MOVEMENTS_TOP)
 
 
 def _chart(report: Report) -> Drawing:
@@ -213,7 +223,8 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     last_day = period.first_day.toordinal() + period.days - 1
     span = f"{period.first_day.isoformat()} to {datetime.fromordinal(last_day).date().isoformat()}"
     title = f"Stock movements, {period.kind} report, {span} ({period.time_zone}), {warehouses}"
-    pdf = _ReportCanvas(out, title=title, author=generated_by)
+    pages = page_count(summary_rows=len(report.rows), movements=report.movement_count)
+    pdf = _ReportCanvas(out, title=title, author=generated_by, pages=pages)
     canvas = pdf.canvas
 
     y = PAGE_HEIGHT - MARGIN - 14
@@ -227,6 +238,7 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
         f"Generated at {generated_at.isoformat(timespec='seconds')} by {generated_by}",
         f"Movements: {report.movement_count}    Stock rows: {len(report.rows)}",
     )
+    assert len(lines) == TITLE_LINES
     for line in lines:
         y -= 12
         canvas.drawString(MARGIN, y, line)
@@ -237,7 +249,7 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     y -= 18
     canvas.setFont(BOLD, 10)
     canvas.drawString(MARGIN, y, "Summary per product and warehouse (opening + in - out = closing)")
-    summary = _TableWriter(pdf, SUMMARY_COLUMNS, first_top=y - 14)
+    summary = _TableWriter(pdf, SUMMARY_COLUMNS, first_top=SUMMARY_TOP)
     summary.write_rows((row["warehouse_code"], row["sku"], row["name"], row["opening"], row["in"], row["out"],
                         row["closing"]) for row in report.rows)
     if not report.rows:
@@ -246,7 +258,7 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     pdf.new_page()
     canvas.setFont(BOLD, 10)
     canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 4, "Movements (oldest first)")
-    table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=TOP - 8)
+    table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=MOVEMENTS_TOP)
     drawn = table.write_rows(
         (created_at.strftime("%Y-%m-%d %H:%M:%S"), *rest) for created_at, *rest in movements
     )

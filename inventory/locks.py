@@ -51,3 +51,8 @@ def lock_stock_row(product_id: int, warehouse_id: int, *, create: bool = False) 
     if create:
         ensure_stock_rows([(product_id, warehouse_id)])
     return lock_stock_rows([(product_id, warehouse_id)])[(product_id, warehouse_id)]
+
+
+def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
+    """Lock one stock row if it exists (threshold changes serialize with stock changes this way)."""
+    return Stock.objects.select_for_update().filter(product_id=product_id, warehouse_id=warehouse_id).first()

@@ -8,14 +8,14 @@ evaluated in the same transaction, after the write.
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.audit import record_event
-from inventory_project.api.errors import DomainError, InsufficientStock, PermissionDenied
+from inventory_project.api.errors import DomainError, InsufficientStock, NotFound, PermissionDenied
 from warehouses.models import Warehouse
 
 from . import alerts, locks
-from .models import MAX_QUANTITY, Product, Stock, StockMovement
+from .models import MAX_QUANTITY, LowStockThreshold, Product, Stock, StockMovement
 
 # No balance may grow beyond this (far below the 64-bit limit of the column).
 MAX_BALANCE = 10**15
@@ -173,3 +173,139 @@ def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Pro
     in_row = _apply(rows[dst_key], change=quantity, kind=Kind.TRANSFER_IN, actor=actor,
                     reference=reference, note=note)
     return out_row, in_row
+
+
+# --- Catalogue ------------------------------------------------------------------------------------
+
+PRODUCT_FIELDS = ("sku", "name", "description", "unit", "is_active")
+
+
+class DuplicateSku(DomainError):
+    code = "duplicate_sku"
+    default_detail = "A product with this SKU already exists (SKUs are case-insensitive)."
+
+
+def _product_snapshot(product: Product) -> dict:
+    return {field: getattr(product, field) for field in PRODUCT_FIELDS if field != "description"}
+
+
+def _save_product(product: Product) -> None:
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError as exc:  # a concurrent create won the unique SKU
+        raise DuplicateSku() from exc
+
+
+@transaction.atomic
+def create_product(*, actor, sku: str, name: str, description: str = "", unit: str = "pcs",
+                   is_active: bool = True, ip: str | None = None) -> Product:
+    """Add a product to the catalogue. Raises DuplicateSku (also under a concurrent create)."""
+    product = Product(sku=sku, name=name, description=description, unit=unit, is_active=is_active)
+    _save_product(product)
+    record_event(actor=actor, action="product.create", target=product, ip=ip, data=_product_snapshot(product))
+    return product
+
+
+@transaction.atomic
+def update_product(*, actor, product: Product, ip: str | None = None, **changes) -> Product:
+    """Change some of sku, name, description, unit, is_active. Locks: the product row. Raises DuplicateSku."""
+    unknown = set(changes) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown product fields: {sorted(unknown)}")
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    before = _product_snapshot(product)
+    for field, value in changes.items():
+        setattr(product, field, value)
+    _save_product(product)
+    record_event(actor=actor, action="product.update", target=product, ip=ip,
+                 data={"before": before, "after": _product_snapshot(product), "fields": sorted(changes)})
+    return product
+
+
+# --- Low-stock thresholds -------------------------------------------------------------------------
+
+
+class DuplicateThreshold(DomainError):
+    code = "duplicate_threshold"
+    default_detail = "This product already has a threshold in this warehouse."
+
+
+def _check_threshold(value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > MAX_QUANTITY:
+        raise InvalidQuantity(f"The threshold must be an integer from 0 to {MAX_QUANTITY}.")
+
+
+def _require_manager(actor, warehouse_id: int) -> None:
+    if not Warehouse.objects.managed_by(actor).filter(pk=warehouse_id).exists():
+        raise PermissionDenied("Only an admin or this warehouse's manager may change its thresholds.")
+
+
+def _lock_threshold(pk: int) -> LowStockThreshold:
+    row = LowStockThreshold.objects.select_for_update().filter(pk=pk).first()
+    if row is None:  # deleted by a concurrent request
+        raise NotFound("This threshold no longer exists.")
+    return row
+
+
+def _reevaluate(stock: Stock | None, *, product_id: int, warehouse_id: int, threshold: int | None) -> None:
+    alerts.evaluate(product_id=product_id, warehouse_id=warehouse_id,
+                    quantity=stock.quantity if stock is not None else 0, threshold=threshold)
+
+
+@transaction.atomic
+def set_threshold(*, actor, warehouse: Warehouse, product: Product, threshold: int,
+                  ip: str | None = None) -> LowStockThreshold:
+    """Create the low-stock threshold of a product in a warehouse; opens an alert if already below it.
+
+    Locks: the stock row, if it exists (so this serializes with stock changes). Raises
+    PermissionDenied unless the actor manages the warehouse, InvalidQuantity, DuplicateThreshold.
+    """
+    _check_threshold(threshold)
+    _require_manager(actor, warehouse.pk)
+    stock = locks.lock_existing_stock_row(product.pk, warehouse.pk)
+    try:
+        with transaction.atomic():
+            row = LowStockThreshold.objects.create(product=product, warehouse=warehouse, threshold=threshold)
+    except IntegrityError as exc:
+        raise DuplicateThreshold() from exc
+    _reevaluate(stock, product_id=product.pk, warehouse_id=warehouse.pk, threshold=threshold)
+    record_event(actor=actor, action="threshold.create", target=row, ip=ip,
+                 data={"product": product.pk, "warehouse": warehouse.pk, "threshold": threshold})
+    return row
+
+
+@transaction.atomic
+def update_threshold(*, actor, row: LowStockThreshold, threshold: int, ip: str | None = None) -> LowStockThreshold:
+    """Change a threshold's value; opens or resolves the alert to match.
+
+    Locks: the stock row if it exists, then the threshold row. Raises PermissionDenied,
+    InvalidQuantity.
+    """
+    _check_threshold(threshold)
+    _require_manager(actor, row.warehouse_id)
+    stock = locks.lock_existing_stock_row(row.product_id, row.warehouse_id)
+    row = _lock_threshold(row.pk)
+    before = row.threshold
+    row.threshold = threshold
+    row.save(update_fields=["threshold", "updated_at"])
+    _reevaluate(stock, product_id=row.product_id, warehouse_id=row.warehouse_id, threshold=threshold)
+    record_event(actor=actor, action="threshold.update", target=row, ip=ip,
+                 data={"product": row.product_id, "warehouse": row.warehouse_id, "before": before,
+                       "threshold": threshold})
+    return row
+
+
+@transaction.atomic
+def delete_threshold(*, actor, row: LowStockThreshold, ip: str | None = None) -> None:
+    """Remove a threshold; an open alert for it resolves.
+
+    Locks: the stock row if it exists, then the threshold row. Raises PermissionDenied.
+    """
+    _require_manager(actor, row.warehouse_id)
+    stock = locks.lock_existing_stock_row(row.product_id, row.warehouse_id)
+    row = _lock_threshold(row.pk)
+    data = {"id": row.pk, "product": row.product_id, "warehouse": row.warehouse_id, "threshold": row.threshold}
+    row.delete()
+    _reevaluate(stock, product_id=data["product"], warehouse_id=data["warehouse"], threshold=None)
+    record_event(actor=actor, action="threshold.delete", target=f"lowstockthreshold:{data['id']}", ip=ip, data=data)

@@ -1,5 +1,17 @@
 from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("products", views.ProductViewSet, basename="product")
+router.register("low-stock-thresholds", views.ThresholdViewSet, basename="low-stock-threshold")
 
 urlpatterns = [
+    path("stocks/", views.StockListView.as_view(), name="stock-list"),
+    path("stocks/assign/", views.AssignStockView.as_view(), name="stock-assign"),
+    path("stocks/adjust/", views.AdjustStockView.as_view(), name="stock-adjust"),
+    path("stock-movements/", views.StockMovementListView.as_view(), name="stock-movement-list"),
+    *router.urls,
     path("", include("inventory.alert_urls")),
 ]

@@ -1,5 +1,8 @@
 from django.contrib import admin
 
+from accounts.audit import client_ip
+
+from . import services
 from .models import Warehouse
 from .services import warehouse_in_use
 
@@ -17,3 +20,17 @@ class WarehouseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Thresholds cascade, so the admin must refuse what the API refuses: deleting a used warehouse.
         return super().has_delete_permission(request, obj) and (obj is None or not warehouse_in_use(obj))
+
+    def save_model(self, request, obj, form, change):
+        # Through the services, so admin edits are audited like API edits.
+        fields = [f for f in services.FIELDS if f in form.cleaned_data]
+        if change:
+            changes = {f: form.cleaned_data[f] for f in fields if f in form.changed_data}
+            services.update_warehouse(actor=request.user, warehouse=obj, ip=client_ip(request), **changes)
+        else:
+            created = services.create_warehouse(actor=request.user, ip=client_ip(request),
+                                                 **{f: form.cleaned_data[f] for f in fields})
+            obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+
+    def delete_model(self, request, obj):
+        services.delete_warehouse(actor=request.user, warehouse=obj, ip=client_ip(request))

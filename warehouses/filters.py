@@ -19,10 +19,29 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class _StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """`true`/`false` (also 1/0, yes/no); anything else is a 400 rather than silently ignored."""
+
+    field_class = _StrictBooleanField
+
+
 class WarehouseFilter(django_filters.FilterSet):
     """`is_active=true|false`, `manager=<user id>`."""
 
     manager = IdFilter(field_name="manager_id")
+    is_active = BooleanFilter()
 
     class Meta:
         model = Warehouse

@@ -52,6 +52,7 @@ def test_search_and_is_active_filter(world):
     assert [r["code"] for r in client.get(URL, {"is_active": "false"}).data["results"]] == ["C"]
     assert [r["code"] for r in client.get(URL, {"is_active": "true"}).data["results"]] == ["A", "B"]
     assert client.get(URL, {"manager": "abc"}).status_code == 400
+    assert client.get(URL, {"is_active": "maybe"}).status_code == 400
     assert client.get(URL, {"manager": str(10**30)}).status_code == 400
 
 

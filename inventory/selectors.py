@@ -1,0 +1,50 @@
+"""Reads of the inventory: stock levels with their thresholds, and the ledger."""
+
+from django.db.models import BooleanField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from .models import LowStockThreshold, Product, Stock, StockMovement
+
+
+def _threshold_of_row() -> Subquery:
+    return Subquery(
+        LowStockThreshold.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"))
+        .order_by()
+        .values("threshold")[:1]
+    )
+
+
+def stock_levels_for(user) -> QuerySet[Stock]:
+    """Stock rows a user may read, with `threshold` (or null), `is_low` and `sku`, in SQL (one query)."""
+    return (
+        Stock.objects.for_user(user)
+        .select_related("product", "warehouse")
+        .annotate(
+            threshold=_threshold_of_row(),
+            is_low=Case(
+                When(Q(threshold__isnull=False) & Q(quantity__lt=F("threshold")), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            sku=F("product__sku"),
+        )
+    )
+
+
+def stock_row_for(user, *, pk: int) -> Stock:
+    """One stock row in the shape of the stock list."""
+    return stock_levels_for(user).get(pk=pk)
+
+
+def products_for(user) -> QuerySet[Product]:
+    """The catalogue: every product, for every active user."""
+    return Product.objects.all()
+
+
+def movements_for(user) -> QuerySet[StockMovement]:
+    """The ledger of the warehouses the user operates."""
+    return StockMovement.objects.for_user(user)
+
+
+def thresholds_for(user) -> QuerySet[LowStockThreshold]:
+    """Thresholds of the warehouses the user may read."""
+    return LowStockThreshold.objects.for_user(user)

@@ -1,0 +1,111 @@
+"""Representations and input validation of products, stock rows, stock operations, the ledger, thresholds."""
+
+from rest_framework import serializers
+
+from warehouses.models import Warehouse
+
+from .models import MAX_QUANTITY, LowStockThreshold, Product, StockMovement
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """`{id, sku, name, description, unit, is_active, created_at}`."""
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "description", "unit", "is_active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"description": {"required": False, "max_length": 5000}, "unit": {"required": False}}
+
+    def validate_sku(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        taken = Product.objects.filter(sku__iexact=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("A product with this SKU already exists (SKUs are case-insensitive).")
+        return value
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+
+class _ProductRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+
+
+class _WarehouseRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class StockRowSerializer(serializers.Serializer):
+    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, threshold, is_low, updated_at}`."""
+
+    id = serializers.IntegerField(read_only=True)
+    product = _ProductRefSerializer(read_only=True)
+    warehouse = _WarehouseRefSerializer(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    threshold = serializers.IntegerField(read_only=True, allow_null=True)
+    is_low = serializers.BooleanField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class _StockOperationSerializer(serializers.Serializer):
+    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+
+class AssignStockSerializer(_StockOperationSerializer):
+    """`{warehouse, product, quantity (1..1e9), note?}`."""
+
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class AdjustStockSerializer(_StockOperationSerializer):
+    """`{warehouse, product, delta (non-zero, |delta| <= 1e9), reason, note?}`."""
+
+    delta = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
+    reason = serializers.ChoiceField(choices=StockMovement.Reason.choices)
+
+    def validate_delta(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("The change must not be zero.")
+        return value
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    """One ledger row; foreign keys are ids."""
+
+    class Meta:
+        model = StockMovement
+        fields = ["id", "stock", "warehouse", "product", "kind", "quantity_change", "quantity_after", "actor",
+                  "reference_type", "reference_id", "reason", "note", "created_at"]
+        read_only_fields = fields
+
+
+class ThresholdSerializer(serializers.ModelSerializer):
+    """`{id, product, warehouse, threshold}`; product and warehouse are fixed once created."""
+
+    threshold = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+    class Meta:
+        model = LowStockThreshold
+        fields = ["id", "product", "warehouse", "threshold"]
+        read_only_fields = ["id"]
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            for field in ("product", "warehouse"):
+                if field in attrs and attrs[field] != getattr(self.instance, field):
+                    raise serializers.ValidationError({field: ["This field cannot be changed; delete the "
+                                                               "threshold and create another."]})
+        return super().validate(attrs)

@@ -1,0 +1,166 @@
+"""Inventory API: products, stock levels, assign/adjust, the ledger and low-stock thresholds."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import client_ip
+from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff, ReadOnly
+from inventory_project.api.idempotency import idempotent
+from inventory_project.api.pagination import LedgerCursorPagination
+
+from . import selectors, services
+from .filters import MovementFilter, ProductFilter, StockFilter, ThresholdFilter
+from .serializers import (
+    AdjustStockSerializer,
+    AssignStockSerializer,
+    ProductSerializer,
+    StockMovementSerializer,
+    StockRowSerializer,
+    ThresholdSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Repeat with the same key and body to get the first response back (nothing changes twice).",
+)
+ERRORS = {400: OpenApiResponse(description="Validation error (field map) or inactive/invalid input"),
+          403: OpenApiResponse(description="permission_denied"),
+          409: OpenApiResponse(description="insufficient_stock (with available, requested) or idempotency_key_reused")}
+
+
+class ProductViewSet(viewsets.ModelViewSet):
+    """`/api/products/`: the catalogue; admins and managers add and change products."""
+
+    serializer_class = ProductSerializer
+    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin | IsManager)]
+    filterset_class = ProductFilter
+    search_fields = ["sku", "name"]
+    ordering_fields = ["sku", "name", "created_at"]
+    ordering = ["sku"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.products_for(self.request.user).order_by("sku", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_product(actor=self.request.user, ip=client_ip(self.request),
+                                                      **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_product(actor=self.request.user, product=serializer.instance,
+                                                      ip=client_ip(self.request), **serializer.validated_data)
+
+
+class StockListView(generics.ListAPIView):
+    """`/api/stocks/`: one row per product per warehouse with its threshold and whether it is low."""
+
+    serializer_class = StockRowSerializer
+    filterset_class = StockFilter
+    search_fields = ["product__sku", "product__name"]
+    ordering_fields = ["quantity", "updated_at", "sku"]
+    ordering = ["warehouse__code", "sku"]
+
+    def get_queryset(self):
+        return selectors.stock_levels_for(self.request.user).order_by("warehouse__code", "sku", "id")
+
+
+class _StockOperationView(APIView):
+    input_serializer: type
+    success_status: int
+
+    def _respond(self, stock):
+        row = selectors.stock_row_for(self.request.user, pk=stock.pk)
+        return Response(StockRowSerializer(row).data, status=self.success_status)
+
+    def _validated(self, request) -> dict:
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class AssignStockView(_StockOperationView):
+    """`POST /api/stocks/assign/`: add stock to a warehouse the user manages."""
+
+    permission_classes = [IsActiveUser & (IsAdmin | IsManager)]
+    input_serializer = AssignStockSerializer
+    success_status = status.HTTP_201_CREATED
+
+    @extend_schema(request=AssignStockSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: StockRowSerializer, **ERRORS})
+    @idempotent
+    def post(self, request):
+        data = self._validated(request)
+        stock = services.assign_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
+                                      quantity=data["quantity"], note=data["note"], ip=client_ip(request))
+        return self._respond(stock)
+
+
+class AdjustStockView(_StockOperationView):
+    """`POST /api/stocks/adjust/`: count, damage, loss, found, return or receipt in a warehouse the user operates."""
+
+    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    input_serializer = AdjustStockSerializer
+    success_status = status.HTTP_200_OK
+
+    @extend_schema(request=AdjustStockSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={200: StockRowSerializer, **ERRORS})
+    @idempotent
+    def post(self, request):
+        data = self._validated(request)
+        stock = services.adjust_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
+                                      delta=data["delta"], reason=data["reason"], note=data["note"],
+                                      ip=client_ip(request))
+        return self._respond(stock)
+
+
+class ChangeFeedCursorPagination(LedgerCursorPagination):
+    """Newest first; with `?after=<id>` oldest first, so a client can follow the ledger as it grows."""
+
+    def get_ordering(self, request, queryset, view):
+        if "after" in request.query_params:
+            return ("id",)
+        return super().get_ordering(request, queryset, view)
+
+
+class StockMovementListView(generics.ListAPIView):
+    """`/api/stock-movements/`: the append-only ledger of the warehouses the user operates."""
+
+    serializer_class = StockMovementSerializer
+    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    pagination_class = ChangeFeedCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MovementFilter
+
+    def get_queryset(self):
+        return selectors.movements_for(self.request.user)
+
+
+class ThresholdViewSet(viewsets.ModelViewSet):
+    """`/api/low-stock-thresholds/`: read by everyone; written by admins and the warehouse's manager."""
+
+    serializer_class = ThresholdSerializer
+    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin | IsManager)]
+    filterset_class = ThresholdFilter
+    ordering_fields = ["threshold", "id"]
+    ordering = ["warehouse_id", "product_id"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.thresholds_for(self.request.user).order_by("warehouse_id", "product_id", "id")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.set_threshold(actor=self.request.user, warehouse=data["warehouse"],
+                                                     product=data["product"], threshold=data["threshold"],
+                                                     ip=client_ip(self.request))
+
+    def perform_update(self, serializer):
+        threshold = serializer.validated_data.get("threshold", serializer.instance.threshold)
+        serializer.instance = services.update_threshold(actor=self.request.user, row=serializer.instance,
+                                                        threshold=threshold, ip=client_ip(self.request))
+
+    def perform_destroy(self, instance):
+        services.delete_threshold(actor=self.request.user, row=instance, ip=client_ip(self.request))

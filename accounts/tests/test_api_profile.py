@@ -1,0 +1,217 @@
+"""GET/PUT/PATCH /api/profile/ and the image hardening of SPEC §3."""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from accounts.models import AuditEvent, User, UserProfile
+from accounts.tests.conftest import snapshot
+
+URL = "/api/profile/"
+
+
+def image_bytes(fmt="PNG", size=(32, 24), mode="RGB", **save):
+    buffer = io.BytesIO()
+    Image.new(mode, size, color=(200, 30, 30) if mode == "RGB" else 1).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def upload(data: bytes, name="avatar.png", content_type="image/png"):
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def stored_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_every_active_user_reads_their_own_profile(world, make_client):
+    for user in (world.admin, world.manager_a, world.staff_a, world.viewer):
+        response = make_client(user).get(URL)
+        assert response.status_code == 200
+        assert response.data["id"] == user.pk
+        assert response.data["role"] == user.role.name
+        assert set(response.data) == {"id", "username", "email", "first_name", "last_name", "role", "status",
+                                      "warehouse", "date_joined", "phone", "bio", "image"}
+
+
+def test_profile_needs_a_token(world, anon):
+    assert anon.get(URL).status_code == 401
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_user_updates_their_names_email_phone_and_bio(world, make_client, method):
+    body = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "phone": "+44 20 1234",
+            "bio": "Counts bolts."}
+    response = getattr(make_client(world.staff_a), method)(URL, body, format="json")
+    assert response.status_code == 200, response.data
+    assert response.data["first_name"] == "Ada"
+    assert response.data["phone"] == "+44 20 1234"
+    world.staff_a.refresh_from_db()
+    assert world.staff_a.email == "ada@example.com"
+    assert UserProfile.objects.get(user=world.staff_a).bio == "Counts bolts."
+    assert AuditEvent.objects.filter(action="user.profile_update", actor=world.staff_a).exists()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"role": "admin"}, "role"),
+        ({"status": "active"}, "status"),
+        ({"warehouse": 1}, "warehouse"),
+        ({"username": "renamed"}, "username"),
+        ({"is_staff": True}, "is_staff"),
+        ({"is_superuser": True}, "is_superuser"),
+        ({"first_name": "ok", "mystery": 1}, "mystery"),
+        ({"email": "STAFF_B@example.com"}, "email"),
+        ({"email": "nope"}, "email"),
+        ({"phone": "<script>"}, "phone"),
+        ({"bio": "x" * 2001}, "bio"),
+        ({"first_name": ["a"]}, "first_name"),
+        ({"image": "not a file"}, "image"),
+    ],
+)
+def test_profile_refuses_fields_it_does_not_own_and_bad_values(world, make_client, body, field):
+    users, profiles = snapshot(User), snapshot(UserProfile)
+    response = make_client(world.staff_a).patch(URL, body, format="json")
+    assert response.status_code == 400
+    assert field in response.data
+    assert snapshot(User) == users
+    assert snapshot(UserProfile) == profiles
+
+
+def test_privileged_field_answers_not_writable(world, make_client):
+    response = make_client(world.viewer).patch(URL, {"role": "admin"}, format="json")
+    assert response.data["role"] == ["This field is not writable."]
+
+
+def test_malformed_json_is_400(world, make_client):
+    response = make_client(world.viewer).patch(URL, data="{oops", content_type="application/json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("fmt, suffix", [("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp")])
+def test_image_upload_is_reencoded_and_stored_under_a_random_name(world, make_client, settings, fmt, suffix):
+    data = image_bytes(fmt)
+    response = make_client(world.staff_a).patch(URL, {"image": upload(data, name="../../evil name.gif")},
+                                                format="multipart")
+    assert response.status_code == 200, response.data
+    files = stored_files(settings)
+    assert len(files) == 1
+    assert files[0].suffix == suffix
+    assert "evil" not in files[0].name
+    assert response.data["image"].endswith(files[0].name)
+    with Image.open(files[0]) as stored:
+        assert stored.format == fmt
+        assert stored.size == (32, 24)
+
+
+def test_image_metadata_is_stripped(world, make_client, settings):
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"  # Make
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS
+    data = image_bytes("JPEG", exif=exif.tobytes(), comment=b"secret comment")
+    with Image.open(io.BytesIO(data)) as original:
+        assert original.getexif()  # the fixture really carries EXIF
+    response = make_client(world.staff_a).patch(URL, {"image": upload(data, "a.jpg", "image/jpeg")},
+                                                format="multipart")
+    assert response.status_code == 200, response.data
+    stored = stored_files(settings)[0].read_bytes()
+    assert b"SpyCam" not in stored
+    assert b"secret comment" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert not image.getexif()
+
+
+def test_png_text_chunks_are_stripped(world, make_client, settings):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Secret Person")
+    data = image_bytes("PNG", pnginfo=info)
+    assert b"Secret Person" in data
+    response = make_client(world.staff_a).patch(URL, {"image": upload(data)}, format="multipart")
+    assert response.status_code == 200
+    assert b"Secret Person" not in stored_files(settings)[0].read_bytes()
+
+
+def test_replacing_the_image_deletes_the_old_file(world, make_client, settings, django_capture_on_commit_callbacks):
+    client = make_client(world.staff_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.patch(URL, {"image": upload(image_bytes("PNG"))}, format="multipart").status_code == 200
+    first = stored_files(settings)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.patch(URL, {"image": upload(image_bytes("JPEG"), "b.jpg")}, format="multipart").status_code == 200
+    second = stored_files(settings)
+    assert len(second) == 1
+    assert second != first
+    assert not first[0].exists()
+
+
+def test_image_can_be_removed_with_null(world, make_client, settings, django_capture_on_commit_callbacks):
+    client = make_client(world.staff_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch(URL, {"image": upload(image_bytes("PNG"))}, format="multipart")
+        response = client.patch(URL, {"image": None}, format="json")
+    assert response.status_code == 200
+    assert response.data["image"] is None
+    assert stored_files(settings) == []
+
+
+def _truncated_png():
+    return image_bytes("PNG", size=(300, 300))[:200]
+
+
+def _bomb_png():
+    # 5000×5000 one-bit image: a few kB on disk, 25 megapixels once decoded.
+    buffer = io.BytesIO()
+    Image.new("1", (5000, 5000)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _svg():
+    return b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
+
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"just some text, honestly", "avatar.png", "JPEG, PNG or WebP"),
+        (lambda: image_bytes("GIF"), "avatar.gif", "JPEG, PNG or WebP"),
+        (lambda: image_bytes("BMP"), "avatar.png", "JPEG, PNG or WebP"),
+        (_svg, "avatar.svg", "JPEG, PNG or WebP"),
+        (_truncated_png, "avatar.png", "not a valid"),
+        (_bomb_png, "avatar.png", "4096"),
+        (lambda: image_bytes("PNG", size=(4097, 1), mode="1"), "wide.png", "4096"),
+        (lambda: os.urandom(2 * 1024 * 1024 + 1), "big.png", "2 MiB"),
+    ],
+    ids=["text-named-png", "gif", "bmp", "svg", "truncated", "decompression-bomb", "too-wide", "too-big"],
+)
+def test_unacceptable_images_are_400_with_a_clear_message_and_nothing_is_stored(
+    world, make_client, settings, data, name, message
+):
+    payload = data() if callable(data) else data
+    profiles = snapshot(UserProfile)
+    response = make_client(world.staff_a).patch(URL, {"image": upload(payload, name)}, format="multipart")
+    assert response.status_code == 400
+    assert message in str(response.data["image"])
+    assert stored_files(settings) == []
+    assert snapshot(UserProfile) == profiles
+
+
+def test_a_large_valid_looking_file_is_refused_before_decoding(world, make_client, settings, monkeypatch):
+    """Size is checked first: Pillow is never asked to open an oversized upload."""
+    import accounts.images
+
+    def explode(*args, **kwargs):
+        raise AssertionError("Image.open must not be called for an oversized file")
+
+    monkeypatch.setattr(accounts.images.Image, "open", explode)
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024)
+    response = make_client(world.staff_a).patch(URL, {"image": upload(big)}, format="multipart")
+    assert response.status_code == 400
+    assert "2 MiB" in str(response.data["image"])

@@ -1,0 +1,59 @@
+"""Django admin pages, `createsuperuser` and `seed_roles`."""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import AuditEvent, Role, User
+from accounts.tests.factories import PASSWORD, UserFactory
+
+
+def test_createsuperuser_yields_an_active_admin(db, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Sup3r-Secret-Phrase!")
+    call_command("createsuperuser", interactive=False, username="root", email="root@example.com", verbosity=0)
+    user = User.objects.get(username="root")
+    assert user.role.name == Role.Name.ADMIN
+    assert user.status == User.Status.ACTIVE
+    assert user.is_active and user.is_superuser
+    assert user.check_password("Sup3r-Secret-Phrase!")
+
+
+def test_seed_roles_is_idempotent(db):
+    call_command("seed_roles", verbosity=0)
+    call_command("seed_roles", verbosity=0)
+    assert sorted(Role.objects.values_list("name", flat=True)) == ["admin", "manager", "staff", "viewer"]
+
+
+@pytest.fixture
+def admin_site(db):
+    superuser = UserFactory(admin=True, is_superuser=True, is_staff=True, username="root")
+    client = Client()
+    assert client.login(username="root", password=PASSWORD)
+    return client, superuser
+
+
+@pytest.mark.parametrize("path", ["accounts/user/", "accounts/role/", "accounts/userprofile/", "accounts/auditevent/",
+                                  "workflows/managerpromotionrequest/", "accounts/user/?q=root&status__exact=active"])
+def test_admin_changelists_render(admin_site, path):
+    client, _ = admin_site
+    assert client.get(f"/admin/{path}").status_code == 200
+
+
+def test_admin_user_change_page_renders(admin_site):
+    client, superuser = admin_site
+    assert client.get(f"/admin/accounts/user/{superuser.pk}/change/").status_code == 200
+
+
+def test_audit_events_cannot_be_added_changed_or_deleted_in_the_admin(admin_site):
+    client, superuser = admin_site
+    event = AuditEvent.objects.create(actor=superuser, action="x.y", target="user:1")
+    assert client.get("/admin/accounts/auditevent/add/").status_code == 403
+    assert client.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post(f"/admin/accounts/auditevent/{event.pk}/change/", {"action": "tampered"})
+    event.refresh_from_db()
+    assert event.action == "x.y"
+
+
+def test_inactive_users_cannot_log_into_the_admin(db):
+    UserFactory(admin=True, is_superuser=True, is_staff=True, username="gone", status=User.Status.DISMISSED)
+    assert not Client().login(username="gone", password=PASSWORD)

@@ -253,3 +253,38 @@ def test_concurrent_drops_on_one_stock_row_open_exactly_one_alert_and_one_task(w
     assert (alert.status, alert.quantity_at_trigger) == (OPEN, 4)
     assert email_tasks().count() == 1
     assert email_tasks().get().args_kwargs["kwargs"] == {"alert_id": alert.pk, "attempt": 1}
+
+
+# --- Through the threshold services (which lock the stock row and call `alerts.evaluate`) ---------
+
+
+@pytest.mark.django_db
+def test_setting_a_threshold_above_the_quantity_through_the_service_opens_an_alert_and_a_task(world):
+    from inventory.services import set_threshold
+
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
+    set_threshold(actor=world.manager_a, warehouse=world.wh_a, product=world.product, threshold=4)
+
+    alert = LowStockAlert.objects.get()
+    assert (alert.status, alert.quantity_at_trigger, alert.threshold) == (OPEN, 3, 4)
+    assert email_tasks().get().args_kwargs["kwargs"] == {"alert_id": alert.pk, "attempt": 1}
+
+
+@pytest.mark.django_db
+def test_updating_and_deleting_a_threshold_through_the_services_reopen_and_resolve(world):
+    from inventory.services import delete_threshold, set_threshold, update_threshold
+
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=6)
+    row = set_threshold(actor=world.manager_a, warehouse=world.wh_a, product=world.product, threshold=5)
+    assert not LowStockAlert.objects.exists()
+
+    update_threshold(actor=world.manager_a, row=row, threshold=7)  # raised above 6: opens
+    assert LowStockAlert.objects.get().status == OPEN
+    update_threshold(actor=world.manager_a, row=row, threshold=6)  # lowered to 6: resolves
+    assert LowStockAlert.objects.get().status == RESOLVED
+    update_threshold(actor=world.manager_a, row=row, threshold=10)  # a new crossing
+    assert LowStockAlert.objects.filter(status=OPEN).count() == 1
+    delete_threshold(actor=world.manager_a, row=row)  # deleted: resolves
+
+    assert list(LowStockAlert.objects.values_list("status", flat=True)) == [RESOLVED, RESOLVED]
+    assert email_tasks().count() == 2

@@ -1,0 +1,58 @@
+"""Concurrent promotion requests and decisions on PostgreSQL: exactly one wins."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from inventory_project.api.errors import DomainError
+from workflows.models import ManagerPromotionRequest
+from workflows.promotions import decide_promotion_request, request_staff_promotion
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(work, count):
+    barrier = threading.Barrier(count)
+    outcomes = [None] * count
+
+    def target(index):
+        try:
+            barrier.wait(timeout=10)
+            outcomes[index] = ("ok", work(index))
+        except DomainError as exc:
+            outcomes[index] = ("error", exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def test_concurrent_promotion_requests_for_one_user_create_exactly_one(world):
+    actors = [world.admin, world.manager_a, world.admin, world.manager_a]
+    outcomes = run_together(
+        lambda i: request_staff_promotion(actor=actors[i], user=world.staff_a, reason=f"r{i}").pk, len(actors))
+    assert sorted(kind for kind, _ in outcomes) == ["error", "error", "error", "ok"]
+    assert {value for kind, value in outcomes if kind == "error"} == {"already_pending"}
+    assert ManagerPromotionRequest.objects.filter(user=world.staff_a).count() == 1
+
+
+def test_concurrent_decisions_on_one_promotion_exactly_one_wins(world):
+    promotion = request_staff_promotion(actor=world.manager_a, user=world.staff_a, reason="x")
+    decisions = ["approve", "reject", "approve", "reject"]
+    outcomes = run_together(
+        lambda i: decide_promotion_request(actor=world.admin, promotion_id=promotion.pk, decision=decisions[i]).status,
+        len(decisions))
+    winners = [value for kind, value in outcomes if kind == "ok"]
+    assert len(winners) == 1
+    assert [value for kind, value in outcomes if kind == "error"] == ["not_pending"] * 3
+    promotion.refresh_from_db()
+    assert promotion.status == winners[0]
+    expected_role = "manager" if winners[0] == "approved" else "staff"
+    assert User.objects.get(pk=world.staff_a.pk).role.name == expected_role

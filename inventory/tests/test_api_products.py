@@ -126,6 +126,6 @@ def test_products_cannot_be_deleted_through_the_api(world):
 def test_product_list_query_count_is_constant(world, django_assert_num_queries, rows):
     ProductFactory.create_batch(rows - 2)
     client = world.client(world.viewer)
-    with django_assert_num_queries(3):  # user + role, count, page
+    with django_assert_num_queries(3):  # the user (with its role), count, page
         response = client.get(URL)
     assert len(response.data["results"]) == rows

@@ -87,7 +87,7 @@ def test_stock_list_query_count_is_constant(world, django_assert_num_queries, ro
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3)
         LowStockThreshold.objects.create(warehouse=world.wh_a, product=product, threshold=5)
     client = world.client(world.viewer)
-    with django_assert_num_queries(3):  # user + role, count, page (threshold and is_low are annotated)
+    with django_assert_num_queries(3):  # the user (with its role), count, page: threshold and is_low are annotated
         response = client.get(LIST, {"low": "true", "ordering": "sku"})
     assert len(response.data["results"]) == rows
     assert all(r["is_low"] for r in response.data["results"])

@@ -206,7 +206,7 @@ def test_warehouse_list_query_count_is_constant(world, django_assert_num_queries
     for _ in range(rows - 2):
         WarehouseFactory()
     client = world.client(world.viewer)
-    # user + role (authentication), count, page
+    # the user (with its role), count, page
     with django_assert_num_queries(3):
         response = client.get(URL)
     assert len(response.data["results"]) == rows

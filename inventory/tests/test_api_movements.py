@@ -1,0 +1,156 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from inventory.models import StockMovement
+from inventory.services import Reference, adjust_stock, assign_stock, deduct_stock
+from inventory.tests.factories import ProductFactory
+
+URL = "/api/stock-movements/"
+
+
+def seed(world):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+    adjust_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, delta=-2, reason="damage")
+    deduct_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, quantity=1,
+                 reference=Reference("purchase_request", 7))
+    assign_stock(actor=world.admin, warehouse=world.wh_b, product=world.product2, quantity=5)
+    return list(StockMovement.objects.order_by("id"))
+
+
+def ids(response):
+    assert response.status_code == 200, response.data
+    return [r["id"] for r in response.data["results"]]
+
+
+@pytest.mark.django_db
+def test_admin_reads_the_whole_ledger_newest_first(world):
+    rows = seed(world)
+    response = world.client(world.admin).get(URL)
+    assert ids(response) == [m.pk for m in reversed(rows)]
+    assert set(response.data) == {"next", "previous", "results"}
+    first = response.data["results"][-1]
+    assert first == {
+        "id": rows[0].pk, "stock": rows[0].stock_id, "warehouse": world.wh_a.pk, "product": world.product.pk,
+        "kind": "assign", "quantity_change": 10, "quantity_after": 10, "actor": world.admin.pk,
+        "reference_type": None, "reference_id": None, "reason": "", "note": "",
+        "created_at": first["created_at"],
+    }
+    purchase = response.data["results"][1]
+    assert (purchase["kind"], purchase["reference_type"], purchase["reference_id"]) == ("purchase", "purchase_request", 7)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["manager_a", "staff_a"])
+def test_manager_and_staff_read_only_their_warehouses_ledger(world, who):
+    rows = seed(world)
+    assert ids(world.client(getattr(world, who)).get(URL)) == [m.pk for m in reversed(rows) if m.warehouse_id == world.wh_a.pk]
+
+
+@pytest.mark.django_db
+def test_viewers_cannot_read_the_ledger(world):
+    seed(world)
+    response = world.client(world.viewer).get(URL)
+    assert response.status_code == 403 and response.data["code"] == "permission_denied"
+
+
+@pytest.mark.django_db
+def test_anonymous_cannot_read_the_ledger(anon, world):
+    assert anon.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_filtering_on_another_warehouse_shows_nothing_of_it(world):
+    seed(world)
+    assert ids(world.client(world.staff_a).get(URL, {"warehouse": world.wh_b.pk})) == []
+    assert ids(world.client(world.manager_b).get(URL, {"warehouse": world.wh_a.pk})) == []
+
+
+@pytest.mark.django_db
+def test_ledger_filters_by_warehouse_product_and_kind(world):
+    rows = seed(world)
+    client = world.client(world.admin)
+    assert ids(client.get(URL, {"warehouse": world.wh_b.pk})) == [rows[3].pk]
+    assert ids(client.get(URL, {"product": world.product.pk})) == [rows[2].pk, rows[1].pk, rows[0].pk]
+    assert ids(client.get(URL, {"kind": "adjust"})) == [rows[1].pk]
+    assert ids(client.get(URL, {"kind": "assign", "warehouse": world.wh_a.pk})) == [rows[0].pk]
+
+
+@pytest.mark.django_db
+def test_ledger_date_filters_are_inclusive_days_in_the_project_time_zone(world, settings):
+    settings.TIME_ZONE = "America/New_York"
+    rows = seed(world)
+    zone = timezone.get_current_timezone()
+    # Two rows around local midnight, appended with a consistent running total (+1 then -1, balance unchanged).
+    stock = rows[0].stock
+    late = StockMovement.objects.create(
+        stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust", quantity_change=1,
+        quantity_after=stock.movements.order_by("-id").first().quantity_after + 1, actor=world.admin,
+        reason="found", created_at=datetime.datetime(2026, 3, 10, 23, 30, tzinfo=zone))
+    early = StockMovement.objects.create(
+        stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust", quantity_change=-1,
+        quantity_after=late.quantity_after - 1, actor=world.admin,
+        reason="count", created_at=datetime.datetime(2026, 3, 11, 0, 30, tzinfo=zone))
+    client = world.client(world.admin)
+    assert ids(client.get(URL, {"date_from": "2026-03-10", "date_to": "2026-03-10"})) == [late.pk]
+    assert ids(client.get(URL, {"date_from": "2026-03-11", "date_to": "2026-03-11"})) == [early.pk]
+    assert ids(client.get(URL, {"date_from": "2026-03-10", "date_to": "2026-03-11"})) == [early.pk, late.pk]
+    assert ids(client.get(URL, {"date_to": "2026-03-09"})) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params", [
+    {"warehouse": "x"}, {"product": "1.5"}, {"kind": "gift"}, {"date_from": "yesterday"},
+    {"date_to": "2026-13-01"}, {"after": "abc"}, {"after": str(10**30)}, {"after": "-1"}, {"warehouse": str(10**30)},
+])
+def test_invalid_ledger_filters_are_400(world, params):
+    seed(world)
+    assert world.client(world.admin).get(URL, params).status_code == 400
+
+
+@pytest.mark.django_db
+def test_after_returns_newer_rows_oldest_first_as_a_change_feed(world):
+    rows = seed(world)
+    client = world.client(world.admin)
+    assert ids(client.get(URL, {"after": rows[1].pk})) == [rows[2].pk, rows[3].pk]
+    assert ids(client.get(URL, {"after": 0})) == [m.pk for m in rows]
+    assert ids(client.get(URL, {"after": rows[3].pk})) == []
+    assert ids(world.client(world.staff_a).get(URL, {"after": rows[0].pk})) == [rows[1].pk, rows[2].pk]
+
+
+@pytest.mark.django_db
+def test_the_ledger_is_cursor_paginated_in_both_directions(world):
+    product_rows = []
+    for _ in range(5):
+        product_rows.append(assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=1))
+    all_ids = list(StockMovement.objects.order_by("-id").values_list("id", flat=True))
+    client = world.client(world.admin)
+    page1 = client.get(URL, {"page_size": 2})
+    page2 = client.get(page1.data["next"])
+    page3 = client.get(page2.data["next"])
+    assert ids(page1) + ids(page2) + ids(page3) == all_ids
+    assert page3.data["next"] is None
+    feed1 = client.get(URL, {"page_size": 3, "after": 0})
+    feed2 = client.get(feed1.data["next"])
+    assert ids(feed1) + ids(feed2) == sorted(all_ids)
+
+
+@pytest.mark.django_db
+def test_the_ledger_has_no_write_methods(world):
+    rows = seed(world)
+    client = world.client(world.admin)
+    assert client.post(URL, {}, format="json").status_code == 405
+    assert client.delete(f"{URL}{rows[0].pk}/").status_code == 404
+    assert StockMovement.objects.count() == len(rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [5, 50])
+def test_ledger_query_count_is_constant(world, django_assert_num_queries, rows):
+    for product in ProductFactory.create_batch(rows):
+        assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=1)
+    client = world.client(world.manager_a)
+    with django_assert_num_queries(2):  # the user (with role), one page query (scope is a subquery)
+        response = client.get(URL, {"page_size": 200})
+    assert len(response.data["results"]) == rows

@@ -2,7 +2,8 @@
 
 import django_filters
 from django import forms
-from rest_framework import generics, serializers
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, generics, serializers
 
 from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff
 
@@ -33,7 +34,7 @@ class AlertFilter(django_filters.FilterSet):
         fields = ["status", "warehouse"]
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class LowStockAlertSerializer(serializers.ModelSerializer):
     """A low-stock alert; `product` and `warehouse` are ids."""
 
     class Meta:
@@ -47,10 +48,11 @@ class AlertListView(generics.ListAPIView):
     """Low-stock alerts of the warehouses the user operates, newest first."""
 
     permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
-    serializer_class = AlertSerializer
+    serializer_class = LowStockAlertSerializer
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]  # no free-text search here
     filterset_class = AlertFilter
     ordering_fields = ["created_at", "quantity_at_trigger", "id"]
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self):
-        return LowStockAlert.objects.for_user(self.request.user).only(*AlertSerializer.Meta.fields)
+        return LowStockAlert.objects.for_user(self.request.user).only(*LowStockAlertSerializer.Meta.fields)

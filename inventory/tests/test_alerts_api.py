@@ -195,3 +195,10 @@ def test_the_list_costs_the_same_three_queries_for_5_or_50_alerts(world, django_
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == count
+
+
+@pytest.mark.django_db
+def test_alerts_can_be_ordered_by_quantity_at_trigger(world, alerts):
+    response = world.client(world.admin).get(URL, {"ordering": "quantity_at_trigger"})
+
+    assert [row["quantity_at_trigger"] for row in response.json()["results"]] == [0, 1, 2]

@@ -122,7 +122,7 @@ def rotate_refresh_token(*, token: str) -> dict:
     except TokenError as exc:
         raise InvalidToken(str(exc)) from exc
     jti = refresh.payload.get(jwt_settings.JTI_CLAIM)
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+    outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=jti).order_by("pk").first()
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise InvalidToken("Token is blacklisted.")
     user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
@@ -146,7 +146,8 @@ def logout_user(*, user: User, token: str, ip: str | None = None) -> None:
         raise DomainError(str(exc), code="token_not_valid") from exc
     if str(refresh.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise PermissionDenied("This refresh token belongs to another user.")
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh.payload.get("jti")).first()
+    jti = refresh.payload.get(jwt_settings.JTI_CLAIM)
+    outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=jti).order_by("pk").first()
     if outstanding is None:
         raise DomainError("Unknown token.", code="token_not_valid")
     BlacklistedToken.objects.get_or_create(token=outstanding)

@@ -5,12 +5,19 @@ import threading
 import pytest
 from django.db import connection
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.roles import ensure_roles
 from inventory_project.api.errors import DomainError
 from workflows.models import ManagerPromotionRequest
 from workflows.promotions import decide_promotion_request, request_staff_promotion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _roles(transactional_db):
+    """Transactional tests flush the tables between tests, including the roles the migration seeded."""
+    ensure_roles(Role)
 
 
 def run_together(work, count):

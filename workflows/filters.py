@@ -3,12 +3,15 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import PurchaseRequest, RequestStatus, TransferRequest
 
 MAX_ID = 2**63 - 1
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """A positive integer id (a decimal or out-of-range value is a 400, not a silent mismatch)."""
 

@@ -1,8 +1,9 @@
 """Purchase and transfer request endpoints: validate, call one service, shape the output."""
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import filters, generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.audit import client_ip
@@ -25,6 +26,30 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="Repeat-safe retries: the same key and body replay the first response.",
 )
 ORDERING = ["created_at", "decided_at", "quantity", "id"]
+_ERROR = inline_serializer("WorkflowError", {
+    "detail": serializers.CharField(),
+    "code": serializers.CharField(),
+    "available": serializers.IntegerField(required=False, help_text="insufficient_stock only"),
+    "requested": serializers.IntegerField(required=False, help_text="insufficient_stock only"),
+})
+CREATE_ERRORS = {
+    400: OpenApiResponse(description="Validation error: DRF's field map (unknown or inactive ids, bad quantity)."),
+    403: OpenApiResponse(_ERROR, description="`permission_denied`"),
+    409: OpenApiResponse(_ERROR, description="`idempotency_key_reused`"),
+}
+DECISION_ERRORS = {
+    400: OpenApiResponse(description="Validation error: DRF's field map; or `inactive` warehouse/product."),
+    403: OpenApiResponse(_ERROR, description="`permission_denied`: visible, but not yours to act on."),
+    404: OpenApiResponse(_ERROR, description="`not_found`: unknown or outside your scope."),
+    409: OpenApiResponse(_ERROR, description="`not_pending`, `insufficient_stock` (with `available`, `requested`) "
+                                             "or `idempotency_key_reused`."),
+}
+CANCEL_ERRORS = {
+    **DECISION_ERRORS,
+    400: OpenApiResponse(description="Validation error: DRF's field map."),
+    403: OpenApiResponse(_ERROR, description="`permission_denied`: only the requester may cancel."),
+    409: OpenApiResponse(_ERROR, description="`not_pending` or `idempotency_key_reused`."),
+}
 
 
 def _validated(serializer_class, request) -> dict:
@@ -33,19 +58,26 @@ def _validated(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
-class PurchaseRequestListCreateView(generics.ListAPIView):
+class ScopedListView(generics.ListAPIView):
+    """A list filtered by its FilterSet and ordered by `?ordering=`; no free-text search."""
+
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    ordering_fields = ORDERING
+
+
+class PurchaseRequestListCreateView(ScopedListView):
     """List the purchase requests in scope; a viewer creates one."""
 
     permission_classes = [IsActiveUser & (ReadOnly | IsViewer)]
     serializer_class = PurchaseRequestSerializer
     filterset_class = PurchaseRequestFilter
-    ordering_fields = ORDERING
 
     def get_queryset(self):
         return selectors.purchase_requests_for(self.request.user)
 
-    @extend_schema(request=PurchaseRequestCreateSerializer, responses={201: PurchaseRequestSerializer},
-                   parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(request=PurchaseRequestCreateSerializer,
+                   responses={201: PurchaseRequestSerializer, **CREATE_ERRORS}, parameters=[IDEMPOTENCY_KEY],
+                   description="A viewer asks for stock from a warehouse; the request starts `pending`.")
     @idempotent
     def post(self, request):
         data = _validated(PurchaseRequestCreateSerializer, request)
@@ -67,7 +99,7 @@ class PurchaseRequestDecisionView(generics.GenericAPIView):
 
     serializer_class = DecisionSerializer
 
-    @extend_schema(request=DecisionSerializer, responses={200: PurchaseRequestSerializer},
+    @extend_schema(request=DecisionSerializer, responses={200: PurchaseRequestSerializer, **DECISION_ERRORS},
                    parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
@@ -84,7 +116,8 @@ class PurchaseRequestCancelView(generics.GenericAPIView):
 
     serializer_class = CancelSerializer
 
-    @extend_schema(request=CancelSerializer, responses={200: PurchaseRequestSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(request=CancelSerializer, responses={200: PurchaseRequestSerializer, **CANCEL_ERRORS},
+                   parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
         data = _validated(CancelSerializer, request)
@@ -92,19 +125,19 @@ class PurchaseRequestCancelView(generics.GenericAPIView):
         return Response(PurchaseRequestSerializer(purchase).data)
 
 
-class TransferRequestListCreateView(generics.ListAPIView):
+class TransferRequestListCreateView(ScopedListView):
     """List the transfer requests in scope; an admin or a manager creates one."""
 
     permission_classes = [IsActiveUser & (ReadOnly | IsAdmin | IsManager)]
     serializer_class = TransferRequestSerializer
     filterset_class = TransferRequestFilter
-    ordering_fields = ORDERING
 
     def get_queryset(self):
         return selectors.transfer_requests_for(self.request.user)
 
-    @extend_schema(request=TransferRequestCreateSerializer, responses={201: TransferRequestSerializer},
-                   parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(request=TransferRequestCreateSerializer,
+                   responses={201: TransferRequestSerializer, **CREATE_ERRORS}, parameters=[IDEMPOTENCY_KEY],
+                   description="An admin or the manager of either warehouse asks to move stock; starts `pending`.")
     @idempotent
     def post(self, request):
         data = _validated(TransferRequestCreateSerializer, request)
@@ -129,7 +162,7 @@ class TransferRequestDecisionView(generics.GenericAPIView):
 
     serializer_class = DecisionSerializer
 
-    @extend_schema(request=DecisionSerializer, responses={200: TransferRequestSerializer},
+    @extend_schema(request=DecisionSerializer, responses={200: TransferRequestSerializer, **DECISION_ERRORS},
                    parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):

@@ -1,0 +1,226 @@
+"""`python manage.py seed_demo`: a small, realistic data set to try the API; `--scale` for benchmarks.
+
+Without `--scale` everything goes through the services (assign, adjust, thresholds), so the ledger,
+alerts and audit trail are exactly what real use produces. Running it again changes nothing that
+exists already (users, warehouses, products and stock are only created when missing).
+
+With `--scale N` (or explicit `--warehouses/--products/--movements`) it bulk-loads benchmark data:
+N=1 gives 100 warehouses x 10 000 products (up to 1 000 000 stock rows) and 1 000 000 movements.
+This is the ONE place that writes the ledger without `inventory.services`: for speed it builds
+each stock row's movements in memory with a correct `quantity_after` chain, inserts them with
+`bulk_create` in batches, and then sets every new stock row's quantity to the sum of its
+movements in one UPDATE, so `verify_ledger` passes afterwards. No audit events or alerts are
+written for the bulk data. Use it on an empty benchmark database, never on production data.
+"""
+
+import random
+import uuid
+from array import array
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Role, User
+from inventory import services
+from inventory.models import LowStockThreshold, Product, Stock, StockMovement
+from warehouses.models import Warehouse
+
+USERS = [
+    # username, password, role, warehouse code (staff) or managed warehouse codes (managers)
+    ("admin", "admin12345", Role.Name.ADMIN, None),
+    ("manager.north", "manager12345", Role.Name.MANAGER, ["NORTH"]),
+    ("manager.south", "manager12345", Role.Name.MANAGER, ["SOUTH", "EAST"]),
+    ("staff.north", "staff12345", Role.Name.STAFF, "NORTH"),
+    ("staff.south", "staff12345", Role.Name.STAFF, "SOUTH"),
+    ("staff.east", "staff12345", Role.Name.STAFF, "EAST"),
+    ("viewer", "viewer12345", Role.Name.VIEWER, None),
+]
+
+WAREHOUSES = [
+    ("NORTH", "North distribution centre", "12 Harbour Road, Aberdeen"),
+    ("SOUTH", "South depot", "4 Quay Street, Southampton"),
+    ("EAST", "East cross-dock", "88 Marsh Lane, Norwich"),
+]
+
+PRODUCTS = [
+    ("BOLT-M6", "Hex bolt M6x30", "box"), ("BOLT-M8", "Hex bolt M8x40", "box"),
+    ("NUT-M6", "Hex nut M6", "box"), ("NUT-M8", "Hex nut M8", "box"),
+    ("WASH-M6", "Flat washer M6", "box"), ("SCREW-4x40", "Wood screw 4x40", "box"),
+    ("GLOVE-L", "Work gloves, large", "pair"), ("GLOVE-M", "Work gloves, medium", "pair"),
+    ("TAPE-50", "Packing tape 50 mm", "roll"), ("BOX-S", "Carton, small", "pcs"),
+    ("BOX-M", "Carton, medium", "pcs"), ("BOX-L", "Carton, large", "pcs"),
+    ("PALLET-EU", "EUR pallet 1200x800", "pcs"), ("WRAP-500", "Stretch wrap 500 mm", "roll"),
+    ("LABEL-A6", "Shipping labels A6", "pack"), ("DRILL-18V", "Cordless drill 18 V", "pcs"),
+    ("BATT-18V", "Battery pack 18 V", "pcs"), ("HELMET-W", "Safety helmet, white", "pcs"),
+    ("VEST-HV", "High-visibility vest", "pcs"), ("CABLE-3G", "Power cable 3G1.5, 50 m", "reel"),
+]
+
+BATCH = 5000
+
+
+class Command(BaseCommand):
+    help = "Create a small demo data set (idempotent), or with --scale bulk benchmark data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=float, default=None,
+                            help="Bulk benchmark data: 1.0 = 100 warehouses, 10 000 products, 1 000 000 movements.")
+        parser.add_argument("--warehouses", type=int, default=None, help="Bulk: number of warehouses.")
+        parser.add_argument("--products", type=int, default=None, help="Bulk: number of products.")
+        parser.add_argument("--movements", type=int, default=None, help="Bulk: number of ledger rows.")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (bulk data and adjustments).")
+
+    def handle(self, *args, scale, warehouses, products, movements, seed, **options):
+        rng = random.Random(seed)
+        actors = self.seed_small(rng)
+        if scale is not None or warehouses or products or movements:
+            factor = 1.0 if scale is None else scale
+            if factor <= 0:
+                raise CommandError("--scale must be positive.")
+            counts = {
+                "warehouses": warehouses if warehouses is not None else max(1, round(100 * factor)),
+                "products": products if products is not None else max(1, round(10_000 * factor)),
+                "movements": movements if movements is not None else max(1, round(1_000_000 * factor)),
+            }
+            if min(counts.values()) < 1:
+                raise CommandError("--warehouses, --products and --movements must be at least 1.")
+            self.seed_bulk(rng, actor=actors["admin"], **counts)
+
+    # --- the small, realistic set -----------------------------------------------------------------
+
+    def seed_small(self, rng: random.Random) -> dict[str, User]:
+        with transaction.atomic():
+            warehouses = {}
+            for code, name, address in WAREHOUSES:
+                warehouses[code], _ = Warehouse.objects.get_or_create(code=code,
+                                                                      defaults={"name": name, "address": address})
+            users = {}
+            for username, password, role, where in USERS:
+                user = User.objects.filter(username__iexact=username).first()
+                if user is None:
+                    user = User.objects.create_user(
+                        username=username, email=f"{username}@example.com", password=password,
+                        role=Role.get(role), status=User.Status.ACTIVE, is_staff=role == Role.Name.ADMIN,
+                        is_superuser=role == Role.Name.ADMIN,
+                        warehouse=warehouses[where] if role == Role.Name.STAFF else None,
+                    )
+                    self.stdout.write(f"created {role:<8} {username} / password {password}")
+                else:
+                    self.stdout.write(f"exists  {role:<8} {username} (password unchanged)")
+                users[username] = user
+                if role == Role.Name.MANAGER:
+                    Warehouse.objects.filter(code__in=where, manager__isnull=True).update(manager=user)
+            catalogue = []
+            for sku, name, unit in PRODUCTS:
+                product, _ = Product.objects.get_or_create(sku=sku, defaults={"name": name, "unit": unit})
+                catalogue.append(product)
+
+        admin = users["admin"]
+        staff = {"NORTH": users["staff.north"], "SOUTH": users["staff.south"], "EAST": users["staff.east"]}
+        created_rows = 0
+        for code, warehouse in warehouses.items():
+            warehouse.refresh_from_db()
+            if not warehouse.is_active:
+                continue
+            for product in catalogue:
+                if not product.is_active or Stock.objects.filter(warehouse=warehouse, product=product).exists():
+                    continue
+                quantity = rng.randint(20, 400)
+                services.assign_stock(actor=admin, warehouse=warehouse, product=product, quantity=quantity,
+                                      note="opening stock (demo)")
+                if not LowStockThreshold.objects.filter(warehouse=warehouse, product=product).exists():
+                    services.set_threshold(actor=admin, warehouse=warehouse, product=product,
+                                           threshold=rng.choice([10, 25, 50]))
+                for _ in range(rng.randint(0, 3)):
+                    reason = rng.choice(["count", "damage", "loss", "found", "return", "receipt"])
+                    sign = -1 if reason in ("damage", "loss") else rng.choice([-1, 1])
+                    delta = sign * rng.randint(1, 15)
+                    current = Stock.objects.get(warehouse=warehouse, product=product).quantity
+                    if current + delta < 0:
+                        continue
+                    services.adjust_stock(actor=staff[code], warehouse=warehouse, product=product, delta=delta,
+                                          reason=reason, note="demo adjustment")
+                created_rows += 1
+        self.stdout.write(self.style.SUCCESS(
+            f"demo data ready: {len(warehouses)} warehouses, {len(catalogue)} products, "
+            f"{created_rows} new stock rows ({Stock.objects.count()} in all). Log in as admin / admin12345."))
+        return users
+
+    # --- bulk benchmark data ----------------------------------------------------------------------
+
+    def seed_bulk(self, rng: random.Random, *, actor: User, warehouses: int, products: int, movements: int) -> None:
+        run = timezone.now().strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]  # a tag unique to this run
+        self.stdout.write(f"bulk: {warehouses} warehouses, {products} products, {movements} movements (run {run})")
+        with transaction.atomic():
+            new_warehouses = Warehouse.objects.bulk_create(
+                [Warehouse(code=f"BW{run}-{i:05d}", name=f"Bench warehouse {i}") for i in range(warehouses)],
+                batch_size=BATCH)
+            for start in range(0, products, BATCH):
+                Product.objects.bulk_create(
+                    [Product(sku=f"BP{run}-{i:06d}", name=f"Bench product {i}")
+                     for i in range(start, min(products, start + BATCH))], batch_size=BATCH)
+            warehouse_ids = sorted(w.pk for w in Warehouse.objects.filter(code__startswith=f"BW{run}-"))
+            product_ids = array("q", Product.objects.filter(sku__startswith=f"BP{run}-").order_by("pk")
+                                .values_list("pk", flat=True))
+            assert len(warehouse_ids) == len(new_warehouses)
+
+            # Stock rows: one per (warehouse, product) pair, at most one per movement.
+            rows = min(warehouses * products, movements)
+            pairs = ((warehouse_ids[i // products], product_ids[i % products]) for i in range(rows))
+            batch = []
+            for warehouse_id, product_id in pairs:
+                batch.append(Stock(warehouse_id=warehouse_id, product_id=product_id, quantity=0))
+                if len(batch) >= BATCH:
+                    Stock.objects.bulk_create(batch)
+                    batch = []
+            if batch:
+                Stock.objects.bulk_create(batch)
+            stock_qs = Stock.objects.filter(warehouse_id__in=warehouse_ids).order_by("pk")
+            stock_ids = array("q")
+            stock_wh = array("q")
+            stock_pr = array("q")
+            for pk, warehouse_id, product_id in stock_qs.values_list("pk", "warehouse_id", "product_id").iterator(
+                    chunk_size=BATCH):
+                stock_ids.append(pk)
+                stock_wh.append(warehouse_id)
+                stock_pr.append(product_id)
+            balances = array("q", bytes(8 * len(stock_ids)))
+
+            # Movements: an opening assign per row, then adjustments spread at random; timestamps grow with
+            # ids over the last 90 days, so reports by date see the same order as the ledger.
+            start_at = timezone.now() - timedelta(days=90)
+            step = timedelta(days=90) / max(movements, 1)
+            reasons = ["count", "damage", "loss", "found", "return", "receipt"]
+            batch = []
+            for n in range(movements):
+                if n < len(stock_ids):
+                    index, kind, reason, change = n, StockMovement.Kind.ASSIGN, "", rng.randint(50, 500)
+                else:
+                    index, kind, reason = rng.randrange(len(stock_ids)), StockMovement.Kind.ADJUST, rng.choice(reasons)
+                    change = rng.randint(1, 40) * rng.choice([-1, -1, 1])
+                    if balances[index] + change < 0:
+                        change = -change
+                balances[index] += change
+                batch.append(StockMovement(
+                    stock_id=stock_ids[index], warehouse_id=stock_wh[index], product_id=stock_pr[index], kind=kind,
+                    quantity_change=change, quantity_after=balances[index], actor=actor, reason=reason,
+                    created_at=start_at + step * n))
+                if len(batch) >= BATCH:
+                    StockMovement.objects.bulk_create(batch)
+                    batch = []
+                    if (n + 1) % (BATCH * 40) == 0:
+                        self.stdout.write(f"  {n + 1} movements")
+            if batch:
+                StockMovement.objects.bulk_create(batch)
+
+            # Balances from the ledger itself, in the database: quantity == sum(quantity_change).
+            total = (StockMovement.objects.filter(stock_id=OuterRef("pk")).order_by().values("stock_id")
+                     .annotate(total=Sum("quantity_change")).values("total"))
+            Stock.objects.filter(warehouse_id__in=warehouse_ids).update(
+                quantity=Coalesce(Subquery(total), Value(0)), updated_at=timezone.now())
+        self.stdout.write(self.style.SUCCESS(
+            f"bulk data ready: {len(warehouse_ids)} warehouses, {len(product_ids)} products, {len(stock_ids)} stock "
+            f"rows, {movements} movements. Run `python manage.py verify_ledger` to check."))

@@ -1,0 +1,128 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from accounts.models import User
+from inventory.ledger import ledger_mismatches
+from inventory.models import LowStockThreshold, Product, Stock, StockMovement
+from inventory.services import adjust_stock, assign_stock
+from warehouses.models import Warehouse
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_verify_ledger_passes_on_a_consistent_ledger(world):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    adjust_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, delta=-2, reason="count")
+    assign_stock(actor=world.admin, warehouse=world.wh_b, product=world.product, quantity=1)
+    output = run("verify_ledger")
+    assert "Checked 2 stock rows and 3 movements." in output
+    assert "0 mismatches" in output
+
+
+@pytest.mark.django_db
+def test_verify_ledger_passes_on_an_empty_database(db):
+    assert "Checked 0 stock rows and 0 movements." in run("verify_ledger")
+
+
+class Rollback(Exception):
+    """Raised to undo a test-only corruption (the ledger cannot be repaired: it is append-only)."""
+
+
+@pytest.mark.django_db
+def test_verify_ledger_exits_non_zero_when_a_balance_differs_from_its_ledger(world):
+    stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    out = StringIO()
+    with pytest.raises(Rollback), transaction.atomic():
+        Stock.objects.filter(pk=stock.pk).update(quantity=9)  # test-only corruption
+        with pytest.raises(CommandError, match="1 mismatch"):
+            call_command("verify_ledger", stdout=out)
+        raise Rollback
+    assert f"balance mismatch at stock {stock.pk}: expected 5, found 9" in out.getvalue()
+    assert "0 mismatches" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_verify_ledger_finds_a_broken_running_total(world):
+    stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    with pytest.raises(Rollback), transaction.atomic():
+        # The change agrees with the balance but quantity_after lies (test-only corruption).
+        StockMovement.objects.create(stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust",
+                                     quantity_change=1, quantity_after=7, reason="found")
+        Stock.objects.filter(pk=stock.pk).update(quantity=6)
+        assert [(m.kind, m.expected, m.found) for m in ledger_mismatches()] == [("running", 6, 7)]
+        with pytest.raises(CommandError):
+            run("verify_ledger")
+        raise Rollback
+
+
+@pytest.mark.django_db
+def test_verify_ledger_finds_a_movement_filed_under_another_warehouse(world):
+    stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    with pytest.raises(Rollback), transaction.atomic():
+        StockMovement.objects.create(stock=stock, warehouse=world.wh_b, product=world.product, kind="adjust",
+                                     quantity_change=1, quantity_after=6, reason="found")
+        Stock.objects.filter(pk=stock.pk).update(quantity=6)
+        assert [m.kind for m in ledger_mismatches()] == ["owner"]
+        raise Rollback
+
+
+@pytest.mark.django_db
+def test_verify_ledger_finds_a_stock_row_without_movements(world):
+    stock = Stock.objects.create(warehouse=world.wh_a, product=world.product)
+    Stock.objects.filter(pk=stock.pk).update(quantity=3)
+    assert [(m.kind, m.expected, m.found) for m in ledger_mismatches()] == [("balance", 0, 3)]
+    Stock.objects.filter(pk=stock.pk).update(quantity=0)
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_a_consistent_demo_and_can_run_twice(db):
+    output = run("seed_demo")
+    assert "admin / password admin12345" in output
+    admin = User.objects.get(username="admin")
+    assert admin.check_password("admin12345") and admin.role.name == "admin" and admin.status == "active"
+    assert set(User.objects.values_list("role__name", flat=True)) == {"admin", "manager", "staff", "viewer"}
+    assert Warehouse.objects.count() == 3 and Product.objects.count() == 20
+    assert Warehouse.objects.filter(manager__isnull=True).count() == 0
+    assert Stock.objects.count() == 60 and LowStockThreshold.objects.count() == 60
+    assert StockMovement.objects.filter(kind="adjust").exists()
+    movements = StockMovement.objects.count()
+    again = run("seed_demo")
+    assert "exists" in again
+    assert StockMovement.objects.count() == movements and User.objects.count() == 7
+    assert ledger_mismatches() == []
+    assert "0 mismatches" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_seed_demo_scale_writes_a_consistent_bulk_ledger(db):
+    run("seed_demo", "--warehouses", "3", "--products", "4", "--movements", "40")
+    bench = Stock.objects.filter(warehouse__code__startswith="BW")
+    assert bench.count() == 12
+    assert StockMovement.objects.filter(warehouse__code__startswith="BW").count() == 40
+    assert all(stock.quantity >= 0 for stock in bench)
+    assert ledger_mismatches() == []
+    assert "0 mismatches" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_seed_demo_scale_with_fewer_movements_than_pairs(db):
+    run("seed_demo", "--scale", "0.0001")  # 1 warehouse, 1 product, 100 movements
+    assert StockMovement.objects.filter(warehouse__code__startswith="BW").count() == 100
+    run("seed_demo", "--warehouses", "2", "--products", "5", "--movements", "3")
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_rejects_a_non_positive_scale(db):
+    with pytest.raises(CommandError):
+        run("seed_demo", "--scale", "0")

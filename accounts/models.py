@@ -30,7 +30,13 @@ class Role(models.Model):
 
     @classmethod
     def get(cls, name: str) -> "Role":
-        return cls.objects.get(name=name)
+        """The role called `name`; the four roles are fixed data, so a missing one is recreated."""
+        from .roles import ROLE_DESCRIPTIONS
+
+        if name not in ROLE_DESCRIPTIONS:
+            raise cls.DoesNotExist(f"no role {name!r}")
+        role, _ = cls.objects.get_or_create(name=name, defaults={"description": ROLE_DESCRIPTIONS[name]})
+        return role
 
 
 class UserManager(DjangoUserManager):

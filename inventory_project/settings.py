@@ -149,6 +149,13 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "inventory@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Low-stock alert e-mails: retries with exponential back-off, then the alert is marked failed.
+LOW_STOCK_EMAIL_MAX_ATTEMPTS = env_int("LOW_STOCK_EMAIL_MAX_ATTEMPTS", 6)
+LOW_STOCK_EMAIL_RETRY_BASE_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_BASE_SECONDS", 30)
+LOW_STOCK_EMAIL_RETRY_MAX_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_MAX_SECONDS", 1800)
+# Prefix for links in e-mails, e.g. https://inventory.example.com (empty: relative paths).
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+
 # --- Background tasks (Django's task API, database backend) ---------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -50,7 +50,12 @@ def request_fingerprint(request) -> str:
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused()
-    return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
+    body = record.response_body
+    if isinstance(body, str):
+        # Stored as the rendered JSON text: parsing it back keeps the original key order, which a
+        # jsonb column would not, so the replayed body is byte-for-byte the first one.
+        body = json.loads(body)
+    return Response(body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
 
 
 def idempotent(handler):
@@ -82,7 +87,7 @@ def idempotent(handler):
             response = handler(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 record.response_status = response.status_code
-                record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+                record.response_body = (JSONRenderer().render(response.data) or b"null").decode()
                 record.save(update_fields=["response_status", "response_body"])
             else:
                 transaction.set_rollback(True)

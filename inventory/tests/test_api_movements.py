@@ -38,14 +38,16 @@ def test_admin_reads_the_whole_ledger_newest_first(world):
         "created_at": first["created_at"],
     }
     purchase = response.data["results"][1]
-    assert (purchase["kind"], purchase["reference_type"], purchase["reference_id"]) == ("purchase", "purchase_request", 7)
+    assert (purchase["kind"], purchase["reference_type"], purchase["reference_id"]) == (
+        "purchase", "purchase_request", 7)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["manager_a", "staff_a"])
 def test_manager_and_staff_read_only_their_warehouses_ledger(world, who):
     rows = seed(world)
-    assert ids(world.client(getattr(world, who)).get(URL)) == [m.pk for m in reversed(rows) if m.warehouse_id == world.wh_a.pk]
+    expected = [m.pk for m in reversed(rows) if m.warehouse_id == world.wh_a.pk]
+    assert ids(world.client(getattr(world, who)).get(URL)) == expected
 
 
 @pytest.mark.django_db

@@ -1,0 +1,114 @@
+"""Real threads racing on PostgreSQL, each with its own connection and transaction."""
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from accounts.models import Role
+from accounts.roles import ensure_roles
+from inventory.ledger import ledger_mismatches
+from inventory.models import LowStockAlert, LowStockThreshold, Stock, StockMovement
+from inventory.services import adjust_stock, assign_stock, set_threshold, update_threshold
+from inventory_project.api.errors import InsufficientStock
+
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def _roles(transactional_db):
+    """A transactional test flushes every table afterwards, the migration-seeded roles too: re-seed them."""
+    ensure_roles(Role)
+
+
+def run_threads(count: int, work) -> list:
+    """Run `work(index)` in `count` threads released together; return each result or exception."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def target(index):
+        try:
+            barrier.wait(timeout=TIMEOUT)
+            results[index] = work(index)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_writers_create_the_same_missing_row_and_all_their_changes_count(world):
+    def work(index):
+        if index % 2:
+            return assign_stock(actor=world.manager_a, warehouse=world.wh_a, product=world.product, quantity=index + 1)
+        return adjust_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, delta=index + 1,
+                            reason="receipt")
+
+    results = run_threads(16, work)
+    assert all(isinstance(result, Stock) for result in results), results
+    stock = Stock.objects.get(warehouse=world.wh_a, product=world.product)  # exactly one row
+    assert stock.quantity == sum(range(1, 17)) == 136
+    assert StockMovement.objects.filter(stock=stock).count() == 16
+    assert sorted(StockMovement.objects.values_list("quantity_after", flat=True))[-1] == 136
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_withdrawals_of_one_unit_from_ten_leave_exactly_zero(world):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+
+    def work(index):
+        return adjust_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, delta=-1,
+                            reason="loss")
+
+    results = run_threads(20, work)
+    assert sum(isinstance(r, Stock) for r in results) == 10
+    assert sum(isinstance(r, InsufficientStock) for r in results) == 10
+    assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 0
+    assert StockMovement.objects.filter(quantity_change=-1).count() == 10
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_threshold_changes_serialize_with_stock_changes_so_one_alert_opens(world):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+    row = set_threshold(actor=world.admin, warehouse=world.wh_a, product=world.product, threshold=5)
+
+    def work(index):
+        if index < 8:
+            return update_threshold(actor=world.manager_a, row=row, threshold=20 + index)
+        return adjust_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, delta=-1,
+                            reason="damage")
+
+    results = run_threads(16, work)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 2
+    assert LowStockThreshold.objects.get().threshold >= 20
+    assert LowStockAlert.objects.filter(status="open").count() == 1
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_refuses_update_and_delete_on_the_ledger(world):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE inventory_stockmovement SET quantity_change = 5")
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM inventory_stockmovement")
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        StockMovement.objects.filter(stock__warehouse=world.wh_a).update(note="rewritten")
+    assert list(StockMovement.objects.values_list("quantity_change", "note")) == [(3, "")]

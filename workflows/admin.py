@@ -75,6 +75,7 @@ class PurchaseRequestAdmin(RequestAdmin):
 
     list_display = ["id", "status", "warehouse", *RequestAdmin.list_display[2:]]
     list_filter = ["status", "warehouse"]
+    list_select_related = ["warehouse", "product", "requested_by", "decided_by"]
 
     def decide(self, *, actor, request_id, decision, ip):
         services.decide_purchase_request(actor=actor, request_id=request_id, decision=decision, ip=ip)
@@ -86,6 +87,7 @@ class TransferRequestAdmin(RequestAdmin):
 
     list_display = ["id", "status", "source_warehouse", "destination_warehouse", *RequestAdmin.list_display[2:]]
     list_filter = ["status", "source_warehouse", "destination_warehouse"]
+    list_select_related = ["source_warehouse", "destination_warehouse", "product", "requested_by", "decided_by"]
 
     def decide(self, *, actor, request_id, decision, ip):
         services.decide_transfer_request(actor=actor, request_id=request_id, decision=decision, ip=ip)

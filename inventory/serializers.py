@@ -1,5 +1,6 @@
 """Representations and input validation of products, stock rows, stock operations, the ledger, thresholds."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from warehouses.models import Warehouse
@@ -34,18 +35,21 @@ class ProductSerializer(serializers.ModelSerializer):
         return value
 
 
+@extend_schema_serializer(component_name="StockLevelProduct")
 class _ProductRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="StockLevelWarehouse")
 class _WarehouseRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="StockLevel")
 class StockRowSerializer(serializers.Serializer):
     """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, threshold, is_low, updated_at}`."""
 

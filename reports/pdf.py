@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
+from reportlab import rl_config
 from reportlab.graphics import renderPDF
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfgen.canvas import Canvas
 
 from .selectors import Report
@@ -46,11 +47,18 @@ TITLE_LINES = 5
 SUMMARY_TOP = PAGE_HEIGHT - MARGIN - 14 - 12 * TITLE_LINES - CHART_HEIGHT - 8 - 18 - 14
 MOVEMENTS_TOP = TOP - 8  # the movement table's header on its first page (under its caption)
 PAGE_COMPRESSION = 1  # zlib per page: a small CPU cost for files about 5× smaller (docs/BENCHMARKS.md)
+# Compressed streams are binary, not ASCII85-wrapped: without ReportLab's optional C accelerator the
+# pure-Python ASCII85 encoder costs more than drawing the pages (a third of the time at 100k rows).
+# Process-wide ReportLab setting; this project renders no other PDF.
+rl_config.useA85 = 0
 
 _font = getFont(FONT)
 _WIDEST = max(_font.widths) * SIZE / 1000  # the widest glyph: a budget safe for any text
 _DIGIT = _font.widths[ord("0")] * SIZE / 1000  # all Helvetica digits share one width
 _MINUS = _font.widths[ord("-")] * SIZE / 1000
+_WIDTHS = _font.widths  # glyph widths (1/1000 em) indexed by cp1252 byte
+_ELLIPSIS = 3 * _font.widths[ord(".")]
+_FIT_CACHE = 20_000
 
 # PDF literal-string escaping for a WinAnsi (cp1252) font: specials escaped, control chars blanked,
 # bytes above 127 written as octal escapes.
@@ -65,21 +73,62 @@ def _pdf_text(value: str) -> str:
     return value.translate(_ESCAPE)
 
 
+def _is_plain(value: str) -> bool:
+    """Printable ASCII without PDF string specials: usable as is."""
+    return value.isascii() and value.isprintable() and "(" not in value and ")" not in value and "\\" not in value
+
+
 class _Column:
-    """A column's geometry: left x, right x, width and its safe character budget."""
+    """A column's geometry (left x, right x, width) and its text fitting.
+
+    `budget` is how many of the widest glyph fit: any shorter text fits without measuring. Longer
+    text is measured once with the font's width table and truncated with an ellipsis; results are
+    memoised per column, since SKUs, names, actors and kinds repeat on every page.
+    """
 
     def __init__(self, x: float, width: float, right: bool):
         self.x, self.width, self.right = x, width, right
         self.right_x = x + width - 4
+        self.room = (width - 4) * 1000 / SIZE  # in glyph units
         self.budget = int((width - 4) // _WIDEST)
+        self.x_str = f"{x:.2f}"
+        self._texts: dict[str, str] = {}
+        self._number_x: dict[tuple[int, int], str] = {}
 
     def fit(self, value: str) -> str:
-        """`value`, truncated with an ellipsis if wider than the column (exact test only for long values)."""
-        if len(value) <= self.budget or stringWidth(value, FONT, SIZE) <= self.width - 4:
+        """`value`, or its longest prefix that fits with "..." appended."""
+        return value if len(value) <= self.budget else self._truncate(value)
+
+    def text(self, value: str) -> str:
+        """`value` fitted to the column and escaped for a PDF string (memoised unless trivially safe)."""
+        if len(value) <= self.budget and _is_plain(value):
             return value
-        while value and stringWidth(value + "...", FONT, SIZE) > self.width - 4:
-            value = value[:-1]
-        return value + "..."
+        text = self._texts.get(value)
+        if text is None:
+            if len(self._texts) > _FIT_CACHE:
+                self._texts.clear()
+            text = self._texts[value] = _pdf_text(self._truncate(value))
+        return text
+
+    def number_x(self, text: str) -> str:
+        """The x at which the integer `text` starts so that it ends at the right edge (digits share a width)."""
+        key = (len(text), text.count("-"))
+        x = self._number_x.get(key)
+        if x is None:
+            width = (key[0] - key[1]) * _DIGIT + key[1] * _MINUS
+            x = self._number_x[key] = f"{self.right_x - width:.2f}"
+        return x
+
+    def _truncate(self, value: str) -> str:
+        widths = [_WIDTHS[b] for b in value.encode("cp1252", "replace")]
+        if sum(widths) <= self.room:
+            return value
+        room, used = self.room - _ELLIPSIS, 0
+        for index, width in enumerate(widths):
+            used += width
+            if used > room:
+                return value[:index] + "..."
+        return value
 
 
 def _columns(spec) -> list[_Column]:
@@ -116,12 +165,11 @@ class _TableWriter:
         y = f"{self.y:.2f}"
         parts = []
         for column, value in zip(self.columns, cells, strict=True):
-            if column.right:  # integers: the width follows from the digit count
+            if column.right:  # integers
                 text = str(value)
-                width = (len(text) - text.count("-")) * _DIGIT + text.count("-") * _MINUS
-                parts.append(f"1 0 0 1 {column.right_x - width:.2f} {y} Tm ({text}) Tj")
+                parts.append(f"1 0 0 1 {column.number_x(text)} {y} Tm ({text}) Tj")
             elif value:
-                parts.append(f"1 0 0 1 {column.x:.2f} {y} Tm ({_pdf_text(column.fit(value))}) Tj")
+                parts.append(f"1 0 0 1 {column.x_str} {y} Tm ({column.text(value)}) Tj")
         return " ".join(parts)
 
     def write_rows(self, rows: Iterable) -> int:
@@ -260,7 +308,7 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 4, "Movements (oldest first)")
     table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=MOVEMENTS_TOP)
     drawn = table.write_rows(
-        (created_at.strftime("%Y-%m-%d %H:%M:%S"), *rest) for created_at, *rest in movements
+        (created_at.isoformat(" ", "seconds")[:19], *rest) for created_at, *rest in movements
     )
     if drawn == 0:
         canvas.drawString(MARGIN, table.y, "No movements in this period.")

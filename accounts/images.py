@@ -5,7 +5,7 @@ import struct
 import warnings
 
 from django.core.files.base import ContentFile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 4096
@@ -15,6 +15,12 @@ FORMATS = {
     "PNG": (".png", {"optimize": True}),
     "WEBP": (".webp", {"quality": 90}),
 }
+# Camera JPEGs often carry a multi-picture (MPO) index; Pillow reports them as MPO. They are JPEGs and are
+# re-encoded as a plain single-frame JPEG.
+ALIASES = {"MPO": "JPEG"}
+# Only these decoders ever see an upload: exotic formats are never parsed (MPO is opened by the JPEG one).
+DECODERS = list(FORMATS)
+NOT_ACCEPTED = "Upload a JPEG, PNG or WebP image."
 # Decoder failures Pillow may raise on hostile or broken input.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError,
                   struct.error, Image.DecompressionBombError, Image.DecompressionBombWarning)
@@ -41,21 +47,24 @@ def sanitize_image(upload) -> ContentFile:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(raw)) as probe:
-                fmt = probe.format
+            with Image.open(io.BytesIO(raw), formats=DECODERS) as probe:
+                fmt = ALIASES.get(probe.format, probe.format)
                 if fmt not in FORMATS:
-                    raise InvalidImage("Upload a JPEG, PNG or WebP image.")
+                    raise InvalidImage(NOT_ACCEPTED)
                 width, height = probe.size  # from the header, before any pixel is decoded
                 if width > MAX_SIDE or height > MAX_SIDE or width < 1 or height < 1:
                     raise InvalidImage(f"The image must be at most {MAX_SIDE}×{MAX_SIDE} pixels.")
                 probe.verify()
-            with Image.open(io.BytesIO(raw)) as image:
+            with Image.open(io.BytesIO(raw), formats=DECODERS) as image:
+                if ALIASES.get(image.format, image.format) != fmt:
+                    raise InvalidImage(NOT_ACCEPTED)
                 image.load()
-                if image.format != fmt:
-                    raise InvalidImage("Upload a JPEG, PNG or WebP image.")
-                clean = image.copy()
+                # Apply the EXIF orientation to the pixels, since the EXIF block itself is dropped below.
+                clean = ImageOps.exif_transpose(image) or image.copy()
         except InvalidImage:
             raise
+        except UnidentifiedImageError as exc:
+            raise InvalidImage(NOT_ACCEPTED) from exc
         except _DECODE_ERRORS as exc:
             raise InvalidImage("The file is not a valid JPEG, PNG or WebP image (corrupted or truncated).") from exc
     suffix, options = FORMATS[fmt]

@@ -215,3 +215,30 @@ def test_a_large_valid_looking_file_is_refused_before_decoding(world, make_clien
     response = make_client(world.staff_a).patch(URL, {"image": upload(big)}, format="multipart")
     assert response.status_code == 400
     assert "2 MiB" in str(response.data["image"])
+
+
+def test_exif_orientation_is_applied_before_the_metadata_is_dropped(world, make_client, settings):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    data = image_bytes("JPEG", size=(40, 20), exif=exif.tobytes())
+    response = make_client(world.staff_a).patch(URL, {"image": upload(data, "a.jpg", "image/jpeg")},
+                                                format="multipart")
+    assert response.status_code == 200, response.data
+    with Image.open(stored_files(settings)[0]) as stored:
+        assert stored.size == (20, 40)
+        assert 0x0112 not in stored.getexif()
+
+
+def test_a_camera_jpeg_with_a_multi_picture_index_is_accepted_as_jpeg(world, make_client, settings):
+    buffer = io.BytesIO()
+    frames = [Image.new("RGB", (16, 16), "red"), Image.new("RGB", (16, 16), "blue")]
+    frames[0].save(buffer, format="MPO", save_all=True, append_images=frames[1:])
+    with Image.open(io.BytesIO(buffer.getvalue())) as probe:
+        assert probe.format == "MPO"
+    response = make_client(world.staff_a).patch(URL, {"image": upload(buffer.getvalue(), "cam.jpg", "image/jpeg")},
+                                                format="multipart")
+    assert response.status_code == 200, response.data
+    stored = stored_files(settings)[0]
+    assert stored.suffix == ".jpg"
+    with Image.open(stored) as image:
+        assert image.format == "JPEG"

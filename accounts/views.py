@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inventory_project.api.idempotency import idempotent
 from inventory_project.api.throttling import AuthThrottle
 from workflows import promotions
 from workflows.models import ManagerPromotionRequest
@@ -180,6 +181,7 @@ class PromotionRequestCreateView(APIView):
 
     @extend_schema(request=PromotionCreateSerializer,
                    responses={201: PromotionRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    @idempotent
     def post(self, request):
         serializer = PromotionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

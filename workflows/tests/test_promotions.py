@@ -193,3 +193,17 @@ def test_bad_promotion_decision_input_is_400(world, make_client, promotion, body
     before = promotions_snapshot()
     assert make_client(world.admin).post(DECIDE, body, format="json").status_code == 400
     assert promotions_snapshot() == before
+
+
+def test_promotion_request_honours_an_idempotency_key(world, make_client):
+    client = make_client(world.manager_a)
+    body = {"user": world.staff_a.pk, "reason": "reliable"}
+    first = client.post(CREATE, body, format="json", HTTP_IDEMPOTENCY_KEY="promo-1")
+    again = client.post(CREATE, body, format="json", HTTP_IDEMPOTENCY_KEY="promo-1")
+    assert first.status_code == again.status_code == 201
+    assert again.data == first.data
+    assert again["Idempotent-Replayed"] == "true"
+    assert ManagerPromotionRequest.objects.count() == 1
+    reused = client.post(CREATE, {**body, "reason": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="promo-1")
+    assert reused.status_code == 409
+    assert reused.data["code"] == "idempotency_key_reused"

@@ -206,6 +206,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "workflows.models.RequestStatus",
+        "UserStatusEnum": "accounts.models.User.Status",
+        "AlertStatusEnum": "inventory.models.LowStockAlert.Status",
+    },
 }
 
 # --- Production hardening (active when DEBUG is off) ----------------------------------------------

@@ -59,6 +59,7 @@ _MINUS = _font.widths[ord("-")] * SIZE / 1000
 _WIDTHS = _font.widths  # glyph widths (1/1000 em) indexed by cp1252 byte
 _ELLIPSIS = 3 * _font.widths[ord(".")]
 _FIT_CACHE = 20_000
+_FORM_BASELINE = 10  # a header form draws its baseline here (its bounding box starts at 0)
 
 # PDF literal-string escaping for a WinAnsi (cp1252) font: specials escaped, control chars blanked,
 # bytes above 127 written as octal escapes.
@@ -100,14 +101,16 @@ class _Column:
         return value if len(value) <= self.budget else self._truncate(value)
 
     def text(self, value: str) -> str:
-        """`value` fitted to the column and escaped for a PDF string (memoised unless trivially safe)."""
-        if len(value) <= self.budget and _is_plain(value):
-            return value
+        """`value` fitted to the column and escaped for a PDF string (memoised: values repeat)."""
         text = self._texts.get(value)
         if text is None:
             if len(self._texts) > _FIT_CACHE:
                 self._texts.clear()
-            text = self._texts[value] = _pdf_text(self._truncate(value))
+            if len(value) <= self.budget and _is_plain(value):
+                text = value
+            else:
+                text = _pdf_text(self._truncate(value))
+            self._texts[value] = text
         return text
 
     def number_x(self, text: str) -> str:
@@ -149,15 +152,25 @@ class _TableWriter:
         self._header()
 
     def _header(self):
+        """The column titles and rule: drawn once as a form XObject, placed on every page."""
         canvas = self.pdf.canvas
-        canvas.setFont(BOLD, SIZE)
-        for (title, _width, right), column in zip(self.spec, self.columns, strict=True):
-            if right:
-                canvas.drawRightString(column.right_x, self.y, title)
-            else:
-                canvas.drawString(column.x, self.y, title)
-        canvas.setLineWidth(0.5)
-        canvas.line(MARGIN, self.y - 2.5, PAGE_WIDTH - MARGIN, self.y - 2.5)
+        name = f"header_{id(self.spec)}"
+        if name not in self.pdf.forms:
+            canvas.beginForm(name)
+            canvas.setFont(BOLD, SIZE)
+            for (title, _width, right), column in zip(self.spec, self.columns, strict=True):
+                if right:
+                    canvas.drawRightString(column.right_x, _FORM_BASELINE, title)
+                else:
+                    canvas.drawString(column.x, _FORM_BASELINE, title)
+            canvas.setLineWidth(0.5)
+            canvas.line(MARGIN, _FORM_BASELINE - 2.5, PAGE_WIDTH - MARGIN, _FORM_BASELINE - 2.5)
+            canvas.endForm()
+            self.pdf.forms.add(name)
+        canvas.saveState()
+        canvas.translate(0, self.y - _FORM_BASELINE)
+        canvas.doForm(name)
+        canvas.restoreState()
         canvas.setFont(FONT, SIZE)
         self.y -= LEADING
 
@@ -203,6 +216,7 @@ class _ReportCanvas:
         self.canvas.setAuthor(author)
         self.title = title
         self.pages = pages
+        self.forms: set[str] = set()
         self.page = 1
         self.canvas.setFont(FONT, SIZE)
         # The font's resource name, for the raw text runs (registered by setFont above).

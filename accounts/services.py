@@ -89,7 +89,8 @@ def register_user(*, username: str, email: str, password: str, role: str, wareho
     return user
 
 
-def login_user(*, username: str, password: str) -> tuple[User, RefreshToken]:
+@transaction.atomic
+def login_user(*, username: str, password: str, ip: str | None = None) -> tuple[User, RefreshToken]:
     """Check credentials and issue a token pair.
 
     Raises InvalidCredentials (401) for an unknown user or a wrong password (the hasher runs either
@@ -107,6 +108,7 @@ def login_user(*, username: str, password: str) -> tuple[User, RefreshToken]:
         raise AccountNotActive(detail, code=code)
     refresh = RefreshToken.for_user(user)
     update_last_login(None, user)
+    record_event(actor=user, action="user.login", target=user, ip=ip)
     return user, refresh
 
 

@@ -70,7 +70,7 @@ class LoginView(AnonymousAuthView):
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user, refresh = services.login_user(**serializer.validated_data)
+        user, refresh = services.login_user(**serializer.validated_data, ip=client_ip(request))
         return Response({"access": str(refresh.access_token), "refresh": str(refresh),
                          "user": UserSerializer(user).data})
 

@@ -130,6 +130,7 @@ def test_active_user_logs_in_case_insensitively_and_gets_a_token_pair(world, ano
     assert response.data["user"]["username"] == "staff_a"
     world.staff_a.refresh_from_db()
     assert world.staff_a.last_login is not None
+    assert AuditEvent.objects.get(action="user.login").actor == world.staff_a
     anon.credentials(HTTP_AUTHORIZATION=f"Bearer {response.data['access']}")
     assert anon.get("/api/profile/").status_code == 200
 
@@ -139,6 +140,7 @@ def test_wrong_credentials_are_401_invalid_credentials(world, anon, username, pa
     response = anon.post(LOGIN, {"username": username, "password": password}, format="json")
     assert response.status_code == 401
     assert response.data == {"detail": "Invalid username or password.", "code": "invalid_credentials"}
+    assert not AuditEvent.objects.filter(action="user.login").exists()
 
 
 @pytest.mark.parametrize("status", ["pending", "rejected", "dismissed"])
@@ -242,3 +244,17 @@ def test_logout_with_a_malformed_token_is_400(world, make_client):
     response = make_client(world.staff_a).post(LOGOUT, {"refresh": "garbage"}, format="json")
     assert response.status_code == 400
     assert response.data["code"] == "token_not_valid"
+
+
+def test_login_runs_the_password_hasher_even_for_an_unknown_username(world, anon, settings):
+    """Same work for a missing user as for a wrong password, so timing does not reveal which usernames exist."""
+    from accounts.tests.hashers import CountingHasher
+
+    settings.PASSWORD_HASHERS = ["accounts.tests.hashers.CountingHasher"]
+    UserFactory(username="counted")  # hashed with the counting hasher
+    CountingHasher.calls = 0
+    assert anon.post(LOGIN, {"username": "counted", "password": "wrong"}, format="json").status_code == 401
+    wrong_password_calls = CountingHasher.calls
+    CountingHasher.calls = 0
+    assert anon.post(LOGIN, {"username": "nobody-at-all", "password": "wrong"}, format="json").status_code == 401
+    assert CountingHasher.calls == wrong_password_calls >= 1

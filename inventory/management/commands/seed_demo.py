@@ -7,10 +7,11 @@ exists already (users, warehouses, products and stock are only created when miss
 With `--scale N` (or explicit `--warehouses/--products/--movements`) it bulk-loads benchmark data:
 N=1 gives 100 warehouses x 10 000 products (up to 1 000 000 stock rows) and 1 000 000 movements.
 This is the ONE place that writes the ledger without `inventory.services`: for speed it builds
-each stock row's movements in memory with a correct `quantity_after` chain, inserts them with
-`bulk_create` in batches, and then sets every new stock row's quantity to the sum of its
-movements in one UPDATE, so `verify_ledger` passes afterwards. No audit events or alerts are
-written for the bulk data. Use it on an empty benchmark database, never on production data.
+the movements in memory with a correct `quantity_after` chain per stock row, inserts them in
+batches (PostgreSQL COPY, `bulk_create` on other databases), and then sets every new stock
+row's quantity to the sum of its movements in one UPDATE, so `verify_ledger` passes afterwards.
+No audit events or alerts are written for the bulk data. Use it on an empty benchmark database,
+never on production data.
 """
 
 import random
@@ -19,7 +20,7 @@ from array import array
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -60,6 +61,35 @@ PRODUCTS = [
 ]
 
 BATCH = 5000
+
+
+class _BulkWriter:
+    """Appends rows of one model in batches: COPY on PostgreSQL (fast), bulk_create elsewhere."""
+
+    def __init__(self, model, fields: list[str]):
+        self.model, self.fields, self.rows = model, fields, []
+        columns = {field.attname: field.column for field in model._meta.concrete_fields}
+        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
+            connection.ops.quote_name(model._meta.db_table),
+            ", ".join(connection.ops.quote_name(columns[name]) for name in fields))
+        self.batch = BATCH * 10 if connection.vendor == "postgresql" else BATCH
+
+    def add(self, *values) -> None:
+        self.rows.append(values)
+        if len(self.rows) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
+                for row in self.rows:
+                    copy.write_row(row)
+        else:
+            self.model.objects.bulk_create([self.model(**dict(zip(self.fields, row, strict=True)))
+                                            for row in self.rows])
+        self.rows = []
 
 
 class Command(BaseCommand):
@@ -169,15 +199,11 @@ class Command(BaseCommand):
 
             # Stock rows: one per (warehouse, product) pair, at most one per movement.
             rows = min(warehouses * products, movements)
-            pairs = ((warehouse_ids[i // products], product_ids[i % products]) for i in range(rows))
-            batch = []
-            for warehouse_id, product_id in pairs:
-                batch.append(Stock(warehouse_id=warehouse_id, product_id=product_id, quantity=0))
-                if len(batch) >= BATCH:
-                    Stock.objects.bulk_create(batch)
-                    batch = []
-            if batch:
-                Stock.objects.bulk_create(batch)
+            now = timezone.now()
+            writer = _BulkWriter(Stock, ["product_id", "warehouse_id", "quantity", "updated_at"])
+            for i in range(rows):
+                writer.add(product_ids[i % products], warehouse_ids[i // products], 0, now)
+            writer.flush()
             stock_qs = Stock.objects.filter(warehouse_id__in=warehouse_ids).order_by("pk")
             stock_ids = array("q")
             stock_wh = array("q")
@@ -194,27 +220,24 @@ class Command(BaseCommand):
             start_at = timezone.now() - timedelta(days=90)
             step = timedelta(days=90) / max(movements, 1)
             reasons = ["count", "damage", "loss", "found", "return", "receipt"]
-            batch = []
+            writer = _BulkWriter(StockMovement, [
+                "stock_id", "warehouse_id", "product_id", "kind", "quantity_change", "quantity_after", "actor_id",
+                "reference_type", "reference_id", "reason", "note", "created_at"])
             for n in range(movements):
                 if n < len(stock_ids):
-                    index, kind, reason, change = n, StockMovement.Kind.ASSIGN, "", rng.randint(50, 500)
+                    index, kind, reason, change = n, StockMovement.Kind.ASSIGN.value, "", rng.randint(50, 500)
                 else:
-                    index, kind, reason = rng.randrange(len(stock_ids)), StockMovement.Kind.ADJUST, rng.choice(reasons)
+                    index, kind = rng.randrange(len(stock_ids)), StockMovement.Kind.ADJUST.value
+                    reason = rng.choice(reasons)
                     change = rng.randint(1, 40) * rng.choice([-1, -1, 1])
                     if balances[index] + change < 0:
                         change = -change
                 balances[index] += change
-                batch.append(StockMovement(
-                    stock_id=stock_ids[index], warehouse_id=stock_wh[index], product_id=stock_pr[index], kind=kind,
-                    quantity_change=change, quantity_after=balances[index], actor=actor, reason=reason,
-                    created_at=start_at + step * n))
-                if len(batch) >= BATCH:
-                    StockMovement.objects.bulk_create(batch)
-                    batch = []
-                    if (n + 1) % (BATCH * 40) == 0:
-                        self.stdout.write(f"  {n + 1} movements")
-            if batch:
-                StockMovement.objects.bulk_create(batch)
+                writer.add(stock_ids[index], stock_wh[index], stock_pr[index], kind, change, balances[index],
+                           actor.pk, None, None, reason, "", start_at + step * n)
+                if (n + 1) % 100_000 == 0:
+                    self.stdout.write(f"  {n + 1} movements")
+            writer.flush()
 
             # Balances from the ledger itself, in the database: quantity == sum(quantity_change).
             total = (StockMovement.objects.filter(stock_id=OuterRef("pk")).order_by().values("stock_id")

@@ -62,11 +62,14 @@ class MovementFilter(django_filters.FilterSet):
         model = StockMovement
         fields = ["warehouse", "product", "kind", "date_from", "date_to", "after"]
 
+    # Days at the ends of the calendar would overflow once shifted to UTC: they mean "no bound".
     def filter_date_from(self, queryset, name, value):
+        if value <= datetime.date.min + datetime.timedelta(days=1):
+            return queryset
         return queryset.filter(created_at__gte=_start_of_day(value))
 
     def filter_date_to(self, queryset, name, value):
-        if value >= datetime.date.max:
+        if value >= datetime.date.max - datetime.timedelta(days=1):
             return queryset
         return queryset.filter(created_at__lt=_start_of_day(value + datetime.timedelta(days=1)))
 

@@ -102,6 +102,16 @@ def test_ledger_date_filters_are_inclusive_days_in_the_project_time_zone(world, 
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_dates_at_the_ends_of_the_calendar_mean_no_bound(world, settings, zone):
+    settings.TIME_ZONE = zone
+    rows = seed(world)
+    client = world.client(world.admin)
+    assert len(ids(client.get(URL, {"date_from": "0001-01-01", "date_to": "9999-12-31"}))) == len(rows)
+    assert len(ids(client.get(URL, {"date_from": "0001-01-02", "date_to": "9999-12-30"}))) == len(rows)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("params", [
     {"warehouse": "x"}, {"product": "1.5"}, {"kind": "gift"}, {"date_from": "yesterday"},
     {"date_to": "2026-13-01"}, {"after": "abc"}, {"after": str(10**30)}, {"after": "-1"}, {"warehouse": str(10**30)},

@@ -57,3 +57,16 @@ def test_audit_events_cannot_be_added_changed_or_deleted_in_the_admin(admin_site
 def test_inactive_users_cannot_log_into_the_admin(db):
     UserFactory(admin=True, is_superuser=True, is_staff=True, username="gone", status=User.Status.DISMISSED)
     assert not Client().login(username="gone", password=PASSWORD)
+
+
+def test_admin_adds_a_user_with_a_role_and_status(admin_site):
+    client, _ = admin_site
+    assert client.get("/admin/accounts/user/add/").status_code == 200
+    response = client.post("/admin/accounts/user/add/", {
+        "username": "clerk", "password1": "Another-Strong-Pass-7", "password2": "Another-Strong-Pass-7",
+        "usable_password": "true", "role": Role.get("viewer").pk, "status": "active", "warehouse": "",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    user = User.objects.get(username="clerk")
+    assert user.role.name == "viewer"
+    assert user.is_active

@@ -4,6 +4,7 @@ import datetime
 
 import django_filters
 from django.utils import timezone
+from rest_framework.filters import OrderingFilter
 
 from warehouses.filters import BooleanFilter, IdFilter
 
@@ -73,3 +74,13 @@ class MovementFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(created_at__lt=_start_of_day(value + datetime.timedelta(days=1)))
 
+
+
+class StableOrderingFilter(OrderingFilter):
+    """`?ordering=` with the primary key as the last tie-breaker, so pages never repeat or skip rows."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
+            ordering.append("id")
+        return ordering

@@ -3,6 +3,7 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
+from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,7 +13,7 @@ from inventory_project.api.idempotency import idempotent
 from inventory_project.api.pagination import LedgerCursorPagination
 
 from . import selectors, services
-from .filters import MovementFilter, ProductFilter, StockFilter, ThresholdFilter
+from .filters import MovementFilter, ProductFilter, StableOrderingFilter, StockFilter, ThresholdFilter
 from .serializers import (
     AdjustStockSerializer,
     AssignStockSerializer,
@@ -58,6 +59,7 @@ class StockListView(generics.ListAPIView):
     """`/api/stocks/`: one row per product per warehouse with its threshold and whether it is low."""
 
     serializer_class = StockRowSerializer
+    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
     filterset_class = StockFilter
     search_fields = ["product__sku", "product__name"]
     ordering_fields = ["quantity", "updated_at", "sku"]

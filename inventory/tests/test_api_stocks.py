@@ -75,6 +75,7 @@ def test_stock_list_filters_search_and_ordering(world):
     assert quantities(ordering="-quantity") == [9, 4, 1]
     assert quantities(ordering="-sku", warehouse=world.wh_a.pk) == [1, 9]
     assert quantities(ordering="updated_at") == [9, 1, 4]
+    assert client.get(LIST, {"ordering": "quantity"}).data["results"][0]["quantity"] == 1
     for bad in ({"warehouse": "x"}, {"product": "1.5"}, {"warehouse": str(10**30)}):
         assert client.get(LIST, bad).status_code == 400
 
@@ -344,3 +345,17 @@ def test_a_failed_request_does_not_burn_its_idempotency_key(world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
     response = client.post(ADJUST, body, format="json", HTTP_IDEMPOTENCY_KEY="retry")
     assert response.status_code == 200 and response.data["quantity"] == 3
+
+
+@pytest.mark.django_db
+def test_equal_sort_keys_page_in_a_stable_id_order(world):
+    for product in ProductFactory.create_batch(5):
+        assign_stock(actor=world.admin, warehouse=world.wh_b, product=product, quantity=2)
+        assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=2)
+    client = world.client(world.viewer)
+    expected = list(Stock.objects.order_by("id").values_list("id", flat=True))
+    seen = []
+    for page in (1, 2, 3, 4):
+        response = client.get(LIST, {"ordering": "-quantity", "page_size": 3, "page": page})
+        seen += [r["id"] for r in response.data["results"]]
+    assert seen == expected

@@ -1,9 +1,17 @@
 """Throttles: writes per user, anonymous auth endpoints per IP (rates from the environment)."""
 
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 
-class UserWriteThrottle(UserRateThrottle):
+class SettingsRatesMixin:
+    """Read the rates from the settings on each use (DRF copies them once, at import time)."""
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class UserWriteThrottle(SettingsRatesMixin, UserRateThrottle):
     """Throttle unsafe methods per user (per IP when anonymous)."""
 
     scope = "user_write"
@@ -14,7 +22,7 @@ class UserWriteThrottle(UserRateThrottle):
         return super().allow_request(request, view)
 
 
-class AuthThrottle(ScopedRateThrottle):
+class AuthThrottle(SettingsRatesMixin, ScopedRateThrottle):
     """Per-IP throttle for register, login and refresh."""
 
     scope_attr = "throttle_scope"

@@ -138,8 +138,7 @@ def _generate(fmt: str, year: int, month: int, compression: int) -> dict:
     period = period_containing(kind="monthly", day=date(year, month, 1))
     with tempfile.TemporaryFile() as out:
         began = time.perf_counter()
-        report = build_report(period=period, warehouse_ids=None, warehouse_label="all warehouses",
-                              with_daily=fmt == "pdf")
+        report = build_report(period=period, warehouse_ids=None, warehouse_label="all warehouses")
         if fmt == "pdf":
             rows = report_pdf.write_report_pdf(report, movement_rows(report), out, warehouses="all warehouses",
                                                generated_by="bench-admin", generated_at=timezone.localtime())

@@ -4,13 +4,14 @@ ReportLab's platypus `Table` lays out ~3 000 rows/s, far too slow for a month of
 tables here are drawn directly: fixed column positions, every cell truncated to its column by a
 precomputed character budget, one pre-formatted run of PDF text operators per row (`addLiteral`), a new
 page with the repeated header whenever a page is full. Movements are consumed from an iterator, so
-memory holds the page streams, never the ledger rows. The daily net chart is ReportLab graphics
-(`VerticalBarChart`). "Page N of M": the layout is fixed, so M follows from the number of summary rows and
-movements, both known before drawing (`page_count`).
+memory holds the page streams, never the ledger rows. Column headers are form XObjects drawn once.
+The daily net chart is ReportLab graphics (`VerticalBarChart`) summed from the streamed movements and
+placed on page 1 as a form defined at the end. "Page N of M": the layout is fixed, so M follows from
+the number of summary rows and movements, both known before drawing (`page_count`).
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from reportlab import rl_config
@@ -149,6 +150,11 @@ class _TableWriter:
         self.pdf, self.spec, self.columns = pdf, spec, _columns(spec)
         self.font = pdf.font_name
         self.y = first_top
+        self._y_strings: dict[float, str] = {}
+        self._template = " ".join(
+            "1 0 0 1 %s %s Tm (%s) Tj" if column.right else f"1 0 0 1 {column.x_str} %s Tm (%s) Tj"
+            for column in self.columns
+        )
         self._header()
 
     def _header(self):
@@ -175,15 +181,21 @@ class _TableWriter:
         self.y -= LEADING
 
     def _row_literal(self, cells: Iterable) -> str:
-        y = f"{self.y:.2f}"
-        parts = []
+        # Hot loop (once per movement): one %-template per table, memoised texts and positions.
+        y = self._y_strings.get(self.y)
+        if y is None:
+            y = self._y_strings[self.y] = f"{self.y:.2f}"
+        args = []
         for column, value in zip(self.columns, cells, strict=True):
-            if column.right:  # integers
+            if column.right:  # integers, right-aligned
                 text = str(value)
-                parts.append(f"1 0 0 1 {column.number_x(text)} {y} Tm ({text}) Tj")
-            elif value:
-                parts.append(f"1 0 0 1 {column.x_str} {y} Tm ({column.text(value)}) Tj")
-        return " ".join(parts)
+                args += (column.number_x(text), y, text)
+            else:
+                text = column._texts.get(value)
+                if text is None:
+                    text = column.text(value)
+                args += (y, text)
+        return self._template % tuple(args)
 
     def write_rows(self, rows: Iterable) -> int:
         """Draw every row; returns how many."""
@@ -235,10 +247,9 @@ class _ReportCanvas:
         self.page += 1
         self.canvas.setFont(FONT, SIZE)
 
-    def finish(self):
+    def close_page(self):
         self._footer()
         self.canvas.showPage()
-        self.canvas.save()
 
 
 def _rows_fitting(top: float) -> int:
@@ -256,15 +267,15 @@ def page_count(*, summary_rows: int, movements: int) -> int:
     return _pages_for(summary_rows, SUMMARY_TOP) + _pages_for(movements, MOVEMENTS_TOP)
 
 
-def _chart(report: Report) -> Drawing:
+def _chart(daily: list[tuple[str, int]]) -> Drawing:
     width = PAGE_WIDTH - 2 * MARGIN
     drawing = Drawing(width, CHART_HEIGHT)
     drawing.add(String(0, CHART_HEIGHT - 10, "Daily net movement (units in - units out)", fontName=BOLD,
                        fontSize=8))
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 40, 18, width - 50, CHART_HEIGHT - 40
-    chart.data = [[day["net"] for day in report.daily] or [0]]
-    chart.categoryAxis.categoryNames = [day["date"][8:] for day in report.daily] or [""]
+    chart.data = [[net for _day, net in daily]]
+    chart.categoryAxis.categoryNames = [day[8:] for day, _net in daily]
     chart.categoryAxis.labels.fontSize = 6
     chart.valueAxis.labels.fontSize = 6
     chart.valueAxis.forceZero = True
@@ -282,8 +293,7 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     Returns the number of movement rows drawn.
     """
     period = report.period
-    last_day = period.first_day.toordinal() + period.days - 1
-    span = f"{period.first_day.isoformat()} to {datetime.fromordinal(last_day).date().isoformat()}"
+    span = f"{period.first_day.isoformat()} to {(period.first_day + timedelta(days=period.days - 1)).isoformat()}"
     title = f"Stock movements, {period.kind} report, {span} ({period.time_zone}), {warehouses}"
     pages = page_count(summary_rows=len(report.rows), movements=report.movement_count)
     pdf = _ReportCanvas(out, title=title, author=generated_by, pages=pages)
@@ -305,8 +315,11 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
         y -= 12
         canvas.drawString(MARGIN, y, line)
 
+    # The chart sums the very movements listed below, while they stream; it is a form XObject placed
+    # here and defined once the stream is done.
     y -= CHART_HEIGHT + 8
-    renderPDF.draw(_chart(report), canvas, MARGIN, y)
+    chart_y = y
+    canvas.doForm("daily_chart")
 
     y -= 18
     canvas.setFont(BOLD, 10)
@@ -321,11 +334,23 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     canvas.setFont(BOLD, 10)
     canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 4, "Movements (oldest first)")
     table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=MOVEMENTS_TOP)
-    drawn = table.write_rows(
-        (created_at.isoformat(" ", "seconds")[:19], *rest) for created_at, *rest in movements
-    )
+    net_by_day: dict[str, int] = {}
+
+    def rows_counting_net():
+        for created_at, warehouse, sku, name, kind, change, *rest in movements:
+            moment = created_at.isoformat(" ", "seconds")[:19]
+            day = moment[:10]
+            net_by_day[day] = net_by_day.get(day, 0) + change
+            yield (moment, warehouse, sku, name, kind, change, *rest)
+
+    drawn = table.write_rows(rows_counting_net())
     if drawn == 0:
         canvas.drawString(MARGIN, table.y, "No movements in this period.")
-    pdf.finish()
+    pdf.close_page()
+    days = [(period.first_day + timedelta(days=n)).isoformat() for n in range(period.days)]
+    canvas.beginForm("daily_chart")
+    renderPDF.draw(_chart([(day, net_by_day.get(day, 0)) for day in days]), canvas, MARGIN, chart_y)
+    canvas.endForm()
+    canvas.save()
     return drawn
 

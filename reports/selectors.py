@@ -18,7 +18,6 @@ from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dashboards.selectors import daily_flows
 from inventory.models import Stock, StockMovement
 
 PERIODS = ("daily", "weekly", "monthly")
@@ -77,7 +76,6 @@ class Report:
     max_id: int
     rows: list[dict] = field(default_factory=list)
     movement_count: int = 0
-    daily: list[dict] = field(default_factory=list)
 
     def movements(self):
         """The period's ledger rows in scope (a queryset, not evaluated)."""
@@ -96,8 +94,7 @@ class Report:
         }
 
 
-def build_report(*, period: Period, warehouse_ids: list[int] | None, warehouse_label: str,
-                 with_daily: bool = False) -> Report:
+def build_report(*, period: Period, warehouse_ids: list[int] | None, warehouse_label: str) -> Report:
     """The period's summary: one row per product and warehouse with opening, in, out and closing.
 
     A row is listed when its opening balance is not zero or it moved in the period (products with
@@ -106,7 +103,7 @@ def build_report(*, period: Period, warehouse_ids: list[int] | None, warehouse_l
     opening + in − out, which by construction of the ledger equals the last `quantity_after` in the
     period. "Last" is by id: a stock's movements are written under its row lock, so their ids and
     `created_at` grow together, and the backward index scan on (stock, id) stops at the period start
-    instead of sorting the stock's whole history. Three queries (four with the chart's daily series).
+    instead of sorting the stock's whole history. Three queries.
     """
     max_id = StockMovement.objects.aggregate(m=Max("id"))["m"] or 0
     report = Report(period=period, warehouse_ids=warehouse_ids, warehouse_label=warehouse_label, max_id=max_id)
@@ -139,8 +136,6 @@ def build_report(*, period: Period, warehouse_ids: list[int] | None, warehouse_l
             "opening": int(opening), "in": inflow, "out": outflow, "closing": int(opening) + inflow - outflow,
         })
         report.movement_count += flow["moved"] if flow else 0
-    if with_daily:
-        report.daily = daily_flows(report.movements(), first_day=period.first_day, days=period.days, tz=period.tz)
     return report
 
 

@@ -77,8 +77,7 @@ class StockMovementReportView(APIView):
         warehouse_ids, file_label, human_label = resolve_warehouses(request.user, params.get("warehouse"))
         period = period_containing(kind=params["period"], day=params.get("date"))
         fmt = params["format"]
-        report = build_report(period=period, warehouse_ids=warehouse_ids, warehouse_label=human_label,
-                              with_daily=fmt == "pdf")
+        report = build_report(period=period, warehouse_ids=warehouse_ids, warehouse_label=human_label)
         if fmt == "json":
             return Response(report.as_json())
         filename = "stock-movements_{}_{}_{}.{}".format(

@@ -118,6 +118,7 @@ def test_pdf_is_the_default_and_shows_skus_totals_and_page_numbers(world):
     assert "40 25 21 44" in summary  # BOLT-1: opening, in, out, closing
     assert "0 11 0 11" in summary  # NUT-1: 9 assigned + 2 found
     assert f"Page 1 of {len(reader.pages)}" in summary
+    assert "Daily net movement" in summary
     assert "purchase_request:" in text and "transfer_out" in text
 
 

@@ -63,10 +63,10 @@ class StockListView(generics.ListAPIView):
     filterset_class = StockFilter
     search_fields = ["product__sku", "product__name"]
     ordering_fields = ["quantity", "updated_at", "sku"]
-    ordering = ["warehouse__code", "sku"]
+    ordering = ["warehouse_id", "product_id"]  # the (warehouse, product) index: fast on a million rows
 
     def get_queryset(self):
-        return selectors.stock_levels_for(self.request.user).order_by("warehouse__code", "sku", "id")
+        return selectors.stock_levels_for(self.request.user).order_by("warehouse_id", "product_id")
 
 
 class _StockOperationView(APIView):

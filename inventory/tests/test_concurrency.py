@@ -112,3 +112,21 @@ def test_postgresql_refuses_update_and_delete_on_the_ledger(world):
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
         StockMovement.objects.filter(stock__warehouse=world.wh_a).update(note="rewritten")
     assert list(StockMovement.objects.values_list("quantity_change", "note")) == [(3, "")]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_repeats_of_one_idempotency_key_assign_once(world):
+    from conftest import client_for
+
+    body = {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 3}
+
+    def work(index):
+        response = client_for(world.manager_a).post("/api/stocks/assign/", body, format="json",
+                                                     HTTP_IDEMPOTENCY_KEY="same-key")
+        return response.status_code, response.headers.get("Idempotent-Replayed", ""), response.json()["quantity"]
+
+    results = run_threads(8, work)
+    assert sorted(results) == [(201, "", 3)] + [(201, "true", 3)] * 7
+    assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 3
+    assert StockMovement.objects.count() == 1

@@ -26,3 +26,36 @@ class ReportQuerySerializer(serializers.Serializer):
         if not FIRST_DATE <= value <= LAST_DATE:
             raise serializers.ValidationError(f"The date must be between {FIRST_DATE} and {LAST_DATE}.")
         return value
+
+
+class ReportPeriodSerializer(serializers.Serializer):
+    """The period: local start (inclusive) and end (exclusive) with their UTC offsets, and the zone name."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    time_zone = serializers.CharField()
+
+
+class ReportRowSerializer(serializers.Serializer):
+    """One product in one warehouse: opening + in − out = closing."""
+
+    warehouse = serializers.IntegerField()
+    product = serializers.IntegerField()
+    sku = serializers.CharField()
+    opening = serializers.IntegerField()
+    out = serializers.IntegerField()
+    closing = serializers.IntegerField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["in"] = serializers.IntegerField()  # "in" is a Python keyword
+        order = ("warehouse", "product", "sku", "opening", "in", "out", "closing")
+        return {name: fields[name] for name in order}
+
+
+class ReportJsonSerializer(serializers.Serializer):
+    """`format=json`: the summary without the movement list."""
+
+    period = ReportPeriodSerializer()
+    rows = ReportRowSerializer(many=True)
+    movement_count = serializers.IntegerField()

@@ -19,7 +19,7 @@ from warehouses.models import Warehouse
 from .exports import csv_lines
 from .pdf import write_report_pdf
 from .selectors import build_report, movement_rows, period_containing
-from .serializers import ReportQuerySerializer
+from .serializers import ReportJsonSerializer, ReportQuerySerializer
 
 SPOOL_BYTES = 16 * 1024 * 1024  # PDFs up to this size stay in memory, larger ones go to a temp file
 
@@ -64,10 +64,10 @@ class StockMovementReportView(APIView):
             OpenApiParameter("format", str, enum=["pdf", "csv", "json"], description="Default pdf."),
         ],
         responses={
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF report."),
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The report as PDF (default), CSV or JSON: `format`."),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One line per movement."),
-            (200, "application/json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="{period: {start, end, time_zone}, rows, movement_count}"),
+            (200, "application/json"): OpenApiResponse(ReportJsonSerializer, description="format=json"),
         },
     )
     def get(self, request):

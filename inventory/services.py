@@ -258,12 +258,14 @@ def set_threshold(*, actor, warehouse: Warehouse, product: Product, threshold: i
                   ip: str | None = None) -> LowStockThreshold:
     """Create the low-stock threshold of a product in a warehouse; opens an alert if already below it.
 
-    Locks: the stock row, if it exists (so this serializes with stock changes). Raises
-    PermissionDenied unless the actor manages the warehouse, InvalidQuantity, DuplicateThreshold.
+    Locks: the stock row, created (at 0) if missing, so this serializes with stock changes: without
+    a row to lock, a concurrent first assignment could commit 10 units while this opens an alert
+    for 0. Raises PermissionDenied unless the actor manages the warehouse, InvalidQuantity,
+    DuplicateThreshold.
     """
     _check_threshold(threshold)
     _require_manager(actor, warehouse.pk)
-    stock = locks.lock_existing_stock_row(product.pk, warehouse.pk)
+    stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
     try:
         with transaction.atomic():
             row = LowStockThreshold.objects.create(product=product, warehouse=warehouse, threshold=threshold)
@@ -279,12 +281,12 @@ def set_threshold(*, actor, warehouse: Warehouse, product: Product, threshold: i
 def update_threshold(*, actor, row: LowStockThreshold, threshold: int, ip: str | None = None) -> LowStockThreshold:
     """Change a threshold's value; opens or resolves the alert to match.
 
-    Locks: the stock row if it exists, then the threshold row. Raises PermissionDenied,
-    InvalidQuantity.
+    Locks: the stock row (created at 0 if missing, see `set_threshold`), then the threshold row.
+    Raises PermissionDenied, InvalidQuantity.
     """
     _check_threshold(threshold)
     _require_manager(actor, row.warehouse_id)
-    stock = locks.lock_existing_stock_row(row.product_id, row.warehouse_id)
+    stock = locks.lock_stock_row(row.product_id, row.warehouse_id, create=True)
     row = _lock_threshold(row.pk)
     before = row.threshold
     row.threshold = threshold

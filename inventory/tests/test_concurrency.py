@@ -130,3 +130,49 @@ def test_eight_concurrent_repeats_of_one_idempotency_key_assign_once(world):
     assert sorted(results) == [(201, "", 3)] + [(201, "true", 3)] * 7
     assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 3
     assert StockMovement.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_threshold_set_before_any_stock_blocks_the_first_assignment_so_no_stale_alert_stays_open(world):
+    # Without a stock row to lock, the first assignment would commit 10 units while the threshold's
+    # transaction still opens an alert computed for 0 on hand.
+    threshold_written = threading.Event()
+    release = threading.Event()
+    errors: list = []
+
+    def set_and_hold():
+        try:
+            with transaction.atomic():
+                set_threshold(actor=world.admin, warehouse=world.wh_a, product=world.product, threshold=5)
+                threshold_written.set()
+                release.wait(TIMEOUT)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def assign():
+        try:
+            assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=set_and_hold)
+    holder.start()
+    assert threshold_written.wait(TIMEOUT)
+    assigner = threading.Thread(target=assign)
+    assigner.start()
+    assigner.join(1.0)
+    assert assigner.is_alive(), "the assignment must wait for the threshold's transaction"
+    release.set()
+    holder.join(TIMEOUT)
+    assigner.join(TIMEOUT)
+
+    assert errors == []
+    assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 10
+    assert not LowStockAlert.objects.filter(status=LowStockAlert.Status.OPEN).exists()
+    assert LowStockAlert.objects.filter(status=LowStockAlert.Status.RESOLVED).count() == 1
+    assert ledger_mismatches() == []

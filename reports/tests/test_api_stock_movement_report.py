@@ -227,3 +227,21 @@ def test_page_count_is_exact_when_summary_and_movements_fill_pages(world, berlin
     pages = len(reader.pages)
     assert pages == (3 if movements == 52 else 4)
     assert f"Page {pages} of {pages}" in reader.pages[-1].extract_text()
+
+
+def test_pdf_chart_plots_the_local_daily_net_of_every_day_of_the_period(world, berlin):
+    from unittest import mock
+
+    from reports import pdf
+
+    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+        (at(berlin, 2026, 3, 2, 0, 10), 10, Kind.ASSIGN),
+        (at(berlin, 2026, 3, 3, 12, 0), 1, Kind.ADJUST, "found"),
+        (at(berlin, 2026, 3, 3, 23, 50), -4, Kind.ADJUST, "damage"),  # 22:50 UTC: still the 3rd locally
+    ])
+    with mock.patch("reports.pdf._chart", wraps=pdf._chart) as chart:
+        response = _get(world, world.admin, period="weekly", date="2026-03-04")
+        b"".join(response.streaming_content)
+    [(daily,), _kwargs] = chart.call_args
+    assert daily == [("2026-03-02", 10), ("2026-03-03", -3), ("2026-03-04", 0), ("2026-03-05", 0),
+                     ("2026-03-06", 0), ("2026-03-07", 0), ("2026-03-08", 0)]

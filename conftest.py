@@ -36,6 +36,12 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Users are created with passwords everywhere; PBKDF2's deliberate slowness is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

@@ -28,7 +28,7 @@ def sh(*args, **kwargs) -> None:
 
 def ensure_venv(requirements: str) -> None:
     """Create .venv and install the pinned requirements (again only when they change)."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on whatever python3 is installed
         sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"creating virtual environment in {VENV}", flush=True)

@@ -22,8 +22,3 @@ def snapshot(model):
     """Every row of a model as plain values, to assert that nothing changed."""
     return list(model.objects.order_by("pk").values())
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """PBKDF2 at production cost makes every user in `world` expensive; these tests do not measure it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -48,12 +48,6 @@ def ledger_consistent() -> bool:
     return True
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The world fixture sets a password for every user; a fast hasher keeps these tests quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def purchase(world):
     """A pending purchase request by the viewer for 3 units of `product` from warehouse A."""

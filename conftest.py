@@ -1,5 +1,9 @@
 """Shared fixtures: a world of two warehouses with a user of each role, and authenticated clients."""
 
+from datetime import datetime
+from unittest import mock
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -109,3 +113,29 @@ def _ledger_is_consistent(request):
     mismatches = ledger_mismatches(limit=10)
     if mismatches:
         pytest.fail("ledger check failed after the test:\n" + "\n".join(str(m) for m in mismatches), pytrace=False)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def berlin(settings):
+    """Project time zone Europe/Berlin (a zone with DST and a non-zero offset)."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    return BERLIN
+
+
+@pytest.fixture
+def frozen_now():
+    """Freeze "now" (what decides "today") at a chosen instant: frozen_now(datetime(...))."""
+    patches = []
+
+    def freeze(instant: datetime):
+        patcher = mock.patch("django.utils.timezone.now", return_value=instant)
+        patches.append(patcher)
+        patcher.start()
+        return instant
+
+    yield freeze
+    for patcher in patches:
+        patcher.stop()

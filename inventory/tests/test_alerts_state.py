@@ -224,7 +224,7 @@ def test_an_evaluation_that_loses_the_race_for_the_open_alert_adds_nothing_and_k
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_drops_on_one_stock_row_open_exactly_one_alert_and_one_task(world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=8)
     ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=5)

@@ -88,7 +88,7 @@ def parts(message):
     return text, html
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_worker_emails_the_manager_and_admins_through_smtp(world, smtp):
     alert = open_alert(world)
     assert smtp.messages == []  # nothing is sent in the stock change itself
@@ -113,7 +113,7 @@ def test_the_worker_emails_the_manager_and_admins_through_smtp(world, smtp):
     assert len(smtp.messages) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_refused_delivery_is_retried_after_the_back_off_and_then_delivered(world, smtp):
     alert = open_alert(world)
     smtp.refuse_next = 1

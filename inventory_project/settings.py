@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "inventory_project.api.middleware.ApiJsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "inventory_project.urls"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -23,6 +23,14 @@ urlpatterns = [
     path("api/", include("dashboards.urls")),
     path("api/", include("reports.urls")),
 ]
+
+
+def api_not_found(request, *args, **kwargs):
+    """Unknown /api/ paths answer JSON even with DEBUG on (Django's debug 404 page is HTML)."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+urlpatterns.append(re_path(r"^api/", api_not_found))
 
 if settings.DEBUG:
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))

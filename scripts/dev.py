@@ -50,11 +50,11 @@ def run() -> int:
     sh(*manage, "seed_demo")
     worker = subprocess.Popen([str(PY), "manage.py", "db_worker", "--no-reload"], cwd=ROOT)
     print(f"background worker (alert e-mails) started, pid {worker.pid}", flush=True)
-    print("\nAPI: http://127.0.0.1:8000/api/   docs: http://127.0.0.1:8000/api/docs/   "
-          "admin: http://127.0.0.1:8000/admin/\n", flush=True)
+    address = os.environ.get("PORT", "127.0.0.1:8000")
+    base = f"http://{address if ':' in address else '127.0.0.1:' + address}"
+    print(f"\nAPI: {base}/api/   docs: {base}/api/docs/   admin: {base}/admin/\n", flush=True)
     try:
-        return subprocess.call([str(PY), "manage.py", "runserver", os.environ.get("PORT", "127.0.0.1:8000")],
-                               cwd=ROOT)
+        return subprocess.call([str(PY), "manage.py", "runserver", address], cwd=ROOT)
     except KeyboardInterrupt:
         return 0
     finally:

@@ -189,3 +189,26 @@ def test_check_deploy_is_clean_with_debug_off():
         cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unknown_url_under_api_is_json_even_with_debug_on(db, anon, settings):
+    settings.DEBUG = True  # Django's own debug 404 page would be HTML
+    response = anon.get("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_a_crash_under_api_is_a_json_500_even_with_debug_on(db, settings, monkeypatch):
+    from django.test import Client
+
+    from inventory_project.api.views import HealthView
+
+    def explode(self, request):
+        raise RuntimeError("boom")
+
+    settings.DEBUG = True
+    monkeypatch.setattr(HealthView, "get", explode)
+    response = Client(raise_request_exception=False).get("/api/health/")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error.", "code": "server_error"}

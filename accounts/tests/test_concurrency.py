@@ -1,45 +1,21 @@
 """Concurrent token rotation and registration decisions on PostgreSQL: exactly one wins."""
 
-import threading
 
 import pytest
-from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.models import AuditEvent, Role, User
-from accounts.roles import ensure_roles
+from accounts.models import AuditEvent, User
 from accounts.tests.factories import UserFactory
-from inventory_project.api.errors import DomainError
+from inventory_project.testing import outcomes as shaped_outcomes
+from inventory_project.testing import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """Transactional tests flush the tables between tests, including the roles the migration seeded."""
-    ensure_roles(Role)
-
 
 def run_together(work, count):
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def target(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = ("ok", work(index))
-        except DomainError as exc:
-            outcomes[index] = ("error", exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    return shaped_outcomes(run_threads(count, work, timeout=30))
 
 
 def test_one_refresh_token_used_concurrently_rotates_exactly_once(world):

@@ -1,15 +1,15 @@
 """Low-stock alert state: opening, staying quiet, resolving, re-opening, thresholds, rollbacks, the constraint."""
 
-import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django_tasks_db.models import DBTaskResult
 
 from inventory import alerts
 from inventory.models import LowStockAlert, Stock
 from inventory.services import Reference, adjust_stock, assign_stock, deduct_stock, move_stock
 from inventory.tests.factories import ThresholdFactory
+from inventory_project.testing import run_threads
 
 TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
 OPEN, RESOLVED = LowStockAlert.Status.OPEN, LowStockAlert.Status.RESOLVED
@@ -228,26 +228,9 @@ def test_an_evaluation_that_loses_the_race_for_the_open_alert_adds_nothing_and_k
 def test_concurrent_drops_on_one_stock_row_open_exactly_one_alert_and_one_task(world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=8)
     ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=5)
-    workers = 8
-    barrier = threading.Barrier(workers)
-    errors = []
+    results = run_threads(8, lambda index: adjust(world, -1))
 
-    def drop():
-        try:
-            barrier.wait()
-            adjust(world, -1)
-        except Exception as exc:  # pragma: no cover - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=drop) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert [r for r in results if isinstance(r, BaseException)] == []
     assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 0
     alert = LowStockAlert.objects.get()
     assert (alert.status, alert.quantity_at_trigger) == (OPEN, 4)

@@ -5,43 +5,15 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import Role
-from accounts.roles import ensure_roles
 from inventory.ledger import ledger_mismatches
 from inventory.models import LowStockAlert, LowStockThreshold, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, set_threshold, update_threshold
 from inventory_project.api.errors import InsufficientStock
+from inventory_project.testing import run_threads
 
 TIMEOUT = 60
 
 
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """A transactional test flushes every table afterwards, the migration-seeded roles too: re-seed them."""
-    ensure_roles(Role)
-
-
-def run_threads(count: int, work) -> list:
-    """Run `work(index)` in `count` threads released together; return each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index):
-        try:
-            barrier.wait(timeout=TIMEOUT)
-            results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 @pytest.mark.postgres

@@ -2,20 +2,13 @@
 
 import pytest
 
-from accounts.models import Role
-from accounts.roles import ensure_roles
 from conftest import client_for
 from inventory.models import Product
-from inventory.tests.test_concurrency import run_threads
+from inventory_project.testing import run_threads
 from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """A transactional test flushes every table afterwards, the migration-seeded roles too: re-seed them."""
-    ensure_roles(Role)
 
 
 @pytest.mark.parametrize("url,model,field", [("/api/warehouses/", Warehouse, "code"),

@@ -5,16 +5,13 @@ out of step with its ledger; opposing transfers never deadlock; an Idempotency-K
 """
 
 import queue
-import threading
 
 import pytest
-from django.db import connection
 
-from accounts.models import Role
-from accounts.roles import ensure_roles
 from conftest import client_for
 from inventory.models import Stock, StockMovement
 from inventory_project.api.errors import InsufficientStock, NotPending
+from inventory_project.testing import run_threads
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest
 
@@ -26,33 +23,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 60
 
 
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """A transactional test flushes every table after it, the migration-seeded roles too: re-seed them."""
-    ensure_roles(Role)
-
-
-def run_threads(count: int, work) -> list:
-    """Run `work(index)` in `count` threads started together; return results (or exceptions) by index."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index):
-        try:
-            barrier.wait(timeout=TIMEOUT)
-            results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def test_sixteen_deciders_approve_thirty_requests_against_ten_units(world):

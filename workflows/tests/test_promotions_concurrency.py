@@ -1,44 +1,20 @@
 """Concurrent promotion requests and decisions on PostgreSQL: exactly one wins."""
 
-import threading
 
 import pytest
-from django.db import connection
 
-from accounts.models import Role, User
-from accounts.roles import ensure_roles
-from inventory_project.api.errors import DomainError
+from accounts.models import User
+from inventory_project.testing import outcomes as shaped_outcomes
+from inventory_project.testing import run_threads
 from workflows.models import ManagerPromotionRequest
 from workflows.promotions import decide_promotion_request, request_staff_promotion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """Transactional tests flush the tables between tests, including the roles the migration seeded."""
-    ensure_roles(Role)
-
 
 def run_together(work, count):
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def target(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = ("ok", work(index))
-        except DomainError as exc:
-            outcomes[index] = ("error", exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    return shaped_outcomes(run_threads(count, work, timeout=30))
 
 
 def test_concurrent_promotion_requests_for_one_user_create_exactly_one(world):

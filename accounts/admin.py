@@ -3,22 +3,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from inventory_project.admin import ReadOnlyAdmin
 from workflows.models import ManagerPromotionRequest
 
 from .models import AuditEvent, Role, User, UserProfile
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Visible to admins, never added, changed or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(User)

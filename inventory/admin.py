@@ -4,6 +4,7 @@ through `inventory.services` (the API), so every change has its ledger row and a
 from django.contrib import admin
 
 from accounts.audit import client_ip
+from inventory_project.admin import ReadOnlyAdmin
 
 from . import services
 from .models import LowStockThreshold, Product, Stock, StockMovement
@@ -31,21 +32,6 @@ class ProductAdmin(admin.ModelAdmin):
             created = services.create_product(actor=request.user, ip=client_ip(request),
                                               **{f: form.cleaned_data[f] for f in fields})
             obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """No add, change or delete: view only."""
-
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Stock)

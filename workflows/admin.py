@@ -4,13 +4,14 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from accounts.audit import client_ip
+from inventory_project.admin import ReadOnlyAdmin
 from inventory_project.api.errors import DomainError
 
 from . import services
 from .models import Decision, PurchaseRequest, TransferRequest
 
 
-class RequestAdmin(admin.ModelAdmin):
+class RequestAdmin(ReadOnlyAdmin):
     """Read-only request list and detail; decisions go through `decide` (the same service as the API)."""
 
     list_display = ["id", "status", "product", "quantity", "requested_by", "decided_by", "created_at", "decided_at"]
@@ -23,15 +24,6 @@ class RequestAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # never edit a request (or its status) directly
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return _is_admin(request.user) or super().has_view_permission(request, obj)

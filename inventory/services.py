@@ -41,7 +41,7 @@ class Reference:
     id: int
 
 
-def _check_quantity(quantity: int, *, allow_negative: bool = False) -> None:
+def check_quantity(quantity: int, *, allow_negative: bool = False) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidQuantity("The quantity must be an integer.")
     if quantity == 0 or (quantity < 0 and not allow_negative):
@@ -51,7 +51,7 @@ def _check_quantity(quantity: int, *, allow_negative: bool = False) -> None:
         raise InvalidQuantity(f"The quantity must be at most {MAX_QUANTITY}.")
 
 
-def _check_active(*, warehouses: list[Warehouse], product: Product) -> None:
+def check_active(*, warehouses: list[Warehouse], product: Product) -> None:
     for warehouse in warehouses:
         if not warehouse.is_active:
             raise InactiveObject(f"Warehouse {warehouse.code} is inactive.")
@@ -100,10 +100,10 @@ def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
     Locks: the stock row (created first if missing). Raises PermissionDenied unless the actor
     manages the warehouse, InactiveObject, InvalidQuantity.
     """
-    _check_quantity(quantity)
+    check_quantity(quantity)
     _require(Warehouse.objects.managed_by(actor), warehouse, "Only an admin or this warehouse's manager "
                                                              "may assign stock here.")
-    _check_active(warehouses=[warehouse], product=product)
+    check_active(warehouses=[warehouse], product=product)
     stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
     movement = _apply(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note)
     record_event(actor=actor, action="stock.assign", target=stock, ip=ip,
@@ -120,12 +120,12 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     PermissionDenied unless the actor operates the warehouse, InsufficientStock if the result
     would be below zero (nothing written), InactiveObject, InvalidQuantity.
     """
-    _check_quantity(delta, allow_negative=True)
+    check_quantity(delta, allow_negative=True)
     if reason not in StockMovement.Reason.values:
         raise DomainError(f"Unknown reason {reason!r}.", code="invalid_reason")
     _require(Warehouse.objects.operated_by(actor), warehouse, "Only an admin or this warehouse's manager or "
                                                               "staff may adjust stock here.")
-    _check_active(warehouses=[warehouse], product=product)
+    check_active(warehouses=[warehouse], product=product)
     if delta < 0 and not Stock.objects.filter(product=product, warehouse=warehouse).exists():
         raise InsufficientStock(available=0, requested=-delta)
     stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
@@ -143,8 +143,8 @@ def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
     The caller (a workflow service) has checked the actor's right to decide. Locks: the stock
     row. Raises InsufficientStock before writing anything if not enough is on hand.
     """
-    _check_quantity(quantity)
-    _check_active(warehouses=[warehouse], product=product)
+    check_quantity(quantity)
+    check_active(warehouses=[warehouse], product=product)
     if not Stock.objects.filter(product=product, warehouse=warehouse).exists():
         raise InsufficientStock(available=0, requested=quantity)
     stock = locks.lock_stock_row(product.pk, warehouse.pk)
@@ -159,10 +159,10 @@ def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Pro
     All or nothing. Locks: both stock rows, in primary-key order (the destination row is created
     first if missing). Raises InsufficientStock before writing if the source lacks the quantity.
     """
-    _check_quantity(quantity)
+    check_quantity(quantity)
     if source.pk == destination.pk:
         raise DomainError("Source and destination must differ.", code="same_warehouse")
-    _check_active(warehouses=[source, destination], product=product)
+    check_active(warehouses=[source, destination], product=product)
     if not Stock.objects.filter(product=product, warehouse=source).exists():
         raise InsufficientStock(available=0, requested=quantity)
     src_key, dst_key = (product.pk, source.pk), (product.pk, destination.pk)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from accounts.models import Role
-from inventory.models import MAX_QUANTITY, Product
-from inventory.services import InactiveObject, InvalidQuantity, Reference, deduct_stock, move_stock
+from inventory.models import Product
+from inventory.services import Reference, check_active, check_quantity, deduct_stock, move_stock
 from inventory_project.api.errors import DomainError, NotFound, NotPending, PermissionDenied
 from warehouses.models import Warehouse
 
@@ -26,19 +26,6 @@ class InvalidDecision(DomainError):
 
 def _role(user) -> str | None:
     return user.role.name if user is not None and getattr(user, "role_id", None) else None
-
-
-def _check_quantity(quantity: int) -> None:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_QUANTITY:
-        raise InvalidQuantity(f"The quantity must be an integer between 1 and {MAX_QUANTITY}.")
-
-
-def _check_active(*, warehouses: list[Warehouse], product: Product) -> None:
-    for warehouse in warehouses:
-        if not warehouse.is_active:
-            raise InactiveObject(f"Warehouse {warehouse.code} is inactive.")
-    if not product.is_active:
-        raise InactiveObject(f"Product {product.sku} is inactive.")
 
 
 def _check_decision(decision: str) -> None:
@@ -74,8 +61,8 @@ def create_purchase_request(*, actor, warehouse: Warehouse, product: Product, qu
     """
     if _role(actor) != Role.Name.VIEWER or not Warehouse.objects.for_user(actor).filter(pk=warehouse.pk).exists():
         raise PermissionDenied("Only viewers create purchase requests.")
-    _check_quantity(quantity)
-    _check_active(warehouses=[warehouse], product=product)
+    check_quantity(quantity)
+    check_active(warehouses=[warehouse], product=product)
     purchase = PurchaseRequest.objects.create(
         warehouse=warehouse, product=product, quantity=quantity, reason=reason or "", requested_by=actor
     )
@@ -147,8 +134,8 @@ def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse,
         raise PermissionDenied("Only an admin or the manager of the source or destination may request a transfer.")
     if source.pk == destination.pk:
         raise DomainError("Source and destination must differ.", code="same_warehouse")
-    _check_quantity(quantity)
-    _check_active(warehouses=[source, destination], product=product)
+    check_quantity(quantity)
+    check_active(warehouses=[source, destination], product=product)
     transfer = TransferRequest.objects.create(
         source_warehouse=source, destination_warehouse=destination, product=product, quantity=quantity,
         reason=reason or "", requested_by=actor,

@@ -15,12 +15,18 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    @extend_schema(responses={
+        200: inline_serializer("Health", {"status": serializers.CharField()}),
+        503: inline_serializer("HealthUnavailable", {"status": serializers.CharField(),
+                                                     "detail": serializers.CharField(),
+                                                     "code": serializers.CharField()}),
+    })
     def get(self, request):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
         except Exception:  # any database failure means "not healthy", never a 500
-            return Response({"status": "unavailable", "code": "database_unavailable"}, status=503)
+            return Response({"status": "unavailable", "detail": "The database is not answering.",
+                             "code": "database_unavailable"}, status=503)
         return Response({"status": "ok"})

@@ -132,6 +132,24 @@ def test_health_is_ok_without_a_token(db, anon):
     assert response.json() == {"status": "ok"}
 
 
+def test_health_is_503_with_detail_and_code_when_the_database_fails(db, anon, monkeypatch):
+    from django.db import OperationalError
+
+    from inventory_project.api import views
+
+    class BrokenConnection:
+        def cursor(self):
+            raise OperationalError("database is down")
+
+    monkeypatch.setattr(views, "connection", BrokenConnection())
+    response = anon.get("/api/health/")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["code"] == "database_unavailable"
+    assert body["status"] == "unavailable"
+    assert body["detail"]
+
+
 def _exists(path: str) -> bool:
     try:
         resolve(path.replace("{id}", "1"))

@@ -6,6 +6,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from inventory_project.admin import ReadOnlyAdmin
 from workflows.models import ManagerPromotionRequest
 
+from . import services
+from .audit import client_ip
 from .models import AuditEvent, Role, User, UserProfile
 
 
@@ -26,6 +28,14 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         ("Role and lifecycle", {"fields": ["role", "status", "warehouse"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        # Role and status changes made here are audited and have the API's effects (SPEC §3, §8).
+        super().save_model(request, obj, form, change)
+        fields = [f for f in ("role", "status", "warehouse", "is_superuser") if f in form.changed_data]
+        if fields or not change:
+            services.record_admin_user_change(actor=request.user, user=obj, fields=fields, created=not change,
+                                              ip=client_ip(request))
 
 
 @admin.register(Role)

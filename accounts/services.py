@@ -273,6 +273,25 @@ def dismiss_user(*, actor: User, user: User, reason: str, ip: str | None = None)
 
 
 @transaction.atomic
+def record_admin_user_change(*, actor: User, user: User, fields: list[str], created: bool,
+                             ip: str | None = None) -> None:
+    """Audit a user added or changed in the Django admin, with the API's side effects of the change.
+
+    Call it after the user row is saved. A user who is no longer an active manager stops managing
+    warehouses (they become unmanaged); a dismissed user's refresh tokens are all blacklisted.
+    """
+    unmanaged = []
+    if not (user.is_manager and user.status == User.Status.ACTIVE):
+        unmanaged = list(Warehouse.objects.select_for_update().filter(manager=user).order_by("pk")
+                         .values_list("pk", flat=True))
+        Warehouse.objects.filter(pk__in=unmanaged).update(manager=None, updated_at=timezone.now())
+    revoked = blacklist_all_tokens(user=user) if user.status == User.Status.DISMISSED else 0
+    record_event(actor=actor, action="user.admin_create" if created else "user.admin_change", target=user, ip=ip,
+                 data={"fields": sorted(fields), "role": user.role_name, "status": user.status,
+                       "warehouse": user.warehouse_id, "unmanaged_warehouses": unmanaged, "revoked_tokens": revoked})
+
+
+@transaction.atomic
 def demote_manager(*, actor: User, user: User, reason: str, warehouse: Warehouse | None = None,
                    reassign_to: User | None = None, ip: str | None = None) -> User:
     """Turn a manager into staff of `warehouse` (default: the warehouse they last belonged to).

@@ -70,3 +70,50 @@ def test_admin_adds_a_user_with_a_role_and_status(admin_site):
     user = User.objects.get(username="clerk")
     assert user.role.name == "viewer"
     assert user.is_active
+
+
+def _change_user_in_admin(client, user, **changes):
+    data = {"username": user.username, "first_name": user.first_name, "last_name": user.last_name,
+            "email": user.email, "role": user.role_id, "status": user.status, "warehouse": user.warehouse_id or "",
+            **changes}
+    return client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+
+
+def test_dismissing_a_manager_in_the_admin_is_audited_and_has_the_apis_effects(admin_site):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts import services
+    from warehouses.tests.factories import WarehouseFactory
+
+    client, superuser = admin_site
+    manager = UserFactory(manager=True, username="boss")
+    warehouse = WarehouseFactory(code="DX", manager=manager)
+    refresh = str(RefreshToken.for_user(manager))
+    response = _change_user_in_admin(client, manager, status=User.Status.DISMISSED)
+    assert response.status_code == 302, response.content[:2000]
+    event = AuditEvent.objects.get(action="user.admin_change", target=f"user:{manager.pk}")
+    assert event.actor == superuser
+    assert event.data["fields"] == ["status"] and event.data["status"] == "dismissed"
+    warehouse.refresh_from_db()
+    assert warehouse.manager is None
+    with pytest.raises(services.InvalidToken):
+        services.rotate_refresh_token(token=refresh)
+
+
+def test_a_role_change_in_the_admin_is_audited(admin_site):
+    client, _ = admin_site
+    staff = UserFactory(staff=True, username="clerk2")
+    response = _change_user_in_admin(client, staff, role=Role.get("manager").pk)
+    assert response.status_code == 302, response.content[:2000]
+    event = AuditEvent.objects.get(action="user.admin_change", target=f"user:{staff.pk}")
+    assert event.data["fields"] == ["role"] and event.data["role"] == "manager"
+
+
+def test_adding_a_user_in_the_admin_is_audited(admin_site):
+    client, _ = admin_site
+    client.post("/admin/accounts/user/add/", {
+        "username": "clerk3", "password1": "Another-Strong-Pass-7", "password2": "Another-Strong-Pass-7",
+        "usable_password": "true", "role": Role.get("viewer").pk, "status": "active", "warehouse": "",
+    })
+    user = User.objects.get(username="clerk3")
+    assert AuditEvent.objects.filter(action="user.admin_create", target=f"user:{user.pk}").exists()

@@ -62,7 +62,7 @@ class StockListView(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
     filterset_class = StockFilter
     search_fields = ["product__sku", "product__name"]
-    ordering_fields = ["quantity", "updated_at", "sku"]
+    ordering_fields = ["quantity", "updated_at", "sku", "product__sku"]  # the product's SKU, by either name
     ordering = ["warehouse_id", "product_id"]  # the (warehouse, product) index: fast on a million rows
 
     def get_queryset(self):

@@ -74,6 +74,7 @@ def test_stock_list_filters_search_and_ordering(world):
     assert quantities(ordering="quantity") == [1, 4, 9]
     assert quantities(ordering="-quantity") == [9, 4, 1]
     assert quantities(ordering="-sku", warehouse=world.wh_a.pk) == [1, 9]
+    assert quantities(ordering="-product__sku", warehouse=world.wh_a.pk) == [1, 9]  # DRF's name for it
     assert quantities(ordering="updated_at") == [9, 1, 4]
     assert client.get(LIST, {"ordering": "quantity"}).data["results"][0]["quantity"] == 1
     for bad in ({"warehouse": "x"}, {"product": "1.5"}, {"warehouse": str(10**30)}):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -25,6 +26,7 @@ urlpatterns = [
 ]
 
 
+@csrf_exempt  # a POST or DELETE to an unknown path is a 404, not CSRF's HTML 403 page
 def api_not_found(request, *args, **kwargs):
     """Unknown /api/ paths answer JSON even with DEBUG on (Django's debug 404 page is HTML)."""
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

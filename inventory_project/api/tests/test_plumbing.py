@@ -66,6 +66,15 @@ def test_unknown_url_under_api_is_a_json_404(world, make_client, anon):
         assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+@pytest.mark.parametrize("method", ["post", "delete", "put", "patch"])
+def test_unknown_url_under_api_is_a_json_404_for_writes_too_not_a_csrf_page(db, method):
+    from rest_framework.test import APIClient
+
+    response = getattr(APIClient(enforce_csrf_checks=True), method)("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
 def test_wrong_method_is_405_with_a_code(world, make_client):
     response = make_client(world.admin).delete("/api/audit-events/")
     assert response.status_code == 405
@@ -78,6 +87,14 @@ def test_wrong_method_is_405_with_a_code(world, make_client):
 def test_malformed_json_body_is_400_not_500(world, make_client, body):
     response = make_client(world.admin).post("/api/staffs/dismiss/", data=body, content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"user": 1, "decision": "\\ud800"}',
+                                  '{"\\udfff": 1}'])
+def test_too_deep_or_unencodable_json_is_a_400_parse_error_not_500(world, make_client, body):
+    response = make_client(world.admin).post("/api/staffs/approve/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": response.json()["detail"], "code": "parse_error"}
 
 
 def test_unsupported_media_type_is_415_with_a_code(world, make_client):

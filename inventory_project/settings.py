@@ -207,6 +207,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "inventory_project.api.schema.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "workflows.models.RequestStatus",
         "UserStatusEnum": "accounts.models.User.Status",

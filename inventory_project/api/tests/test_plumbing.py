@@ -197,6 +197,19 @@ def test_schema_describes_the_accounts_endpoints_truthfully(db, anon):
                          "date_joined"}
 
 
+def test_schema_documents_every_error_answer_with_its_shape(db, anon):
+    schema = anon.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail", "code"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert "schema" in response["content"]["application/json"], (method, path, status)
+    assert set(schema["paths"]["/api/users/"]["get"]["responses"]) >= {"200", "400", "401", "403", "404"}
+    assert set(schema["paths"]["/api/products/{id}/"]["patch"]["responses"]) >= {"400", "401", "403", "404", "429"}
+    assert "400" in schema["paths"]["/api/auth/login/"]["post"]["responses"]
+
+
 def test_swagger_ui_is_served_from_local_static_files_only(db, anon):
     response = anon.get("/api/docs/")
     assert response.status_code == 200

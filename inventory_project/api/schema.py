@@ -1,0 +1,53 @@
+"""OpenAPI post-processing: every operation documents the error answers it can really give, with their shape."""
+
+ERROR = {
+    "type": "object",
+    "description": 'Every error but a validation error: `{"detail", "code"}`; some codes add fields '
+                   "(`available`/`requested` for `insufficient_stock`, `wait` for `throttled`).",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail", "code"],
+}
+VALIDATION_ERROR = {
+    "type": "object",
+    "description": "DRF's field map (`{field: [messages]}`, `non_field_errors` for the whole body); a body that "
+                   'is not parseable is `{"detail", "code": "parse_error"}`.',
+    "additionalProperties": True,
+}
+_METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+def document_error_responses(result, generator, request, public):
+    """Add the 400/401/403/404/415/429 answers that every view can give, and a schema to every error response."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Error", ERROR)
+    schemas.setdefault("ValidationError", VALIDATION_ERROR)
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in _possible_errors(path, method, operation):
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400 and "content" not in response:
+                    name = "ValidationError" if status == "400" else "Error"
+                    response["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+    return result
+
+
+def _possible_errors(path: str, method: str, operation: dict) -> list[tuple[str, str]]:
+    parameters = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    has_body = "requestBody" in operation
+    errors = []
+    if has_body or parameters:
+        errors.append(("400", "Validation error: DRF's field map, or `parse_error` for a malformed body."))
+    if any("jwtAuth" in requirement for requirement in operation.get("security", [])):
+        errors.append(("401", "`not_authenticated`: no, bad or expired access token."))
+        errors.append(("403", "`permission_denied`: your role or warehouse scope does not allow it."))
+    if "{" in path or "page" in parameters:
+        errors.append(("404", "`not_found`: unknown id, outside your scope, or a page past the end."))
+    if has_body:
+        errors.append(("415", "`unsupported_media_type`."))
+    if method != "get":
+        errors.append(("429", "`throttled`, with `wait` in seconds."))
+    return errors

@@ -6,17 +6,14 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from inventory_project.api.views import HealthView
+from inventory_project.api.views import DocsView, HealthView, SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
-    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
-         name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[],
-                                                     authentication_classes=[]), name="swagger-ui"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("accounts.urls")),
     path("api/", include("warehouses.urls")),
     path("api/", include("inventory.urls")),

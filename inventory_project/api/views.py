@@ -1,9 +1,11 @@
-"""Cross-cutting endpoints: health."""
+"""Cross-cutting endpoints: health, the schema and its docs."""
 
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,3 +32,27 @@ class HealthView(APIView):
             return Response({"status": "unavailable", "detail": "The database is not answering.",
                              "code": "database_unavailable"}, status=503)
         return Response({"status": "ok"})
+
+
+class JsonErrorsMixin:
+    """Errors of a view rendering YAML or HTML (schema, Swagger UI) still answer `{"detail", "code"}` JSON."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class SchemaView(JsonErrorsMixin, SpectacularAPIView):
+    """The OpenAPI schema (YAML, or JSON with `?format=json`)."""
+
+    authentication_classes = []
+    permission_classes = []
+
+
+class DocsView(JsonErrorsMixin, SpectacularSwaggerView):
+    """Swagger UI from local static files."""
+
+    authentication_classes = []
+    permission_classes = []

@@ -210,6 +210,17 @@ def test_schema_documents_every_error_answer_with_its_shape(db, anon):
     assert "400" in schema["paths"]["/api/auth/login/"]["post"]["responses"]
 
 
+@pytest.mark.parametrize(("method", "url", "status"), [
+    ("get", "/api/schema/?format=xx", 404), ("post", "/api/schema/", 405),
+    ("get", "/api/docs/?format=json", 404), ("post", "/api/docs/", 405),
+])
+def test_schema_and_docs_errors_are_json_with_detail_and_code(db, anon, method, url, status):
+    response = getattr(anon, method)(url)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()) == {"detail", "code"}
+
+
 def test_swagger_ui_is_served_from_local_static_files_only(db, anon):
     response = anon.get("/api/docs/")
     assert response.status_code == 200

@@ -1,6 +1,6 @@
 """Dashboards: validate the query, call one selector, render."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -39,7 +39,8 @@ class WarehouseDashboardView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("warehouse", int, required=True), DAYS],
-        responses=WarehouseDashboardSerializer,
+        responses={200: WarehouseDashboardSerializer,
+                   404: OpenApiResponse(description="`not_found`: no such warehouse among those you operate.")},
     )
     def get(self, request):
         query = WarehouseDashboardQuerySerializer(data=request.query_params)

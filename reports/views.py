@@ -68,6 +68,7 @@ class StockMovementReportView(APIView):
                 OpenApiTypes.BINARY, description="The report as PDF (default), CSV or JSON: `format`."),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One line per movement."),
             (200, "application/json"): OpenApiResponse(ReportJsonSerializer, description="format=json"),
+            404: OpenApiResponse(description="`not_found`: no such warehouse among those you operate."),
         },
     )
     def get(self, request):

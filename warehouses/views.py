@@ -1,5 +1,6 @@
 """Warehouses API: every active user reads the catalogue; admins create, change and delete."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
@@ -34,6 +35,8 @@ class WarehouseViewSet(viewsets.ModelViewSet):
         serializer.instance = services.update_warehouse(actor=self.request.user, warehouse=serializer.instance,
                                                         ip=client_ip(self.request), **serializer.validated_data)
 
+    @extend_schema(responses={204: None, 409: OpenApiResponse(
+        description="`warehouse_in_use`: it has stock, history, staff or settings; deactivate it instead.")})
     def destroy(self, request, *args, **kwargs):
         services.delete_warehouse(actor=request.user, warehouse=self.get_object(), ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

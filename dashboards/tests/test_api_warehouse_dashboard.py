@@ -101,6 +101,11 @@ def test_unknown_warehouse_is_not_found(world):
     assert world.client(world.admin).get(URL, {"warehouse": 987654}).status_code == 404
 
 
+def test_schema_documents_the_404_of_an_unknown_warehouse(world):
+    schema = world.client(None).get("/api/schema/?format=json").json()
+    assert "404" in schema["paths"][URL]["get"]["responses"]
+
+
 @pytest.mark.parametrize("params", [{}, {"warehouse": "abc"}, {"warehouse": "0"}, {"warehouse": str(10**30)},
                                     {"warehouse": "1", "days": "0"}, {"warehouse": "1", "days": "367"}])
 def test_missing_or_invalid_parameters_are_a_400(world, params):

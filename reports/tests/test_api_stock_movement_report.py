@@ -183,6 +183,11 @@ def test_unknown_warehouse_is_not_found_for_admin(world):
     assert _get(world, world.admin, format="json", warehouse=424242).status_code == 404
 
 
+def test_schema_documents_the_404_of_an_unknown_warehouse(world):
+    schema = world.client(None).get("/api/schema/?format=json").json()
+    assert "404" in schema["paths"][URL]["get"]["responses"]
+
+
 def test_viewer_is_denied_reports(world):
     response = _get(world, world.viewer, format="json")
     assert response.status_code == 403

@@ -192,6 +192,12 @@ def test_warehouse_with_staff_cannot_be_deleted(world):
 
 
 @pytest.mark.django_db
+def test_schema_documents_the_409_of_deleting_a_warehouse_in_use(world):
+    schema = world.client(None).get("/api/schema/?format=json").json()
+    assert "409" in schema["paths"]["/api/warehouses/{id}/"]["delete"]["responses"]
+
+
+@pytest.mark.django_db
 def test_warehouse_with_only_a_threshold_cannot_be_deleted(world):
     lonely = WarehouseFactory(code="LONELY")
     LowStockThreshold.objects.create(product=world.product, warehouse=lonely, threshold=3)

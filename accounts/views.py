@@ -4,7 +4,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.filters import SearchFilter
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -98,8 +97,6 @@ class LogoutView(APIView):
 
 class ProfileView(APIView):
     """The caller's own user and profile; PUT and PATCH update the writable fields."""
-
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def _render(self, request, user):
         user = User.objects.select_related("role", "profile").get(pk=user.pk)

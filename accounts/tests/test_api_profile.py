@@ -94,6 +94,14 @@ def test_malformed_json_is_400(world, make_client):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"bio": "\\ud800"}'])
+def test_too_deep_or_unencodable_json_is_a_400_parse_error_not_500(world, make_client, method, body):
+    response = getattr(make_client(world.viewer), method)(URL, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
 @pytest.mark.parametrize("fmt, suffix", [("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp")])
 def test_image_upload_is_reencoded_and_stored_under_a_random_name(world, make_client, settings, fmt, suffix):
     data = image_bytes(fmt)

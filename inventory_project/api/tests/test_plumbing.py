@@ -97,6 +97,23 @@ def test_too_deep_or_unencodable_json_is_a_400_parse_error_not_500(world, make_c
     assert response.json() == {"detail": response.json()["detail"], "code": "parse_error"}
 
 
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(2000))),
+    ("multipart/form-data; boundary=B",
+     "".join(f'--B\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(2000)) + "--B--\r\n"),
+])
+def test_a_body_over_djangos_field_limit_is_a_400_not_500(world, make_client, content_type, body):
+    response = make_client(world.admin).post("/api/products/", data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json() == {"detail": response.json()["detail"], "code": "bad_request"}
+
+
+def test_too_many_query_parameters_is_a_400_not_500(world, make_client):
+    response = make_client(world.admin).get("/api/products/?" + "&".join(f"f{i}=1" for i in range(2000)))
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
 def test_unsupported_media_type_is_415_with_a_code(world, make_client):
     response = make_client(world.admin).post("/api/staffs/dismiss/", data="user=1", content_type="text/plain")
     assert response.status_code == 415

@@ -275,6 +275,14 @@ def test_unknown_url_under_api_is_json_even_with_debug_on(db, anon, settings):
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+def test_a_disallowed_host_under_api_is_a_json_400_even_with_debug_on(db, anon, settings):
+    settings.DEBUG = True  # Django answers a bad Host header with its HTML technical page
+    response = anon.get("/api/health/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Bad Request.", "code": "bad_request"}
+
+
 def test_a_crash_under_api_is_a_json_500_even_with_debug_on(db, settings, monkeypatch):
     from django.test import Client
 

@@ -1,3 +1,4 @@
+import base64
 import datetime
 
 import pytest
@@ -146,6 +147,15 @@ def test_the_ledger_is_cursor_paginated_in_both_directions(world):
     feed1 = client.get(URL, {"page_size": 3, "after": 0})
     feed2 = client.get(feed1.data["next"])
     assert ids(feed1) + ids(feed2) == sorted(all_ids)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["p=abc", "p=\x00", "p=1e309", "r=1&p=1.5", "p="])
+def test_a_forged_cursor_is_a_404_invalid_cursor_not_500(world, raw):
+    cursor = base64.b64encode(raw.encode()).decode()
+    response = world.client(world.admin).get(URL, {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor", "code": "not_found"}
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """Pagination: page numbers for lists, a cursor for the ledger."""
 
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -18,3 +19,13 @@ class LedgerCursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = "-id"
+
+    def decode_cursor(self, request):
+        # The position is an id; a forged cursor holding anything else is invalid, not a crash in the query.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except ValueError:
+                raise NotFound(self.invalid_cursor_message) from None
+        return cursor

@@ -75,6 +75,13 @@ def test_register_rejects_bad_input_and_creates_nothing(world, anon, overrides, 
     assert not AuditEvent.objects.filter(action="user.register").exists()
 
 
+def test_schema_says_strict_request_bodies_refuse_unknown_keys(world, anon):
+    schemas = anon.get("/api/schema/?format=json").json()["components"]["schemas"]
+    for name in ("RegisterRequest", "LoginRequest", "PatchedProfileUpdateRequest", "DismissRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert "additionalProperties" not in schemas["User"]  # responses are not affected
+
+
 def test_register_refuses_a_staff_registration_for_an_inactive_warehouse(world, anon):
     world.wh_b.is_active = False
     world.wh_b.save()

@@ -44,8 +44,8 @@ def _possible_errors(path: str, method: str, operation: dict) -> list[tuple[str,
     if any("jwtAuth" in requirement for requirement in operation.get("security", [])):
         errors.append(("401", "`not_authenticated`: no, bad or expired access token."))
         errors.append(("403", "`permission_denied`: your role or warehouse scope does not allow it."))
-    if "{" in path or "page" in parameters:
-        errors.append(("404", "`not_found`: unknown id, outside your scope, or a page past the end."))
+    if "{" in path or {"page", "cursor"} & parameters:
+        errors.append(("404", "`not_found`: unknown id, outside your scope, a page past the end or an invalid cursor."))
     if has_body:
         errors.append(("415", "`unsupported_media_type`."))
     if method != "get":

@@ -225,6 +225,7 @@ def test_schema_documents_every_error_answer_with_its_shape(db, anon):
     assert set(schema["paths"]["/api/users/"]["get"]["responses"]) >= {"200", "400", "401", "403", "404"}
     assert set(schema["paths"]["/api/products/{id}/"]["patch"]["responses"]) >= {"400", "401", "403", "404", "429"}
     assert "400" in schema["paths"]["/api/auth/login/"]["post"]["responses"]
+    assert "404" in schema["paths"]["/api/stock-movements/"]["get"]["responses"]  # an invalid cursor
 
 
 @pytest.mark.parametrize(("method", "url", "status"), [

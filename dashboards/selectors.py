@@ -4,7 +4,6 @@ The number of queries of each dashboard is constant (pinned by tests), whatever 
 Days are calendar days in the project's time zone (`settings.TIME_ZONE`).
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
+from inventory_project.periods import LocalDays
 from warehouses.models import Warehouse
 from workflows.models import ManagerPromotionRequest, PurchaseRequest, RequestStatus, TransferRequest
 
@@ -24,21 +24,8 @@ ALERT_FIELDS = ("id", "product", "warehouse", "quantity_at_trigger", "threshold"
                 "resolved_at")
 
 
-@dataclass(frozen=True)
-class Window:
-    """`days` calendar days ending today (local time): [start, end) as aware datetimes."""
-
-    first_day: date
-    days: int
-    tz: tzinfo
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.first_day, time.min, tzinfo=self.tz)
-
-    @property
-    def end(self) -> datetime:
-        return datetime.combine(self.first_day + timedelta(days=self.days), time.min, tzinfo=self.tz)
+# A dashboard window: `days` local calendar days ending today.
+Window = LocalDays
 
 
 def window_ending_today(*, days: int) -> Window:

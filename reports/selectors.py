@@ -12,13 +12,14 @@ new movements are being written.
 import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, timedelta
 
 from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import Stock, StockMovement
+from inventory_project.periods import LocalDays
 
 PERIODS = ("daily", "weekly", "monthly")
 
@@ -32,25 +33,10 @@ JSON_ROW_FIELDS = ("warehouse", "product", "sku", "opening", "in", "out", "closi
 
 
 @dataclass(frozen=True)
-class Period:
-    """A local calendar period: [start, end)."""
+class Period(LocalDays):
+    """A local calendar period (daily, weekly or monthly): [start, end)."""
 
-    kind: str
-    first_day: date
-    days: int
-    tz: tzinfo
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.first_day, time.min, tzinfo=self.tz)
-
-    @property
-    def end(self) -> datetime:
-        return datetime.combine(self.first_day + timedelta(days=self.days), time.min, tzinfo=self.tz)
-
-    @property
-    def time_zone(self) -> str:
-        return str(self.tz)
+    kind: str = "daily"
 
 
 def period_containing(*, kind: str, day: date | None = None) -> Period:
@@ -58,11 +44,12 @@ def period_containing(*, kind: str, day: date | None = None) -> Period:
     tz = timezone.get_default_timezone()
     day = day or timezone.localdate(timezone=tz)
     if kind == "daily":
-        return Period(kind, day, 1, tz)
+        return Period(kind=kind, first_day=day, days=1, tz=tz)
     if kind == "weekly":
-        return Period(kind, day - timedelta(days=day.weekday()), 7, tz)
+        return Period(kind=kind, first_day=day - timedelta(days=day.weekday()), days=7, tz=tz)
     if kind == "monthly":
-        return Period(kind, day.replace(day=1), calendar.monthrange(day.year, day.month)[1], tz)
+        return Period(kind=kind, first_day=day.replace(day=1),
+                      days=calendar.monthrange(day.year, day.month)[1], tz=tz)
     raise ValueError(f"unknown period {kind!r}")
 
 

@@ -3,11 +3,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from inventory_project.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from workflows.models import ManagerPromotionRequest
 
 from . import services
-from .audit import client_ip
+from core.http import client_ip
 from .models import AuditEvent, Role, User, UserProfile
 
 

@@ -21,10 +21,3 @@ def record_event(*, actor, action: str, target: models.Model | str | None = None
         data=data or {},
         ip=ip,
     )
-
-
-def client_ip(request) -> str | None:
-    """The peer address; X-Forwarded-For is not trusted (set a proxy-aware middleware for that)."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None

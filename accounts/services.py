@@ -8,7 +8,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from inventory_project.api.errors import Conflict, DomainError, NotPending, PermissionDenied
+from core.errors import Conflict, DomainError, NotPending, PermissionDenied
 from warehouses.models import Warehouse
 
 from .audit import record_event
@@ -25,21 +25,24 @@ class DuplicateAccount(DomainError):
 
 
 class InvalidCredentials(DomainError):
-    status_code = 401
     code = "invalid_credentials"
     default_detail = "Invalid username or password."
 
 
 class AccountNotActive(DomainError):
-    status_code = 403
     code = "account_inactive"
     default_detail = "This account is not active."
 
 
 class InvalidToken(DomainError):
-    status_code = 401
     code = "token_not_valid"
     default_detail = "Token is invalid or expired."
+
+
+class InvalidTokenInBody(InvalidToken):
+    """A bad refresh token sent to logout: the caller is authenticated, the body is wrong (400)."""
+
+    status = 400
 
 
 class NotActive(Conflict):
@@ -145,13 +148,13 @@ def logout_user(*, user: User, token: str, ip: str | None = None) -> None:
     try:
         refresh = RefreshToken(token, verify=True)
     except TokenError as exc:
-        raise DomainError(str(exc), code="token_not_valid") from exc
+        raise InvalidTokenInBody(str(exc)) from exc
     if str(refresh.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise PermissionDenied("This refresh token belongs to another user.")
     jti = refresh.payload.get(jwt_settings.JTI_CLAIM)
     outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=jti).order_by("pk").first()
     if outstanding is None:
-        raise DomainError("Unknown token.", code="token_not_valid")
+        raise InvalidTokenInBody("Unknown token.")
     BlacklistedToken.objects.get_or_create(token=outstanding)
     record_event(actor=user, action="user.logout", target=user, ip=ip)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
-from inventory_project.periods import LocalDays
+from core.periods import LocalDays
 from warehouses.models import Warehouse
 from workflows.models import ManagerPromotionRequest, PurchaseRequest, RequestStatus, TransferRequest
 

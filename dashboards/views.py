@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff
-from inventory_project.api.errors import NotFound
+from core.errors import NotFound
 from warehouses.models import Warehouse
 
 from . import selectors

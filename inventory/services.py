@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from accounts.audit import record_event
-from inventory_project.api.errors import DomainError, InsufficientStock, NotFound, PermissionDenied
+from core.errors import DomainError, InsufficientStock, NotFound, PermissionDenied
 from warehouses.models import Warehouse
 
 from . import alerts, locks

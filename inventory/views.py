@@ -7,10 +7,10 @@ from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.audit import client_ip
+from core.http import client_ip
 from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff, ReadOnly
-from inventory_project.api.idempotency import idempotent
-from inventory_project.api.pagination import LedgerCursorPagination
+from core.idempotency import idempotent
+from core.pagination import LedgerCursorPagination
 
 from . import selectors, services
 from .filters import MovementFilter, ProductFilter, StableOrderingFilter, StockFilter, ThresholdFilter

@@ -2,12 +2,12 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 
-from inventory_project.api.views import DocsView, HealthView, SchemaView
+from core.handlers import json_error
+from core.views import DocsView, HealthView, SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -26,7 +26,7 @@ urlpatterns = [
 @csrf_exempt  # a POST or DELETE to an unknown path is a 404, not CSRF's HTML 403 page
 def api_not_found(request, *args, **kwargs):
     """Unknown /api/ paths answer JSON even with DEBUG on (Django's debug 404 page is HTML)."""
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return json_error(404, "Not found.", "not_found")
 
 
 urlpatterns.append(re_path(r"^api/", api_not_found))
@@ -37,7 +37,7 @@ if settings.DEBUG:
 
 def _json_error(status: int, detail: str, code: str):
     def view(request, exception=None):
-        return JsonResponse({"detail": detail, "code": code}, status=status)
+        return json_error(status, detail, code)
 
     return view
 

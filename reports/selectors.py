@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import Stock, StockMovement
-from inventory_project.periods import LocalDays
+from core.periods import LocalDays
 
 PERIODS = ("daily", "weekly", "monthly")
 

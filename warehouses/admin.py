@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.audit import client_ip
+from core.http import client_ip
 
 from . import services
 from .models import Warehouse

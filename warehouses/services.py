@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from accounts.audit import record_event
-from inventory_project.api.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 
 from .models import Warehouse
 

@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from accounts.audit import client_ip
+from core.http import client_ip
 from accounts.permissions import IsActiveUser, IsAdmin, ReadOnly
 
 from . import services

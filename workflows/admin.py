@@ -3,9 +3,9 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from accounts.audit import client_ip
-from inventory_project.admin import ReadOnlyAdmin
-from inventory_project.api.errors import DomainError
+from core.http import client_ip
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 
 from . import services
 from .models import Decision, PurchaseRequest, TransferRequest

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from accounts.models import Role, User
-from inventory_project.api.errors import AlreadyPending, DomainError, NotPending, PermissionDenied
+from core.errors import AlreadyPending, DomainError, NotPending, PermissionDenied
 from workflows.models import Decision, ManagerPromotionRequest, RequestStatus
 
 

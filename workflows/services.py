@@ -13,7 +13,7 @@ from accounts.audit import record_event
 from accounts.models import Role
 from inventory.models import Product
 from inventory.services import Reference, check_active, check_quantity, deduct_stock, move_stock
-from inventory_project.api.errors import DomainError, NotFound, NotPending, PermissionDenied
+from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from warehouses.models import Warehouse
 
 from .models import Decision, PurchaseRequest, RequestStatus, TransferRequest

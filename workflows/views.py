@@ -6,9 +6,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import filters, generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.audit import client_ip
+from core.http import client_ip
 from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsViewer, ReadOnly
-from inventory_project.api.idempotency import HEADER, idempotent
+from core.idempotency import HEADER, idempotent
 
 from . import selectors, services
 from .filters import PurchaseRequestFilter, TransferRequestFilter

@@ -117,7 +117,7 @@ def test_register_ignores_any_token_and_answers_malformed_json_with_400(world, a
 def test_register_service_turns_a_lost_unique_race_into_a_duplicate_error(world):
     """The database's Lower() unique constraint is the final word when two registrations race."""
     from accounts import services
-    from inventory_project.api.errors import DomainError
+    from core.errors import DomainError
 
     # Bypass the pre-check by registering a name that only collides after lowering.
     User.objects.filter(pk=world.viewer.pk).update(username="RaceName")

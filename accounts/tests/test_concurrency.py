@@ -7,8 +7,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import services
 from accounts.models import AuditEvent, User
 from accounts.tests.factories import UserFactory
-from inventory_project.testing import outcomes as shaped_outcomes
-from inventory_project.testing import run_threads
+from core.testing import outcomes as shaped_outcomes
+from core.testing import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from inventory import alerts
 from inventory.models import LowStockAlert, Stock
 from inventory.services import Reference, adjust_stock, assign_stock, deduct_stock, move_stock
 from inventory.tests.factories import ThresholdFactory
-from inventory_project.testing import run_threads
+from core.testing import run_threads
 
 TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
 OPEN, RESOLVED = LowStockAlert.Status.OPEN, LowStockAlert.Status.RESOLVED
@@ -187,7 +187,7 @@ def test_a_rolled_back_stock_change_leaves_no_alert_and_no_task(stocked):
 
 @pytest.mark.django_db
 def test_a_refused_stock_change_leaves_no_alert(stocked):
-    from inventory_project.api.errors import InsufficientStock
+    from core.errors import InsufficientStock
 
     with pytest.raises(InsufficientStock):
         adjust(stocked, -11)

@@ -8,8 +8,8 @@ from django.db import DatabaseError, connection, transaction
 from inventory.ledger import ledger_mismatches
 from inventory.models import LowStockAlert, LowStockThreshold, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, set_threshold, update_threshold
-from inventory_project.api.errors import InsufficientStock
-from inventory_project.testing import run_threads
+from core.errors import InsufficientStock
+from core.testing import run_threads
 
 TIMEOUT = 60
 

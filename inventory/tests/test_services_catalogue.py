@@ -15,7 +15,7 @@ from inventory.services import (
     update_product,
     update_threshold,
 )
-from inventory_project.api.errors import PermissionDenied
+from core.errors import PermissionDenied
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from inventory.services import (
     deduct_stock,
     move_stock,
 )
-from inventory_project.api.errors import DomainError, InsufficientStock, PermissionDenied
+from core.errors import DomainError, InsufficientStock, PermissionDenied
 
 
 def state():

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import client_for
 from inventory.models import Product
-from inventory_project.testing import run_threads
+from core.testing import run_threads
 from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -5,7 +5,7 @@ import pytest
 from accounts.models import AuditEvent
 from inventory.models import Stock, StockMovement
 from inventory.services import assign_stock
-from inventory_project.api.models import IdempotencyRecord
+from core.models import IdempotencyRecord
 from workflows.models import PurchaseRequest, TransferRequest
 
 from .factories import PurchaseRequestFactory, TransferRequestFactory

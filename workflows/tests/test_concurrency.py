@@ -10,8 +10,8 @@ import pytest
 
 from conftest import client_for
 from inventory.models import Stock, StockMovement
-from inventory_project.api.errors import InsufficientStock, NotPending
-from inventory_project.testing import run_threads
+from core.errors import InsufficientStock, NotPending
+from core.testing import run_threads
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from conftest import client_for
 from inventory.models import StockMovement
-from inventory_project.api.models import IdempotencyRecord
+from core.models import IdempotencyRecord
 from workflows.models import PurchaseRequest, TransferRequest
 
 from .conftest import put_stock, quantity_of, snapshot

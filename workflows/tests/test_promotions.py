@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import AuditEvent, User
 from accounts.tests.factories import UserFactory
-from inventory_project.api.errors import AlreadyPending
+from core.errors import AlreadyPending
 from workflows.models import ManagerPromotionRequest
 from workflows.promotions import request_staff_promotion
 

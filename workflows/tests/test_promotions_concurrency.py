@@ -4,8 +4,8 @@
 import pytest
 
 from accounts.models import User
-from inventory_project.testing import outcomes as shaped_outcomes
-from inventory_project.testing import run_threads
+from core.testing import outcomes as shaped_outcomes
+from core.testing import run_threads
 from workflows.models import ManagerPromotionRequest
 from workflows.promotions import decide_promotion_request, request_staff_promotion
 

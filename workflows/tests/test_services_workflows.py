@@ -5,7 +5,7 @@ import pytest
 from accounts.models import AuditEvent
 from inventory.models import StockMovement
 from inventory.services import InactiveObject, InvalidQuantity
-from inventory_project.api.errors import DomainError, NotFound, NotPending, PermissionDenied
+from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from inventory_project.api.idempotency import RETENTION
-from inventory_project.api.models import IdempotencyRecord
+from core.idempotency import RETENTION
+from core.models import IdempotencyRecord
 
 MIN_HOURS = 24
 

@@ -3,9 +3,9 @@
 import logging
 from http import HTTPStatus
 
-from django.http import JsonResponse
+from .handlers import json_error
 
-logger = logging.getLogger("inventory_project.api")
+logger = logging.getLogger("core")
 
 
 _CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
@@ -24,20 +24,20 @@ class ApiJsonErrorsMiddleware:
         response = self.get_response(request)
         if (request.path.startswith("/api/") and response.status_code >= 400
                 and response.get("Content-Type", "").startswith("text/html")):
-            return _json_error(response.status_code)
+            return _error_page_as_json(response.status_code)
         return response
 
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+        return json_error(500, "Internal server error.", "server_error")
 
 
-def _json_error(status: int) -> JsonResponse:
+def _error_page_as_json(status: int):
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
     code = _CODES.get(status, phrase.lower().replace(" ", "_").replace("-", "_"))
-    return JsonResponse({"detail": f"{phrase}.", "code": code}, status=status)
+    return json_error(status, f"{phrase}.", code)

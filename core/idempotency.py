@@ -15,10 +15,12 @@ from functools import wraps
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from .errors import Conflict, DomainError
+from .errors import DomainError
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -28,7 +30,7 @@ MAX_KEY_LENGTH = 255
 RETENTION = timedelta(hours=48)
 
 
-class IdempotencyKeyReused(Conflict):
+class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was already used with a different request."
 
@@ -58,8 +60,14 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return Response(body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
 
 
+PARAMETER = OpenApiParameter(
+    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Repeat-safe retries: the same key and body replay the first response (nothing changes twice).",
+)
+
+
 def idempotent(handler):
-    """Decorate a view's `post` so that it honours the `Idempotency-Key` header."""
+    """Decorate a view's `post` so that it honours the `Idempotency-Key` header (and documents it)."""
 
     @wraps(handler)
     def wrapper(view, request, *args, **kwargs):
@@ -93,4 +101,4 @@ def idempotent(handler):
                 transaction.set_rollback(True)
             return response
 
-    return wrapper
+    return extend_schema(parameters=[PARAMETER])(wrapper)

@@ -4,7 +4,7 @@ import threading
 
 from django.db import connection
 
-from inventory_project.api.errors import DomainError
+from core.errors import DomainError
 
 TIMEOUT = 60
 

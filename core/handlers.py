@@ -1,16 +1,16 @@
-"""One exception handler: every non-validation error becomes `{"detail", "code"}`."""
+"""The API's exception handler: the one place that maps an error code to an HTTP status and a body."""
 
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from .errors import DomainError
+from .errors import DomainError, status_of
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ _CODE_RENAMES = {"not_authenticated": "not_authenticated", "authentication_faile
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(exc.as_dict(), status=exc.status_code)
+        return Response(exc.as_dict(), status=status_of(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -50,7 +50,7 @@ def exception_handler(exc, context):
         code = _CODE_RENAMES.get(code or "", code) or "not_authenticated"
     if isinstance(exc, exceptions.PermissionDenied) and code in (None, "permission_denied"):
         code = "permission_denied"
-    body = {"detail": str(detail), "code": code or _default_code(response.status_code)}
+    body = error_body(str(detail), code or _default_code(response.status_code))
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         body["wait"] = int(exc.wait)
     response.data = body
@@ -68,3 +68,13 @@ def _default_code(status_code: int) -> str:
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
         status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
     }.get(status_code, "error")
+
+
+def error_body(detail: str, code: str, **extra) -> dict:
+    """The error envelope every non-validation error answers with: `{"detail", "code", ...}`."""
+    return {"detail": detail, "code": code, **extra}
+
+
+def json_error(status_code: int, detail: str, code: str, **extra) -> JsonResponse:
+    """The error envelope as a plain Django response (outside DRF: middleware, URL handlers, health)."""
+    return JsonResponse(error_body(detail, code, **extra), status=status_code)

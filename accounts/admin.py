@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from core.admin import ReadOnlyAdmin
+from core.http import client_ip
 from workflows.models import ManagerPromotionRequest
 
 from . import services
-from core.http import client_ip
 from .models import AuditEvent, Role, User, UserProfile
 
 

@@ -8,13 +8,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.http import client_ip
 from core.idempotency import idempotent
 from core.throttling import AuthThrottle
 from workflows import promotions
 from workflows.models import ManagerPromotionRequest
 
 from . import services
-from core.http import client_ip
 from .filters import AuditEventFilter, UserFilter
 from .models import User
 from .permissions import IsActiveUser, IsAdmin, IsManager

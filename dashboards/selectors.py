@@ -11,8 +11,8 @@ from django.db.models.functions import Abs, Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 from core.periods import LocalDays
+from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
 from workflows.models import ManagerPromotionRequest, PurchaseRequest, RequestStatus, TransferRequest
 

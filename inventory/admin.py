@@ -3,8 +3,8 @@ through `inventory.services` (the API), so every change has its ledger row and a
 
 from django.contrib import admin
 
-from core.http import client_ip
 from core.admin import ReadOnlyAdmin
+from core.http import client_ip
 
 from . import services
 from .models import LowStockThreshold, Product, Stock, StockMovement

@@ -7,8 +7,8 @@ from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.http import client_ip
 from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff, ReadOnly
+from core.http import client_ip
 from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
 

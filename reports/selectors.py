@@ -18,8 +18,8 @@ from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from inventory.models import Stock, StockMovement
 from core.periods import LocalDays
+from inventory.models import Stock, StockMovement
 
 PERIODS = ("daily", "weekly", "monthly")
 

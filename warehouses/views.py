@@ -4,8 +4,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from core.http import client_ip
 from accounts.permissions import IsActiveUser, IsAdmin, ReadOnly
+from core.http import client_ip
 
 from . import services
 from .filters import WarehouseFilter

@@ -3,9 +3,9 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from core.http import client_ip
 from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
+from core.http import client_ip
 
 from . import services
 from .models import Decision, PurchaseRequest, TransferRequest

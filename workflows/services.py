@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from accounts.models import Role
+from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from inventory.models import Product
 from inventory.services import Reference, check_active, check_quantity, deduct_stock, move_stock
-from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from warehouses.models import Warehouse
 
 from .models import Decision, PurchaseRequest, RequestStatus, TransferRequest

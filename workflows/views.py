@@ -6,8 +6,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import filters, generics, serializers, status
 from rest_framework.response import Response
 
-from core.http import client_ip
 from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsViewer, ReadOnly
+from core.http import client_ip
 from core.idempotency import HEADER, idempotent
 
 from . import selectors, services

@@ -5,11 +5,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django_tasks_db.models import DBTaskResult
 
+from core.testing import run_threads
 from inventory import alerts
 from inventory.models import LowStockAlert, Stock
 from inventory.services import Reference, adjust_stock, assign_stock, deduct_stock, move_stock
 from inventory.tests.factories import ThresholdFactory
-from core.testing import run_threads
 
 TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
 OPEN, RESOLVED = LowStockAlert.Status.OPEN, LowStockAlert.Status.RESOLVED

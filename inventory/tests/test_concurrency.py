@@ -5,11 +5,11 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from core.errors import InsufficientStock
+from core.testing import run_threads
 from inventory.ledger import ledger_mismatches
 from inventory.models import LowStockAlert, LowStockThreshold, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, set_threshold, update_threshold
-from core.errors import InsufficientStock
-from core.testing import run_threads
 
 TIMEOUT = 60
 

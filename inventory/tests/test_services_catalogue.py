@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import AuditEvent
+from core.errors import PermissionDenied
 from inventory.models import LowStockAlert, LowStockThreshold, Product
 from inventory.services import (
     DuplicateSku,
@@ -15,7 +16,6 @@ from inventory.services import (
     update_product,
     update_threshold,
 )
-from core.errors import PermissionDenied
 
 
 @pytest.mark.django_db

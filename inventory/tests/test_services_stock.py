@@ -4,6 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEvent
+from core.errors import DomainError, InsufficientStock, PermissionDenied
 from inventory import services
 from inventory.models import MAX_QUANTITY, Stock, StockMovement
 from inventory.services import (
@@ -16,7 +17,6 @@ from inventory.services import (
     deduct_stock,
     move_stock,
 )
-from core.errors import DomainError, InsufficientStock, PermissionDenied
 
 
 def state():

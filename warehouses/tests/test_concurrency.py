@@ -3,8 +3,8 @@
 import pytest
 
 from conftest import client_for
-from inventory.models import Product
 from core.testing import run_threads
+from inventory.models import Product
 from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -3,9 +3,9 @@
 import pytest
 
 from accounts.models import AuditEvent
+from core.models import IdempotencyRecord
 from inventory.models import Stock, StockMovement
 from inventory.services import assign_stock
-from core.models import IdempotencyRecord
 from workflows.models import PurchaseRequest, TransferRequest
 
 from .factories import PurchaseRequestFactory, TransferRequestFactory

@@ -9,9 +9,9 @@ import queue
 import pytest
 
 from conftest import client_for
-from inventory.models import Stock, StockMovement
 from core.errors import InsufficientStock, NotPending
 from core.testing import run_threads
+from inventory.models import Stock, StockMovement
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest
 

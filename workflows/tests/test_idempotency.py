@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from conftest import client_for
-from inventory.models import StockMovement
 from core.models import IdempotencyRecord
+from inventory.models import StockMovement
 from workflows.models import PurchaseRequest, TransferRequest
 
 from .conftest import put_stock, quantity_of, snapshot

@@ -3,9 +3,9 @@
 import pytest
 
 from accounts.models import AuditEvent
+from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from inventory.models import StockMovement
 from inventory.services import InactiveObject, InvalidQuantity
-from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest
 

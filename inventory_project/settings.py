@@ -212,7 +212,7 @@ SPECTACULAR_SETTINGS = {
         "core.schema.document_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "RequestStatusEnum": "workflows.models.RequestStatus",
+        "RequestStatusEnum": "core.decisions.RequestStatus",
         "UserStatusEnum": "accounts.models.User.Status",
         "AlertStatusEnum": "inventory.models.LowStockAlert.Status",
     },

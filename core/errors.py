@@ -54,7 +54,6 @@ CODES: dict[str, Code] = {
     # 409: the current state refuses the request
     "conflict": Code(409, "the request conflicts with the current state"),
     "insufficient_stock": Code(409, "not enough available stock (with available, requested)"),
-    "stale_quantity": Code(409, "the stock row's quantity is not the expected one (with current)"),
     "not_pending": Code(409, "the request was already decided"),
     "already_pending": Code(409, "a pending request already exists"),
     "not_active": Code(409, "the user or reservation is not active"),

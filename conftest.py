@@ -88,24 +88,6 @@ class World:
     def client(self, user):
         return client_for(user)
 
-    def everyone(self) -> list:
-        """One user of each role, most powerful first."""
-        return [self.admin, self.manager_a, self.staff_a, self.viewer]
-
-    def object_of(self, model):
-        """An object of `model` in warehouse A (for tests that walk every endpoint)."""
-        for value in vars(self).values():
-            if isinstance(value, model):
-                return value
-        if model._meta.label == "inventory.LowStockThreshold":
-            from inventory.services import set_threshold
-
-            return set_threshold(actor=self.admin, warehouse=self.wh_a, product=self.product, threshold=1)
-        found = model._default_manager.first()
-        if found is None:
-            pytest.fail(f"the test world has no {model._meta.label}; teach World.object_of to make one")
-        return found
-
 
 @pytest.fixture
 def world(db):

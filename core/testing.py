@@ -43,3 +43,37 @@ def outcomes(results: list) -> list[tuple[str, object]]:
         else:
             shaped.append(("ok", result))
     return shaped
+
+
+_HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def api_routes():
+    """`(path pattern, METHOD)` for every endpoint under /api/, read from the URL configuration.
+
+    Path parameters read `<int:pk>` (path converters) or `<pk>` (a router's regex group). Tests that
+    must cover every endpoint walk this, so a new endpoint cannot be forgotten.
+    """
+    import re
+
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(resolver, prefix):
+        for entry in resolver.url_patterns:
+            part = str(entry.pattern).removeprefix("^").removesuffix("$")
+            part = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", part)
+            if isinstance(entry, URLResolver):
+                yield from walk(entry, prefix + part)
+            elif isinstance(entry, URLPattern):
+                yield prefix + part, entry.callback
+
+    for pattern, callback in walk(get_resolver(), ""):
+        view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if not pattern.startswith("api/") or view is None:
+            continue
+        allowed = getattr(view, "http_method_names", _HTTP_METHODS)
+        actions = getattr(callback, "actions", None)  # a router's view set: {http method: action}
+        methods = actions.keys() if actions else [m for m in _HTTP_METHODS if hasattr(view, m)]
+        for method in methods:
+            if method in _HTTP_METHODS and method in allowed:
+                yield pattern, method.upper()

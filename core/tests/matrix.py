@@ -1,0 +1,239 @@
+"""The permission matrix: every endpoint × method × caller, with the outcome SPEC §2–§7 asks for.
+
+Used by test_permission_matrix.py (who may call what) and test_strict_bodies.py (what a body may hold).
+
+The expected outcomes are written here as a table, from the SPEC — not derived from the code under
+test. The endpoints come from the URL configuration: one missing from the table fails
+`test_every_endpoint_is_in_the_matrix`, so every new endpoint must say who may use it.
+
+Callers: `anon` (no token), `viewer`, `staff` and `manager` (of warehouse A, where the objects are),
+`admin`, `staff_b` and `manager_b` (of warehouse B: the right role, the wrong warehouse). Each case
+runs on a fresh database with a valid body, so an allowed caller gets its success status and a refused
+one gets 401, 403 (a visible object it may not act on) or 404 (outside its scope, ids do not leak).
+Lifecycle bodies name users with ids a caller outside the scope cannot see: those are a 400
+("does not exist"), as documented in docs/DECISIONS.md.
+
+Covers OWASP API Top 10 (2023) API1 (object level: the `_b` callers), API3 (property level: see
+test_strict_bodies.py) and API5 (function level: the roles).
+"""
+
+from dataclasses import dataclass, field
+
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from accounts.tests.factories import PASSWORD, UserFactory
+from conftest import client_for
+from inventory.services import assign_stock
+from warehouses.tests.factories import WarehouseFactory
+
+CALLERS = ("anon", "viewer", "staff", "manager", "admin", "staff_b", "manager_b")
+
+
+def _expect(spec: str) -> dict[str, int]:
+    """`"admin manager=201 *=403 anon=401"` → a status per caller (`*` = every caller not named)."""
+    expected, default = {}, None
+    for part in spec.split():
+        names, status = part.split("=")
+        for name in names.split(","):
+            if name == "*":
+                default = int(status)
+            else:
+                expected[name] = int(status)
+    for caller in CALLERS:
+        expected.setdefault(caller, default)
+    assert None not in expected.values(), spec
+    return expected
+
+
+READ_ALL = "*=200 anon=401"
+OPERATORS_READ = "admin,manager,staff,manager_b,staff_b=200 viewer=403 anon=401"
+
+
+class Scene:
+    """The objects a case acts on, all in warehouse A, made lazily on a fresh database."""
+
+    def __init__(self, world):
+        self.w = world
+        self.callers = {"anon": None, "viewer": world.viewer, "staff": world.staff_a, "manager": world.manager_a,
+                        "admin": world.admin, "staff_b": world.staff_b, "manager_b": world.manager_b}
+        assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=50)
+        self._cache = {}
+
+    def _once(self, name, make):
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
+
+    @property
+    def wh_c(self):
+        """A third, unmanaged warehouse (so manager_b manages neither side of an A → C transfer)."""
+        return self._once("wh_c", lambda: WarehouseFactory(code="C", name="Gamma"))
+
+    @property
+    def empty_warehouse(self):
+        return self._once("empty", lambda: WarehouseFactory(code="EMPTY", name="Empty"))
+
+    @property
+    def threshold(self):
+        from inventory.services import set_threshold
+
+        return self._once("threshold", lambda: set_threshold(actor=self.w.admin, warehouse=self.w.wh_a,
+                                                              product=self.w.product, threshold=1))
+
+    @property
+    def purchase(self):
+        from workflows.services import create_purchase_request
+
+        return self._once("purchase", lambda: create_purchase_request(
+            actor=self.w.viewer, warehouse=self.w.wh_a, product=self.w.product, quantity=1))
+
+    @property
+    def transfer(self):
+        from workflows.services import create_transfer_request
+
+        return self._once("transfer", lambda: create_transfer_request(
+            actor=self.w.admin, source=self.w.wh_a, destination=self.wh_c, product=self.w.product, quantity=1))
+
+    def user(self, name, **traits):
+        return self._once(name, lambda: UserFactory(username=name, **traits))
+
+    @property
+    def pending_staff(self):
+        return self.user("pending_staff", staff=True, warehouse=self.w.wh_a, status=User.Status.PENDING)
+
+    @property
+    def other_staff(self):
+        return self.user("other_staff", staff=True, warehouse=self.w.wh_a)
+
+    @property
+    def promotion(self):
+        try:
+            from accounts.services import request_staff_promotion
+        except ImportError:  # before promotions moved into accounts
+            from workflows.promotions import request_staff_promotion
+
+        return self._once("promotion", lambda: request_staff_promotion(actor=self.w.admin, user=self.other_staff,
+                                                                       reason="ready"))
+
+    @property
+    def lone_manager(self):
+        return self.user("lone_manager", manager=True, warehouse=self.w.wh_a)
+
+
+def prepare(case: "Case", scene: "Scene", pattern: str, user) -> tuple[str, object]:
+    """The concrete path and body of a case for `user` (making the objects they name)."""
+    path = "/api/" + (case.path(scene) if case.path else pattern)
+    return path, case.body(scene, user) if callable(case.body) else case.body
+
+
+def send(method: str, path: str, body, user):
+    """One request as `user` (None: anonymous)."""
+    client = client_for(user)
+    if body is None:
+        return getattr(client, method.lower())(path)
+    return getattr(client, method.lower())(path, body, format="json")
+
+
+@dataclass
+class Case:
+    expect: str
+    body: object = None  # a dict, or a callable (scene, caller user) → dict
+    path: object = None  # a callable (scene) → the concrete path, for paths with an id or a query
+    ok_status: set = field(default_factory=set)
+
+    def expected(self):
+        return _expect(self.expect)
+
+
+def _get(path):
+    return lambda s: path
+
+
+MATRIX: dict[tuple[str, str], Case] = {
+    # --- auth and people (SPEC §3) ---
+    ("POST", "auth/register/"): Case("*=201", body=lambda s, u: {
+        "username": "newcomer", "email": "newcomer@example.com", "password": PASSWORD}),
+    ("POST", "auth/login/"): Case("*=200", body={"username": "viewer1", "password": PASSWORD}),
+    ("POST", "auth/refresh/"): Case("*=200", body=lambda s, u: {"refresh": str(RefreshToken.for_user(s.w.viewer))}),
+    ("POST", "auth/logout/"): Case("*=204 anon=401", body=lambda s, u: {
+        "refresh": str(RefreshToken.for_user(u or s.w.viewer))}),
+    ("GET", "profile/"): Case(READ_ALL),
+    ("PUT", "profile/"): Case(READ_ALL, body={"first_name": "Ada"}),
+    ("PATCH", "profile/"): Case(READ_ALL, body={"first_name": "Ada"}),
+    ("GET", "users/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401"),
+    ("GET", "users/<int:pk>/"): Case("admin,manager=200 manager_b=404 viewer,staff,staff_b=403 anon=401",
+                                     path=lambda s: f"users/{s.w.staff_a.pk}/"),
+    ("POST", "staffs/approve/"): Case("admin,manager=200 manager_b=400 viewer,staff,staff_b=403 anon=401",
+                                      body=lambda s, u: {"user": s.pending_staff.pk, "decision": "approve"}),
+    ("POST", "staffs/dismiss/"): Case("admin,manager=200 manager_b=400 viewer,staff,staff_b=403 anon=401",
+                                      body=lambda s, u: {"user": s.other_staff.pk, "reason": "left"}),
+    ("POST", "managers/request-staff-promotion/"): Case(
+        "admin,manager=201 manager_b=400 viewer,staff,staff_b=403 anon=401",
+        body=lambda s, u: {"user": s.other_staff.pk, "reason": "ready"}),
+    ("GET", "promotion-requests/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401"),
+    ("POST", "promotion-requests/approve/"): Case("admin=200 *=403 anon=401",
+                                                  body=lambda s, u: {"id": s.promotion.pk, "decision": "approve"}),
+    ("POST", "admin/demote-manager/"): Case("admin=200 *=403 anon=401",
+                                            body=lambda s, u: {"user": s.lone_manager.pk, "reason": "reorg"}),
+    ("GET", "audit-events/"): Case("admin=200 *=403 anon=401"),
+    # --- warehouses, products, stock (SPEC §4) ---
+    ("GET", "warehouses/"): Case(READ_ALL),
+    ("POST", "warehouses/"): Case("admin=201 *=403 anon=401", body={"code": "NEW", "name": "New"}),
+    ("GET", "warehouses/<pk>/"): Case(READ_ALL, path=lambda s: f"warehouses/{s.w.wh_a.pk}/"),
+    ("PATCH", "warehouses/<pk>/"): Case("admin=200 *=403 anon=401", body={"name": "Renamed"},
+                                        path=lambda s: f"warehouses/{s.w.wh_a.pk}/"),
+    ("DELETE", "warehouses/<pk>/"): Case("admin=204 *=403 anon=401",
+                                         path=lambda s: f"warehouses/{s.empty_warehouse.pk}/"),
+    ("GET", "products/"): Case(READ_ALL),
+    ("POST", "products/"): Case("admin,manager,manager_b=201 viewer,staff,staff_b=403 anon=401",
+                                body={"sku": "NEW-1", "name": "New"}),
+    ("GET", "products/<pk>/"): Case(READ_ALL, path=lambda s: f"products/{s.w.product.pk}/"),
+    ("PATCH", "products/<pk>/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401",
+                                      body={"name": "Renamed"}, path=lambda s: f"products/{s.w.product.pk}/"),
+    ("GET", "stocks/"): Case(READ_ALL),
+    ("POST", "stocks/assign/"): Case("admin,manager=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk, "product": s.w.product.pk, "quantity": 5}),
+    ("POST", "stocks/adjust/"): Case("admin,manager,staff=200 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk, "product": s.w.product.pk, "delta": -1, "reason": "damage"}),
+    ("GET", "stock-movements/"): Case(OPERATORS_READ),
+    ("GET", "low-stock-thresholds/"): Case(READ_ALL),
+    ("POST", "low-stock-thresholds/"): Case("admin,manager=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk, "product": s.w.product2.pk, "threshold": 3}),
+    ("GET", "low-stock-thresholds/<pk>/"): Case(READ_ALL, path=lambda s: f"low-stock-thresholds/{s.threshold.pk}/"),
+    ("PATCH", "low-stock-thresholds/<pk>/"): Case("admin,manager=200 *=403 anon=401", body={"threshold": 2},
+                                                  path=lambda s: f"low-stock-thresholds/{s.threshold.pk}/"),
+    ("DELETE", "low-stock-thresholds/<pk>/"): Case("admin,manager=204 *=403 anon=401",
+                                                   path=lambda s: f"low-stock-thresholds/{s.threshold.pk}/"),
+    ("GET", "alerts/"): Case(OPERATORS_READ),
+    # --- workflows (SPEC §5) ---
+    ("GET", "purchase-requests/"): Case(READ_ALL),
+    ("POST", "purchase-requests/"): Case("viewer=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk, "product": s.w.product.pk, "quantity": 1}),
+    ("GET", "purchase-requests/<int:pk>/"): Case("admin,manager,staff,viewer=200 manager_b,staff_b=404 anon=401",
+                                                 path=lambda s: f"purchase-requests/{s.purchase.pk}/"),
+    ("POST", "purchase-requests/approve/"): Case(
+        "admin,manager,staff=200 viewer=403 manager_b,staff_b=404 anon=401",
+        body=lambda s, u: {"id": s.purchase.pk, "decision": "approve"}),
+    ("POST", "purchase-requests/cancel/"): Case("viewer=200 admin,manager,staff=403 manager_b,staff_b=404 anon=401",
+                                                body=lambda s, u: {"id": s.purchase.pk}),
+    ("GET", "transfer-requests/"): Case(READ_ALL),
+    ("POST", "transfer-requests/"): Case("admin,manager=201 *=403 anon=401", body=lambda s, u: {
+        "source_warehouse": s.w.wh_a.pk, "destination_warehouse": s.wh_c.pk, "product": s.w.product.pk,
+        "quantity": 1}),
+    ("GET", "transfer-requests/<int:pk>/"): Case("admin,manager,staff=200 viewer,manager_b,staff_b=404 anon=401",
+                                                 path=lambda s: f"transfer-requests/{s.transfer.pk}/"),
+    ("POST", "transfer-requests/approve/"): Case(
+        "admin=200 manager,staff=403 viewer,manager_b,staff_b=404 anon=401",
+        body=lambda s, u: {"id": s.transfer.pk, "decision": "approve"}),
+    # --- read side (SPEC §7) and operations (§8) ---
+    ("GET", "dashboard/admin/"): Case("admin=200 *=403 anon=401"),
+    ("GET", "dashboard/warehouse/"): Case("admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",
+                                          path=lambda s: f"dashboard/warehouse/?warehouse={s.w.wh_a.pk}"),
+    ("GET", "reports/stock-movements/"): Case(
+        "admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",
+        path=lambda s: f"reports/stock-movements/?warehouse={s.w.wh_a.pk}&format=json"),
+    ("GET", "health/"): Case("*=200"),
+    ("GET", "schema/"): Case("*=200"),
+    ("GET", "docs/"): Case("*=200"),
+}

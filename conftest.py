@@ -139,3 +139,11 @@ def frozen_now():
     yield freeze
     for patcher in patches:
         patcher.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Tell CI where the real-browser screenshots are (core/tests/test_browser.py)."""
+    from core.tests.test_browser import SHOTS
+
+    if SHOTS.is_dir() and any(SHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {SHOTS}")

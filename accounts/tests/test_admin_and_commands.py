@@ -33,7 +33,7 @@ def admin_site(db):
 
 
 @pytest.mark.parametrize("path", ["accounts/user/", "accounts/role/", "accounts/userprofile/", "accounts/auditevent/",
-                                  "workflows/managerpromotionrequest/", "accounts/user/?q=root&status__exact=active"])
+                                  "accounts/managerpromotionrequest/", "accounts/user/?q=root&status__exact=active"])
 def test_admin_changelists_render(admin_site, path):
     client, _ = admin_site
     assert client.get(f"/admin/{path}").status_code == 200

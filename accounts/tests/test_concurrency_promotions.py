@@ -3,11 +3,10 @@
 
 import pytest
 
-from accounts.models import User
+from accounts.models import ManagerPromotionRequest, User
+from accounts.services import decide_promotion_request, request_staff_promotion
 from core.testing import outcomes as shaped_outcomes
 from core.testing import run_threads
-from workflows.models import ManagerPromotionRequest
-from workflows.promotions import decide_promotion_request, request_staff_promotion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

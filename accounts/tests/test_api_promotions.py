@@ -2,11 +2,10 @@
 
 import pytest
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, ManagerPromotionRequest, User
+from accounts.services import request_staff_promotion
 from accounts.tests.factories import UserFactory
 from core.errors import AlreadyPending
-from workflows.models import ManagerPromotionRequest
-from workflows.promotions import request_staff_promotion
 
 CREATE = "/api/managers/request-staff-promotion/"
 LIST = "/api/promotion-requests/"

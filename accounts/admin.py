@@ -5,10 +5,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from core.admin import ReadOnlyAdmin
 from core.http import client_ip
-from workflows.models import ManagerPromotionRequest
 
 from . import services
-from .models import AuditEvent, Role, User, UserProfile
+from .models import AuditEvent, ManagerPromotionRequest, Role, User, UserProfile
 
 
 @admin.register(User)

@@ -1,4 +1,4 @@
-"""Users, roles, profiles and the audit trail."""
+"""Users, roles, profiles, the audit trail and manager promotion requests."""
 
 import uuid
 from pathlib import PurePosixPath
@@ -7,7 +7,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+
+from core.decisions import DecidedRequest, RequestStatus
 
 
 class Role(models.Model):
@@ -90,30 +93,6 @@ class User(AbstractUser):
             kwargs["update_fields"] = fields
         super().save(*args, **kwargs)
 
-    @property
-    def role_name(self) -> str:
-        return self.role.name
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role_name == Role.Name.ADMIN
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role_name == Role.Name.MANAGER
-
-    @property
-    def is_staff_member(self) -> bool:
-        return self.role_name == Role.Name.STAFF
-
-    @property
-    def is_viewer(self) -> bool:
-        return self.role_name == Role.Name.VIEWER
-
-    @property
-    def is_active_user(self) -> bool:
-        return self.status == self.Status.ACTIVE
-
 
 def profile_image_path(instance, filename: str) -> str:
     """A random name: nothing of the uploaded file name reaches the file system."""
@@ -155,3 +134,36 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.target}"
+
+
+class PromotionRequestQuerySet(models.QuerySet):
+    """Scoping for promotion requests."""
+
+    def for_user(self, user) -> "PromotionRequestQuerySet":
+        """Admin all; a manager the requests they made; nobody else any."""
+        from . import policies  # policies build on this module's models
+
+        if policies.is_admin(user):
+            return self.all()
+        if policies.is_manager(user):
+            return self.filter(requested_by_id=user.pk)
+        return self.none()
+
+
+class ManagerPromotionRequest(DecidedRequest):
+    """A request to promote a staff member to manager; decided by an admin."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = PromotionRequestQuerySet.as_manager()
+
+    class Meta(DecidedRequest.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status=RequestStatus.PENDING), name="promotion_one_pending_per_user"
+            )
+        ]
+
+    def __str__(self):
+        return f"promotion #{self.pk} of {self.user_id} ({self.status})"

@@ -41,3 +41,41 @@ class ReadOnly(BasePermission):
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS
+
+
+# --- accounts' own questions (accounts.policies), asked again by the services under their locks ---------
+
+CanManageUsers = policy_permission(
+    "CanManageUsers", user=policies.can_manage_users, doc="Admins and managers: users, registrations, staff.")
+
+
+class CanDecideRegistration(BasePermission):
+    """Decide this registration (admin; manager of its warehouse, or any manager for a viewer)."""
+
+    def has_permission(self, request, view):
+        return policies.can_manage_users(request.user)
+
+    def has_object_permission(self, request, view, target):
+        self.message = "You may not decide this registration."
+        return policies.can_decide_registration(request.user, target)
+
+
+class CanDismiss(BasePermission):
+    """Dismiss this user (admin: anyone but an admin; manager: staff of their warehouses; never oneself)."""
+
+    def has_permission(self, request, view):
+        return policies.can_manage_users(request.user)
+
+    def has_object_permission(self, request, view, target):
+        self.message = policies.dismissal_refusal(request.user, target)
+        return policies.can_dismiss(request.user, target)
+
+
+CanDemote = policy_permission("CanDemote", user=policies.can_demote, doc="Demote a manager (admin).")
+CanRequestPromotions = policy_permission(
+    "CanRequestPromotions", user=policies.can_request_promotions, obj=policies.can_request_promotion,
+    doc="Request a staff promotion (admin: any staff; manager: staff of their warehouses).")
+CanDecidePromotions = policy_permission(
+    "CanDecidePromotions", user=policies.can_decide_promotions, doc="Decide promotion requests (admin).")
+CanReadAuditTrail = policy_permission(
+    "CanReadAuditTrail", user=policies.can_read_audit_trail, doc="Read the audit trail (admin).")

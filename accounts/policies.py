@@ -33,3 +33,88 @@ def is_staff_member(user) -> bool:
 
 def is_viewer(user) -> bool:
     return has_role(user, Role.Name.VIEWER)
+
+
+def holds_role(user, *roles: Role.Name) -> bool:
+    """The role on a user's row, whatever their status: for the *target* of an action (often pending)."""
+    return user is not None and user.role.name in roles
+
+
+def _manages_warehouse_of(actor, target) -> bool:
+    """The actor manages the warehouse the target (staff) belongs to."""
+    return target.warehouse_id is not None and target.warehouse.manager_id == actor.pk
+
+
+# --- the staff lifecycle -------------------------------------------------------------------------
+
+
+def can_manage_users(user) -> bool:
+    """May list users and act on registrations and staff at all: admins and managers."""
+    return is_admin(user) or is_manager(user)
+
+
+def can_decide_registration(actor, target) -> bool:
+    """Admin any; a manager a viewer's registration or a staff registration for a warehouse they manage."""
+    if is_admin(actor):
+        return True
+    if not is_manager(actor):
+        return False
+    if holds_role(target, Role.Name.VIEWER):
+        return True
+    return holds_role(target, Role.Name.STAFF) and _manages_warehouse_of(actor, target)
+
+
+def can_dismiss(actor, target) -> bool:
+    """Admin anyone but an admin; a manager the staff of their warehouses; nobody themselves."""
+    if target is None or holds_role(target, Role.Name.ADMIN) or target.pk == actor.pk:
+        return False
+    if is_admin(actor):
+        return True
+    return is_manager(actor) and holds_role(target, Role.Name.STAFF) and _manages_warehouse_of(actor, target)
+
+
+def dismissal_refusal(actor, target) -> str:
+    """Why `can_dismiss` says no, in words for the caller."""
+    if holds_role(target, Role.Name.ADMIN):
+        return "Admins cannot be dismissed."
+    if target.pk == actor.pk:
+        return "You cannot dismiss yourself."
+    return "You may not dismiss this user."
+
+
+def can_demote(actor) -> bool:
+    """Only an admin turns a manager back into staff."""
+    return is_admin(actor)
+
+
+# --- promotions ----------------------------------------------------------------------------------
+
+
+def can_request_promotions(actor) -> bool:
+    """May ask for promotions at all: admins and managers."""
+    return is_admin(actor) or is_manager(actor)
+
+
+def can_request_promotion(actor, target) -> bool:
+    """Admin for any staff member; a manager for the staff of their warehouses."""
+    if is_admin(actor):
+        return True
+    return is_manager(actor) and _manages_warehouse_of(actor, target)
+
+
+def is_promotable(target) -> bool:
+    """Only an active staff member can become a manager."""
+    return target.status == User.Status.ACTIVE and holds_role(target, Role.Name.STAFF)
+
+
+def can_decide_promotions(actor) -> bool:
+    """Only an admin approves or rejects promotion requests."""
+    return is_admin(actor)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def can_read_audit_trail(user) -> bool:
+    """The audit trail is for admins."""
+    return is_admin(user)

@@ -1,18 +1,17 @@
-"""Read side of accounts: which users and audit events a user may see."""
+"""Read side of accounts: which users, audit events and promotion requests a user may see."""
 
 from django.db.models import Q, QuerySet
 
-from .models import AuditEvent, Role, User
+from . import policies
+from .models import AuditEvent, ManagerPromotionRequest, Role, User
 
 
 def users_visible_to(user: User) -> QuerySet[User]:
     """Admin: everyone. Manager: staff of their warehouses (any status) and pending viewer registrations."""
     base = User.objects.select_related("role")
-    if not user or user.status != User.Status.ACTIVE:
-        return base.none()
-    if user.is_admin:
+    if policies.is_admin(user):
         return base.all()
-    if user.is_manager:
+    if policies.is_manager(user):
         return base.filter(
             Q(role__name=Role.Name.STAFF, warehouse__manager_id=user.pk)
             | Q(role__name=Role.Name.VIEWER, status=User.Status.PENDING)
@@ -22,6 +21,11 @@ def users_visible_to(user: User) -> QuerySet[User]:
 
 def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
     """Admin only: every event, newest first."""
-    if not user or user.status != User.Status.ACTIVE or not user.is_admin:
+    if not policies.can_read_audit_trail(user):
         return AuditEvent.objects.none()
     return AuditEvent.objects.order_by("-created_at", "-id")
+
+
+def promotion_requests_visible_to(user: User) -> QuerySet[ManagerPromotionRequest]:
+    """Admin: all; manager: the requests they made; newest first."""
+    return ManagerPromotionRequest.objects.for_user(user).order_by("-created_at", "-id")

@@ -1,55 +1,31 @@
 """Input validation and output shapes for the accounts API."""
 
-from collections.abc import Mapping
-
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from warehouses.models import Warehouse
-from workflows.models import Decision, ManagerPromotionRequest
+from core.decisions import Decision
+from core.serializers import StrictSerializer
 
 from .images import InvalidImage, sanitize_image
-from .models import AuditEvent, Role, User
+from .models import AuditEvent, ManagerPromotionRequest, Role, User
 from .selectors import users_visible_to
 
-# Fields a client may see but never set; naming them in a write is a 400 rather than silently ignored.
-PROTECTED_FIELDS = frozenset({
-    "id", "username", "role", "status", "warehouse", "is_staff", "is_superuser", "is_active", "date_joined",
-    "last_login", "password", "groups", "user_permissions",
-})
 
+@extend_schema_field(OpenApiTypes.INT)
+class WarehouseField(serializers.PrimaryKeyRelatedField):
+    """A warehouse id, reached through `User.warehouse` so accounts does not import the warehouses app."""
 
-class StrictFieldsMixin:
-    """Reject keys the serializer does not accept, instead of silently dropping them (mass assignment)."""
+    def __init__(self, *, active_only: bool = False, **kwargs):
+        self.active_only = active_only
+        super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            errors = {}
-            for key in data.keys():
-                if key not in writable:
-                    errors[key] = ["This field is not writable."] if key in PROTECTED_FIELDS else ["Unknown field."]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
-
-
-class StrictFieldsSchema(OpenApiSerializerExtension):
-    """The OpenAPI request body of a strict serializer says so: `additionalProperties: false`."""
-
-    target_class = StrictFieldsMixin
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        if direction == "request":
-            schema["additionalProperties"] = False
-        return schema
+    def get_queryset(self):
+        warehouses = User._meta.get_field("warehouse").related_model.objects.all()
+        return warehouses.filter(is_active=True) if self.active_only else warehouses
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -63,7 +39,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RegisterSerializer(StrictFieldsMixin, serializers.Serializer):
+class RegisterSerializer(StrictSerializer):
     """A self-registration: viewer (default) or staff of an active warehouse."""
 
     username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
@@ -71,8 +47,7 @@ class RegisterSerializer(StrictFieldsMixin, serializers.Serializer):
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
                                      style={"input_type": "password"})
     role = serializers.ChoiceField(choices=[Role.Name.VIEWER, Role.Name.STAFF], default=Role.Name.VIEWER)
-    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.filter(is_active=True),
-                                                   required=False, allow_null=True)
+    warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
 
     def validate_username(self, value):
         if User.objects.filter(username__iexact=value).exists():
@@ -98,7 +73,7 @@ class RegisterSerializer(StrictFieldsMixin, serializers.Serializer):
         return attrs
 
 
-class LoginSerializer(StrictFieldsMixin, serializers.Serializer):
+class LoginSerializer(StrictSerializer):
     """Username (case-insensitive) and password."""
 
     username = serializers.CharField(max_length=150)
@@ -113,7 +88,7 @@ class TokenPairSerializer(serializers.Serializer):
     user = UserSerializer()
 
 
-class RefreshSerializer(StrictFieldsMixin, serializers.Serializer):
+class RefreshSerializer(StrictSerializer):
     """A refresh token to rotate or blacklist."""
 
     refresh = serializers.CharField(max_length=4096)
@@ -162,7 +137,7 @@ class ProfileSerializer(serializers.Serializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class ProfileUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+class ProfileUpdateSerializer(StrictSerializer):
     """Writable profile fields; the image is validated and re-encoded here (SPEC §3)."""
 
     first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
@@ -195,7 +170,7 @@ class ScopedUserField(serializers.PrimaryKeyRelatedField):
         return users_visible_to(self.context["request"].user)
 
 
-class RegistrationDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+class RegistrationDecisionSerializer(StrictSerializer):
     """`{user, decision, reason?}` on a pending registration."""
 
     user = ScopedUserField()
@@ -203,14 +178,14 @@ class RegistrationDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
-class DismissSerializer(StrictFieldsMixin, serializers.Serializer):
+class DismissSerializer(StrictSerializer):
     """`{user, reason}`."""
 
     user = ScopedUserField()
     reason = serializers.CharField(max_length=2000)
 
 
-class PromotionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+class PromotionCreateSerializer(StrictSerializer):
     """`{user, reason}`: the staff member to promote."""
 
     user = ScopedUserField()
@@ -227,7 +202,7 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PromotionDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+class PromotionDecisionSerializer(StrictSerializer):
     """`{id, decision, reason?}`."""
 
     id = serializers.PrimaryKeyRelatedField(queryset=ManagerPromotionRequest.objects.all())
@@ -235,12 +210,12 @@ class PromotionDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
-class DemoteSerializer(StrictFieldsMixin, serializers.Serializer):
+class DemoteSerializer(StrictSerializer):
     """`{user, reassign_to?, warehouse?, reason}`."""
 
     user = ScopedUserField()
     reassign_to = ScopedUserField(required=False, allow_null=True)
-    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all(), required=False, allow_null=True)
+    warehouse = WarehouseField(required=False, allow_null=True)
     reason = serializers.CharField(max_length=2000)
 
 

@@ -1,4 +1,4 @@
-"""Routes of the accounts API, including promotion requests (their services live in workflows.promotions)."""
+"""Routes of the accounts API: auth, profile, users, the staff lifecycle, promotion requests, audit events."""
 
 from django.urls import path
 

@@ -11,14 +11,20 @@ from rest_framework.views import APIView
 from core.http import client_ip
 from core.idempotency import idempotent
 from core.throttling import AuthThrottle
-from workflows import promotions
-from workflows.models import ManagerPromotionRequest
 
 from . import services
 from .filters import AuditEventFilter, UserFilter
 from .models import User
-from .permissions import IsActiveUser, IsAdmin, IsManager
-from .selectors import audit_events_visible_to, users_visible_to
+from .permissions import (
+    CanDecidePromotions,
+    CanDecideRegistration,
+    CanDemote,
+    CanDismiss,
+    CanManageUsers,
+    CanReadAuditTrail,
+    CanRequestPromotions,
+)
+from .selectors import audit_events_visible_to, promotion_requests_visible_to, users_visible_to
 from .serializers import (
     AuditEventSerializer,
     DemoteSerializer,
@@ -38,8 +44,6 @@ from .serializers import (
 )
 
 ERROR = OpenApiResponse(description='`{"detail", "code"}`')
-ADMIN_OR_MANAGER = [IsActiveUser & (IsAdmin | IsManager)]
-ADMIN_ONLY = [IsActiveUser & IsAdmin]
 
 
 class AnonymousAuthView(APIView):
@@ -125,7 +129,7 @@ class UserListView(generics.ListAPIView):
     """Users the caller may manage: admin everyone, manager their staff and pending registrations."""
 
     serializer_class = UserSerializer
-    permission_classes = ADMIN_OR_MANAGER
+    permission_classes = [CanManageUsers]
     filter_backends = [DjangoFilterBackend, SearchFilter]
     filterset_class = UserFilter
     search_fields = ["username", "email", "first_name", "last_name"]
@@ -138,7 +142,7 @@ class UserDetailView(generics.RetrieveAPIView):
     """One user within the caller's scope (404 otherwise)."""
 
     serializer_class = UserSerializer
-    permission_classes = ADMIN_OR_MANAGER
+    permission_classes = [CanManageUsers]
 
     def get_queryset(self):
         return users_visible_to(self.request.user)
@@ -147,13 +151,14 @@ class UserDetailView(generics.RetrieveAPIView):
 class RegistrationDecisionView(APIView):
     """Approve or reject a pending registration."""
 
-    permission_classes = ADMIN_OR_MANAGER
+    permission_classes = [CanDecideRegistration]
 
     @extend_schema(request=RegistrationDecisionSerializer,
                    responses={200: UserSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
     def post(self, request):
         serializer = RegistrationDecisionSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
+        self.check_object_permissions(request, serializer.validated_data["user"])
         user = services.decide_registration(actor=request.user, **serializer.validated_data, ip=client_ip(request))
         return Response(UserSerializer(user).data)
 
@@ -161,20 +166,25 @@ class RegistrationDecisionView(APIView):
 class DismissView(APIView):
     """Dismiss a user: inactive at once, every refresh token blacklisted."""
 
-    permission_classes = ADMIN_OR_MANAGER
+    permission_classes = [CanDismiss]
 
     @extend_schema(request=DismissSerializer, responses={200: UserSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
     def post(self, request):
         serializer = DismissSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
+        self.check_object_permissions(request, serializer.validated_data["user"])
         user = services.dismiss_user(actor=request.user, **serializer.validated_data, ip=client_ip(request))
         return Response(UserSerializer(user).data)
 
 
 class PromotionRequestCreateView(APIView):
-    """Ask for an active staff member to be promoted to manager."""
+    """Ask for an active staff member to be promoted to manager.
 
-    permission_classes = ADMIN_OR_MANAGER
+    The object-level half of the policy is asked by the service, after it has checked the user is
+    promotable: a non-staff target is a 400 `not_eligible`, not a 403.
+    """
+
+    permission_classes = [CanRequestPromotions]
 
     @extend_schema(request=PromotionCreateSerializer,
                    responses={201: PromotionRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
@@ -182,8 +192,8 @@ class PromotionRequestCreateView(APIView):
     def post(self, request):
         serializer = PromotionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        promotion = promotions.request_staff_promotion(actor=request.user, **serializer.validated_data,
-                                                       ip=client_ip(request))
+        promotion = services.request_staff_promotion(actor=request.user, **serializer.validated_data,
+                                                     ip=client_ip(request))
         return Response(PromotionRequestSerializer(promotion).data, status=status.HTTP_201_CREATED)
 
 
@@ -191,18 +201,18 @@ class PromotionRequestListView(generics.ListAPIView):
     """Promotion requests: admin all, manager their own; filter `status`."""
 
     serializer_class = PromotionRequestSerializer
-    permission_classes = ADMIN_OR_MANAGER
+    permission_classes = [CanRequestPromotions]
     filter_backends = [DjangoFilterBackend]
     filterset_fields = {"status": ["exact"]}
 
     def get_queryset(self):
-        return ManagerPromotionRequest.objects.for_user(self.request.user).order_by("-created_at", "-id")
+        return promotion_requests_visible_to(self.request.user)
 
 
 class PromotionDecisionView(APIView):
     """Admin approves (role becomes manager) or rejects a promotion request."""
 
-    permission_classes = ADMIN_ONLY
+    permission_classes = [CanDecidePromotions]
 
     @extend_schema(request=PromotionDecisionSerializer,
                    responses={200: PromotionRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
@@ -210,7 +220,7 @@ class PromotionDecisionView(APIView):
         serializer = PromotionDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        promotion = promotions.decide_promotion_request(
+        promotion = services.decide_promotion_request(
             actor=request.user, promotion_id=data["id"].pk, decision=data["decision"], reason=data["reason"],
             ip=client_ip(request),
         )
@@ -220,7 +230,7 @@ class PromotionDecisionView(APIView):
 class DemoteManagerView(APIView):
     """Admin turns a manager back into staff; their warehouses move or become unmanaged."""
 
-    permission_classes = ADMIN_ONLY
+    permission_classes = [CanDemote]
 
     @extend_schema(request=DemoteSerializer, responses={200: UserSerializer, 400: ERROR, 403: ERROR})
     def post(self, request):
@@ -234,7 +244,7 @@ class AuditEventListView(generics.ListAPIView):
     """The audit trail, newest first (admin only)."""
 
     serializer_class = AuditEventSerializer
-    permission_classes = ADMIN_ONLY
+    permission_classes = [CanReadAuditTrail]
     filter_backends = [DjangoFilterBackend]
     filterset_class = AuditEventFilter
 

@@ -10,11 +10,11 @@ from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Abs, Coalesce, TruncDate
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ManagerPromotionRequest, User
 from core.periods import LocalDays
 from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
-from workflows.models import ManagerPromotionRequest, PurchaseRequest, RequestStatus, TransferRequest
+from workflows.models import PurchaseRequest, RequestStatus, TransferRequest
 
 TOP_PRODUCTS = 10
 # The admin dashboard lists the newest open alerts; `totals.open_alerts` always has the full count.

@@ -70,34 +70,3 @@ class TransferRequest(DecidedRequest):
 
     def __str__(self):
         return f"transfer #{self.pk} ({self.status})"
-
-
-class PromotionRequestQuerySet(models.QuerySet):
-    def for_user(self, user) -> "PromotionRequestQuerySet":
-        """Admin all; a manager the requests they made."""
-        if not (user and user.is_authenticated and user.status == "active"):
-            return self.none()
-        if user.role.name == "admin":
-            return self.all()
-        if user.role.name == "manager":
-            return self.filter(requested_by_id=user.pk)
-        return self.none()
-
-
-class ManagerPromotionRequest(DecidedRequest):
-    """A request to promote a staff member to manager; decided by an admin."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-
-    objects = PromotionRequestQuerySet.as_manager()
-
-    class Meta(DecidedRequest.Meta):
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user"], condition=Q(status="pending"), name="promotion_one_pending_per_user"
-            )
-        ]
-
-    def __str__(self):
-        return f"promotion #{self.pk} of {self.user_id} ({self.status})"

@@ -21,7 +21,7 @@ def test_createsuperuser_yields_an_active_admin(db, monkeypatch):
 def test_seed_roles_is_idempotent(db):
     call_command("seed_roles", verbosity=0)
     call_command("seed_roles", verbosity=0)
-    assert sorted(Role.objects.values_list("name", flat=True)) == ["admin", "manager", "staff", "viewer"]
+    assert sorted(Role.objects.values_list("name", flat=True)) == sorted(Role.Name.values)
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def admin_site(db):
 
 
 @pytest.mark.parametrize("path", ["accounts/user/", "accounts/role/", "accounts/userprofile/", "accounts/auditevent/",
-                                  "workflows/managerpromotionrequest/", "accounts/user/?q=root&status__exact=active"])
+                                  "accounts/managerpromotionrequest/", "accounts/user/?q=root&status__exact=active"])
 def test_admin_changelists_render(admin_site, path):
     client, _ = admin_site
     assert client.get(f"/admin/{path}").status_code == 200
@@ -64,11 +64,11 @@ def test_admin_adds_a_user_with_a_role_and_status(admin_site):
     assert client.get("/admin/accounts/user/add/").status_code == 200
     response = client.post("/admin/accounts/user/add/", {
         "username": "clerk", "password1": "Another-Strong-Pass-7", "password2": "Another-Strong-Pass-7",
-        "usable_password": "true", "role": Role.get("viewer").pk, "status": "active", "warehouse": "",
+        "usable_password": "true", "role": Role.get(Role.Name.VIEWER).pk, "status": "active", "warehouse": "",
     })
     assert response.status_code == 302, response.content[:2000]
     user = User.objects.get(username="clerk")
-    assert user.role.name == "viewer"
+    assert user.role.name == Role.Name.VIEWER
     assert user.is_active
 
 
@@ -103,17 +103,17 @@ def test_dismissing_a_manager_in_the_admin_is_audited_and_has_the_apis_effects(a
 def test_a_role_change_in_the_admin_is_audited(admin_site):
     client, _ = admin_site
     staff = UserFactory(staff=True, username="clerk2")
-    response = _change_user_in_admin(client, staff, role=Role.get("manager").pk)
+    response = _change_user_in_admin(client, staff, role=Role.get(Role.Name.MANAGER).pk)
     assert response.status_code == 302, response.content[:2000]
     event = AuditEvent.objects.get(action="user.admin_change", target=f"user:{staff.pk}")
-    assert event.data["fields"] == ["role"] and event.data["role"] == "manager"
+    assert event.data["fields"] == ["role"] and event.data["role"] == Role.Name.MANAGER
 
 
 def test_adding_a_user_in_the_admin_is_audited(admin_site):
     client, _ = admin_site
     client.post("/admin/accounts/user/add/", {
         "username": "clerk3", "password1": "Another-Strong-Pass-7", "password2": "Another-Strong-Pass-7",
-        "usable_password": "true", "role": Role.get("viewer").pk, "status": "active", "warehouse": "",
+        "usable_password": "true", "role": Role.get(Role.Name.VIEWER).pk, "status": "active", "warehouse": "",
     })
     user = User.objects.get(username="clerk3")
     assert AuditEvent.objects.filter(action="user.admin_create", target=f"user:{user.pk}").exists()

@@ -4,7 +4,7 @@ import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import AuditEvent, User, UserProfile
+from accounts.models import AuditEvent, Role, User, UserProfile
 from accounts.tests.factories import PASSWORD, UserFactory
 
 REGISTER = "/api/auth/register/"
@@ -28,7 +28,7 @@ def test_anyone_can_register_as_a_pending_viewer_by_default(world, anon):
     assert response.status_code == 201, response.data
     assert set(response.data) == {"id", "username", "email", "first_name", "last_name", "role", "status",
                                   "warehouse", "date_joined"}
-    assert response.data["role"] == "viewer"
+    assert response.data["role"] == Role.Name.VIEWER
     assert response.data["status"] == "pending"
     assert response.data["warehouse"] is None
     user = User.objects.get(username="newbie")
@@ -39,21 +39,21 @@ def test_anyone_can_register_as_a_pending_viewer_by_default(world, anon):
 
 
 def test_staff_registration_records_the_requested_warehouse(world, anon):
-    response = anon.post(REGISTER, register_body(role="staff", warehouse=world.wh_a.pk), format="json")
+    response = anon.post(REGISTER, register_body(role=Role.Name.STAFF, warehouse=world.wh_a.pk), format="json")
     assert response.status_code == 201, response.data
-    assert response.data["role"] == "staff"
+    assert response.data["role"] == Role.Name.STAFF
     assert response.data["warehouse"] == world.wh_a.pk
 
 
 @pytest.mark.parametrize(
     "overrides, field",
     [
-        ({"role": "staff"}, "warehouse"),
-        ({"role": "admin"}, "role"),
-        ({"role": "manager"}, "role"),
-        ({"role": "staff", "warehouse": 999999}, "warehouse"),
-        ({"role": "staff", "warehouse": 10**30}, "warehouse"),
-        ({"role": "staff", "warehouse": "abc"}, "warehouse"),
+        ({"role": Role.Name.STAFF}, "warehouse"),
+        ({"role": Role.Name.ADMIN}, "role"),
+        ({"role": Role.Name.MANAGER}, "role"),
+        ({"role": Role.Name.STAFF, "warehouse": 999999}, "warehouse"),
+        ({"role": Role.Name.STAFF, "warehouse": 10**30}, "warehouse"),
+        ({"role": Role.Name.STAFF, "warehouse": "abc"}, "warehouse"),
         ({"password": "password"}, "password"),
         ({"password": "12345678901"}, "password"),
         ({"password": "newbie1"}, "password"),
@@ -85,7 +85,7 @@ def test_schema_says_strict_request_bodies_refuse_unknown_keys(world, anon):
 def test_register_refuses_a_staff_registration_for_an_inactive_warehouse(world, anon):
     world.wh_b.is_active = False
     world.wh_b.save()
-    response = anon.post(REGISTER, register_body(role="staff", warehouse=world.wh_b.pk), format="json")
+    response = anon.post(REGISTER, register_body(role=Role.Name.STAFF, warehouse=world.wh_b.pk), format="json")
     assert response.status_code == 400
     assert "warehouse" in response.data
 
@@ -122,8 +122,8 @@ def test_register_service_turns_a_lost_unique_race_into_a_duplicate_error(world)
     # Bypass the pre-check by registering a name that only collides after lowering.
     User.objects.filter(pk=world.viewer.pk).update(username="RaceName")
     with pytest.raises(DomainError) as info:
-        services.register_user(username="racename", email="x@example.com", password=GOOD_PASSWORD, role="viewer",
-                               warehouse=None)
+        services.register_user(username="racename", email="x@example.com", password=GOOD_PASSWORD,
+                               role=Role.Name.VIEWER, warehouse=None)
     assert info.value.code == "duplicate_account"
 
 

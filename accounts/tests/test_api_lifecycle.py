@@ -4,7 +4,7 @@ import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, Role, User
 from accounts.tests.conftest import snapshot
 from accounts.tests.factories import UserFactory
 from warehouses.models import Warehouse
@@ -189,7 +189,7 @@ def test_admin_demotes_a_manager_to_staff_of_their_last_warehouse(world, make_cl
     response = make_client(world.admin).post(DEMOTE, {"user": world.manager_a.pk, "reason": "performance"},
                                              format="json")
     assert response.status_code == 200, response.data
-    assert response.data["role"] == "staff"
+    assert response.data["role"] == Role.Name.STAFF
     assert response.data["warehouse"] == world.wh_b.pk
     world.wh_a.refresh_from_db()
     assert world.wh_a.manager is None
@@ -214,7 +214,7 @@ def test_demoting_a_manager_without_a_known_warehouse_asks_for_one(world, make_c
     assert response.status_code == 400
     assert response.data["code"] == "warehouse_required"
     world.manager_a.refresh_from_db()
-    assert world.manager_a.role.name == "manager"
+    assert world.manager_a.role.name == Role.Name.MANAGER
     world.wh_a.refresh_from_db()
     assert world.wh_a.manager == world.manager_a
 
@@ -234,7 +234,7 @@ def test_reassign_to_must_be_another_active_manager(world, make_client, reassign
     assert response.status_code == 400
     assert snapshot(Warehouse) == warehouses
     world.manager_a.refresh_from_db()
-    assert world.manager_a.role.name == "manager"
+    assert world.manager_a.role.name == Role.Name.MANAGER
 
 
 def test_only_managers_can_be_demoted(world, make_client):
@@ -257,4 +257,4 @@ def test_only_admins_demote(world, make_client, who):
         DEMOTE, {"user": world.manager_a.pk, "warehouse": world.wh_a.pk, "reason": "x"}, format="json")
     assert response.status_code == 403
     world.manager_a.refresh_from_db()
-    assert world.manager_a.role.name == "manager"
+    assert world.manager_a.role.name == Role.Name.MANAGER

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from accounts.models import AuditEvent, User, UserProfile
+from accounts.models import AuditEvent, Role, User, UserProfile
 from accounts.tests.conftest import snapshot
 
 URL = "/api/profile/"
@@ -60,7 +60,7 @@ def test_user_updates_their_names_email_phone_and_bio(world, make_client, method
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"role": "admin"}, "role"),
+        ({"role": Role.Name.ADMIN}, "role"),
         ({"status": "active"}, "status"),
         ({"warehouse": 1}, "warehouse"),
         ({"username": "renamed"}, "username"),
@@ -85,7 +85,7 @@ def test_profile_refuses_fields_it_does_not_own_and_bad_values(world, make_clien
 
 
 def test_privileged_field_answers_not_writable(world, make_client):
-    response = make_client(world.viewer).patch(URL, {"role": "admin"}, format="json")
+    response = make_client(world.viewer).patch(URL, {"role": Role.Name.ADMIN}, format="json")
     assert response.data["role"] == ["This field is not writable."]
 
 

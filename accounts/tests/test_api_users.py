@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.tests.factories import UserFactory
 
 URL = "/api/users/"
@@ -54,7 +54,7 @@ def test_admin_reads_any_user_and_unknown_id_is_404(world, make_client):
     client = make_client(world.admin)
     response = client.get(f"{URL}{world.staff_b.pk}/")
     assert response.status_code == 200
-    assert response.data["role"] == "staff"
+    assert response.data["role"] == Role.Name.STAFF
     assert response.data["warehouse"] == world.wh_b.pk
     assert client.get(f"{URL}999999/").status_code == 404
     assert client.get(f"{URL}{10**30}/").status_code == 404

@@ -3,12 +3,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.models import User
+from accounts.models import ManagerPromotionRequest, User
 from accounts.tests.factories import UserFactory
 from dashboards.tests.ledger import at, write_ledger
 from inventory.models import LowStockAlert, StockMovement
 from inventory.tests.factories import ProductFactory
-from workflows.models import ManagerPromotionRequest, PurchaseRequest, TransferRequest
+from workflows.models import PurchaseRequest, TransferRequest
 
 URL = "/api/dashboard/admin/"
 Kind = StockMovement.Kind

@@ -3,11 +3,10 @@
 
 import pytest
 
-from accounts.models import User
+from accounts.models import ManagerPromotionRequest, Role, User
+from accounts.services import decide_promotion_request, request_staff_promotion
 from core.testing import outcomes as shaped_outcomes
 from core.testing import run_threads
-from workflows.models import ManagerPromotionRequest
-from workflows.promotions import decide_promotion_request, request_staff_promotion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -37,5 +36,5 @@ def test_concurrent_decisions_on_one_promotion_exactly_one_wins(world):
     assert [value for kind, value in outcomes if kind == "error"] == ["not_pending"] * 3
     promotion.refresh_from_db()
     assert promotion.status == winners[0]
-    expected_role = "manager" if winners[0] == "approved" else "staff"
+    expected_role = Role.Name.MANAGER if winners[0] == "approved" else Role.Name.STAFF
     assert User.objects.get(pk=world.staff_a.pk).role.name == expected_role

@@ -2,11 +2,10 @@
 
 import pytest
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, ManagerPromotionRequest, Role, User
+from accounts.services import request_staff_promotion
 from accounts.tests.factories import UserFactory
 from core.errors import AlreadyPending
-from workflows.models import ManagerPromotionRequest
-from workflows.promotions import request_staff_promotion
 
 CREATE = "/api/managers/request-staff-promotion/"
 LIST = "/api/promotion-requests/"
@@ -141,7 +140,7 @@ def test_admin_approves_a_promotion_and_the_user_becomes_manager(world, make_cli
     assert response.data["decision_reason"] == "ok"
     assert response.data["decided_at"] is not None
     world.staff_a.refresh_from_db()
-    assert world.staff_a.role.name == "manager"
+    assert world.staff_a.role.name == Role.Name.MANAGER
     assert world.staff_a.warehouse == world.wh_a  # the warehouse they last belonged to
     # The role is read per request: the same token now has manager rights.
     assert staff_client.get("/api/users/").status_code == 200
@@ -153,7 +152,7 @@ def test_admin_rejects_a_promotion_and_the_role_stays(world, make_client, promot
     assert response.status_code == 200
     assert response.data["status"] == "rejected"
     world.staff_a.refresh_from_db()
-    assert world.staff_a.role.name == "staff"
+    assert world.staff_a.role.name == Role.Name.STAFF
 
 
 def test_deciding_a_decided_promotion_is_409(world, make_client, promotion):
@@ -165,7 +164,7 @@ def test_deciding_a_decided_promotion_is_409(world, make_client, promotion):
     assert response.data["code"] == "not_pending"
     assert promotions_snapshot() == before
     world.staff_a.refresh_from_db()
-    assert world.staff_a.role.name == "staff"
+    assert world.staff_a.role.name == Role.Name.STAFF
 
 
 def test_approving_a_promotion_for_a_user_dismissed_meanwhile_is_refused(world, make_client, promotion):

@@ -1,0 +1,57 @@
+"""The caller's own profile: name, e-mail, contact details and picture."""
+
+from django.db import IntegrityError, transaction
+
+from ..audit import record_event
+from ..errors import DuplicateAccount
+from ..images import sanitize_image
+from ..models import User, UserProfile
+from .locks import lock_user
+
+
+@transaction.atomic
+def update_profile(*, user: User, data: dict, ip: str | None = None) -> User:
+    """Update the user's own name, e-mail, phone, bio and image (sanitized, old file removed after commit).
+
+    Locks the user's row. `image` may be an upload (sanitized here) or the output of
+    images.sanitize_image; None removes it.
+    Raises DuplicateAccount (400) when the e-mail belongs to someone else and images.InvalidImage for
+    an unacceptable image (the serializer validates first, so the API answers 400 before this).
+    """
+    user = lock_user(user.pk)
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    changed = []
+    for field in ("first_name", "last_name", "email"):
+        if field in data and getattr(user, field) != data[field]:
+            setattr(user, field, data[field])
+            changed.append(field)
+    if "email" in changed and user.email and User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+        raise DuplicateAccount("A user with this e-mail already exists.")
+    if changed:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=changed)
+        except IntegrityError as exc:
+            raise DuplicateAccount("A user with this e-mail already exists.") from exc
+    profile_changed = []
+    for field in ("phone", "bio"):
+        if field in data and getattr(profile, field) != data[field]:
+            setattr(profile, field, data[field])
+            profile_changed.append(field)
+    if "image" in data:
+        old_name = profile.image.name if profile.image else ""
+        storage = profile.image.storage
+        if data["image"] is None:
+            profile.image = ""
+        else:
+            clean = data["image"] if getattr(data["image"], "sanitized", False) else sanitize_image(data["image"])
+            profile.image.save(clean.name, clean, save=False)
+        profile_changed.append("image")
+        if old_name:
+            transaction.on_commit(lambda: storage.delete(old_name))
+    if profile_changed:
+        profile.save(update_fields=[*profile_changed, "updated_at"])
+    if changed or profile_changed:
+        record_event(actor=user, action="user.profile_update", target=user, data={"fields": changed + profile_changed},
+                     ip=ip)
+    return user

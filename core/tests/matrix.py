@@ -108,10 +108,7 @@ class Scene:
 
     @property
     def promotion(self):
-        try:
-            from accounts.services import request_staff_promotion
-        except ImportError:  # before promotions moved into accounts
-            from workflows.promotions import request_staff_promotion
+        from accounts.services import request_staff_promotion
 
         return self._once("promotion", lambda: request_staff_promotion(actor=self.w.admin, user=self.other_staff,
                                                                        reason="ready"))

@@ -15,7 +15,7 @@ lint:
 check:  ## what CI checks besides the tests
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache
-	.venv/bin/python manage.py makemigrations --check --dry-run
+	DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run
 
 bench:  ## report generation benchmark (not part of the tests)
-	.venv/bin/python bench/reports_bench.py
+	DEBUG=true .venv/bin/python bench/reports_bench.py

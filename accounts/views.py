@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from core.http import client_ip
 from core.idempotency import idempotent
+from core.parsers import JSONParser, MultiPartParser
 from core.throttling import AuthThrottle
 
 from . import services
@@ -101,6 +102,8 @@ class LogoutView(APIView):
 
 class ProfileView(APIView):
     """The caller's own user and profile; PUT and PATCH update the writable fields."""
+
+    parser_classes = [JSONParser, MultiPartParser]  # multipart only here: the profile image upload
 
     def _render(self, request, user):
         user = User.objects.select_related("role", "profile").get(pk=user.pk)

@@ -7,6 +7,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
@@ -34,7 +35,12 @@ def exception_handler(exc, context):
     if response is None:
         return None  # a real bug: Django's 500 handler (JSON, see urls.handler500) takes over
     if isinstance(exc, exceptions.ValidationError):
-        return response  # DRF's field map, status 400
+        # Always DRF's field map, status 400: an error not tied to a field (a bare list, e.g. SearchFilter's
+        # "Null characters are not allowed.") goes under the non-field key, as a serializer's own would.
+        if not isinstance(response.data, dict):
+            data = response.data if isinstance(response.data, list) else [response.data]
+            response.data = {api_settings.NON_FIELD_ERRORS_KEY: data}
+        return response
 
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     code = None

@@ -1,7 +1,8 @@
-"""JSON parsing that turns every malformed body into a 400 `parse_error`, never a 500."""
+"""Parsers: JSON that turns every malformed body into a 400 `parse_error`; multipart with an upload cap."""
 
 import json
 
+from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -21,3 +22,24 @@ class JSONParser(parsers.JSONParser):
         except (UnicodeEncodeError, RecursionError):
             raise ParseError("JSON parse error - a string holds an unpaired surrogate escape.") from None
         return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser for the views that take a file, refusing a body over the upload cap unread."""
+
+    max_bytes_setting = "UPLOAD_MAX_BYTES"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        limit = getattr(settings, self.max_bytes_setting)
+        # Content-Length is what the client announces; the stream below is also cut at that length, so a
+        # body cannot carry more than announced. Checking it first means nothing of an oversized body is read.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        except ValueError:
+            raise ParseError("Invalid Content-Length header.", code="bad_request") from None
+        if length > limit:
+            # 400 `bad_request` like Django's own body limits (DATA_UPLOAD_MAX_MEMORY_SIZE) answer.
+            raise ParseError(f"The request body is larger than {limit // (1024 * 1024)} MiB.", code="bad_request")
+        return super().parse(stream, media_type, parser_context)
+

@@ -1,6 +1,7 @@
 """Settings, read from the environment only (see README "Configuration")."""
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,9 +37,28 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
-SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEV_SECRET if DEBUG else "")
+def dev_secret_key(path: Path) -> str:
+    """This checkout's own development key: generated on first use into a git-ignored file, never committed."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    candidate = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    candidate.write_text(secrets.token_urlsafe(50))
+    candidate.chmod(0o600)
+    try:
+        os.link(candidate, path)  # atomic: two processes starting at once end up with the same key
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()
+
+
+# Development convenience is never the production default: DEBUG is off unless set (the dev command
+# sets it), and no key committed to the repository ever signs sessions or JWTs.
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or (dev_secret_key(BASE_DIR / ".secret_key") if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
@@ -160,19 +180,32 @@ SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # --- Background tasks (Django's task API, database backend) ---------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# --- Cache (the throttles' counters) ---------------------------------------------------------------
+# Shared by every worker process, so a THROTTLE_* rate is global and not per gunicorn worker: Redis when
+# REDIS_URL is set, else the database (its table is created by core's migrations, see core/migrations).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+
 # --- API ------------------------------------------------------------------------------------------
 THROTTLE_AUTH = os.environ.get("THROTTLE_AUTH", "20/minute")
 THROTTLE_USER = os.environ.get("THROTTLE_USER", "1000/minute")
+# Reverse proxies in front of the server that append to X-Forwarded-For. 0: the client's address is the
+# peer's (REMOTE_ADDR) and X-Forwarded-For, which any client can write, is ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+# A multipart body (the only kind that may carry a file) larger than this is refused before it is read.
+UPLOAD_MAX_BYTES = 3 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ActiveUserJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsActiveUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only (SPEC §8); a view that takes a file adds core.parsers.MultiPartParser itself.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -181,7 +214,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["core.throttling.UserWriteThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user_write": THROTTLE_USER, "auth": THROTTLE_AUTH},
+    "DEFAULT_THROTTLE_RATES": {"user_write": THROTTLE_USER, "auth": THROTTLE_AUTH, "auth_username": THROTTLE_AUTH},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "core.handlers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -221,7 +255,6 @@ SPECTACULAR_SETTINGS = {
 # --- Production hardening (active when DEBUG is off) ----------------------------------------------
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -230,6 +263,10 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Trust X-Forwarded-Proto only when a proxy that always sets it (and drops the client's) is in front:
+# otherwise any client could claim HTTPS.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

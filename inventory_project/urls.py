@@ -7,9 +7,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 
 from core.handlers import json_error
+from core.throttling import throttle_admin_login
 from core.views import DocsView, HealthView, SchemaView
 
 urlpatterns = [
+    # The admin login shares the API's per-IP login limit and has a per-username one (core.throttling).
+    path("admin/login/", throttle_admin_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/schema/", SchemaView.as_view(), name="schema"),

@@ -43,8 +43,15 @@ def ensure_venv(requirements: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def development_environment() -> None:
+    """The settings are production-safe by default; the development commands run with DEBUG on (which also
+    gives a per-checkout generated SECRET_KEY in .secret_key) unless the caller chose otherwise."""
+    os.environ.setdefault("DEBUG", "true")
+
+
 def run() -> int:
     ensure_venv("requirements.txt")
+    development_environment()
     manage = [PY, "manage.py"]
     sh(*manage, "migrate", "--no-input")
     sh(*manage, "seed_demo")
@@ -67,6 +74,7 @@ def run() -> int:
 
 def test(extra: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
+    development_environment()
     engine = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     print(f"running the test suite on {engine}", flush=True)
     return subprocess.call([str(PY), "-m", "pytest", *extra], cwd=ROOT)

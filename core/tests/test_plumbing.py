@@ -97,15 +97,24 @@ def test_too_deep_or_unencodable_json_is_a_400_parse_error_not_500(world, make_c
     assert response.json() == {"detail": response.json()["detail"], "code": "parse_error"}
 
 
+def test_a_multipart_body_over_djangos_field_limit_is_a_400_not_500(world, make_client):
+    # Multipart is accepted only where a file is uploaded: the profile.
+    body = "".join(f'--B\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(2000))
+    response = make_client(world.admin).patch("/api/profile/", data=body + "--B--\r\n",
+                                              content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 400
+    assert response.json() == {"detail": response.json()["detail"], "code": "bad_request"}
+
+
 @pytest.mark.parametrize("content_type, body", [
     ("application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(2000))),
     ("multipart/form-data; boundary=B",
      "".join(f'--B\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(2000)) + "--B--\r\n"),
 ])
-def test_a_body_over_djangos_field_limit_is_a_400_not_500(world, make_client, content_type, body):
+def test_a_form_body_where_no_file_is_uploaded_is_a_415_not_500(world, make_client, content_type, body):
     response = make_client(world.admin).post("/api/products/", data=body, content_type=content_type)
-    assert response.status_code == 400
-    assert response.json() == {"detail": response.json()["detail"], "code": "bad_request"}
+    assert response.status_code == 415
+    assert response.json() == {"detail": response.json()["detail"], "code": "unsupported_media_type"}
 
 
 def test_too_many_query_parameters_is_a_400_not_500(world, make_client):

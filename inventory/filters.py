@@ -8,7 +8,7 @@ from rest_framework.filters import OrderingFilter
 
 from warehouses.filters import BooleanFilter, IdFilter
 
-from .models import LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -84,3 +84,14 @@ class StableOrderingFilter(OrderingFilter):
         if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
             ordering.append("id")
         return ordering
+
+
+class AlertFilter(django_filters.FilterSet):
+    """`status` (open/resolved; anything else is a 400) and `warehouse` (an id)."""
+
+    status = django_filters.ChoiceFilter(choices=LowStockAlert.Status.choices)
+    warehouse = IdFilter(field_name="warehouse_id")
+
+    class Meta:
+        model = LowStockAlert
+        fields = ["status", "warehouse"]

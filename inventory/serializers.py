@@ -1,11 +1,11 @@
-"""Representations and input validation of products, stock rows, stock operations, the ledger, thresholds."""
+"""Representations and input validation of products, stock rows, stock operations, the ledger, thresholds, alerts."""
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from warehouses.models import Warehouse
 
-from .models import MAX_QUANTITY, LowStockThreshold, Product, StockMovement
+from .models import MAX_QUANTITY, LowStockAlert, LowStockThreshold, Product, StockMovement
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -113,3 +113,13 @@ class ThresholdSerializer(serializers.ModelSerializer):
                     raise serializers.ValidationError({field: ["This field cannot be changed; delete the "
                                                                "threshold and create another."]})
         return super().validate(attrs)
+
+
+class LowStockAlertSerializer(serializers.ModelSerializer):
+    """A low-stock alert; `product` and `warehouse` are ids."""
+
+    class Meta:
+        model = LowStockAlert
+        fields = ["id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
+                  "resolved_at"]
+        read_only_fields = fields

@@ -1,9 +1,9 @@
-"""Inventory API: products, stock levels, assign/adjust, the ledger and low-stock thresholds."""
+"""Inventory API: products, stock levels, assign/adjust, the ledger, low-stock thresholds and alerts."""
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
-from rest_framework.filters import SearchFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,10 +13,12 @@ from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
 
 from . import selectors, services
-from .filters import MovementFilter, ProductFilter, StableOrderingFilter, StockFilter, ThresholdFilter
+from .filters import AlertFilter, MovementFilter, ProductFilter, StableOrderingFilter, StockFilter, ThresholdFilter
+from .models import LowStockAlert
 from .serializers import (
     AdjustStockSerializer,
     AssignStockSerializer,
+    LowStockAlertSerializer,
     ProductSerializer,
     StockMovementSerializer,
     StockRowSerializer,
@@ -166,3 +168,17 @@ class ThresholdViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.delete_threshold(actor=self.request.user, row=instance, ip=client_ip(self.request))
+
+
+class AlertListView(generics.ListAPIView):
+    """`/api/alerts/`: low-stock alerts of the warehouses the user operates, newest first."""
+
+    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    serializer_class = LowStockAlertSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]  # no free-text search here
+    filterset_class = AlertFilter
+    ordering_fields = ["created_at", "quantity_at_trigger", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return LowStockAlert.objects.for_user(self.request.user).only(*LowStockAlertSerializer.Meta.fields)

@@ -113,8 +113,17 @@ class ThresholdSerializer(StrictModelSerializer):
         return super().validate(attrs)
 
 
+class _RelatedId(serializers.PrimaryKeyRelatedField):
+    """A related object's id, from a model instance or from a `.values()` row (where it already is the id)."""
+
+    def to_representation(self, value):
+        return value if isinstance(value, int) else value.pk
+
+
 class LowStockAlertSerializer(serializers.ModelSerializer):
-    """A low-stock alert; `product` and `warehouse` are ids."""
+    """A low-stock alert; `product` and `warehouse` are ids. Renders model instances and `.values()` rows."""
+
+    serializer_related_field = _RelatedId
 
     class Meta:
         model = LowStockAlert

@@ -5,8 +5,9 @@ from django.test import Client
 
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
-from inventory.models import LowStockThreshold, Product, StockMovement
+from inventory.models import Product, StockMovement
 from inventory.services import assign_stock
+from inventory.tests.factories import ThresholdFactory
 from warehouses.models import Warehouse
 
 
@@ -16,7 +17,7 @@ def site(world):
     client = Client()
     client.force_login(root)
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=4)
-    LowStockThreshold.objects.create(product=world.product, warehouse=world.wh_a, threshold=2)
+    ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=2)
     return client, root
 
 

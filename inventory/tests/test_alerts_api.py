@@ -4,14 +4,14 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import LowStockAlert
-from inventory.tests.factories import ProductFactory
+from inventory.tests.factories import LowStockAlertFactory, ProductFactory
 
 URL = "/api/alerts/"
 FIELDS = {"id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at", "resolved_at"}
 
 
 def make_alert(product, warehouse, *, status="open", quantity=2, threshold=5):
-    return LowStockAlert.objects.create(
+    return LowStockAlertFactory(
         product=product, warehouse=warehouse, quantity_at_trigger=quantity, threshold=threshold, status=status,
         resolved_at=timezone.now() if status == "resolved" else None,
     )

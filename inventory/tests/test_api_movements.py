@@ -2,6 +2,7 @@ import base64
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from inventory.models import StockMovement
@@ -85,16 +86,13 @@ def test_ledger_date_filters_are_inclusive_days_in_the_project_time_zone(make_cl
     settings.TIME_ZONE = "America/New_York"
     rows = seed(world)
     zone = timezone.get_current_timezone()
-    # Two rows around local midnight, appended with a consistent running total (+1 then -1, balance unchanged).
-    stock = rows[0].stock
-    late = StockMovement.objects.create(
-        stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust", quantity_change=1,
-        quantity_after=stock.movements.order_by("-id").first().quantity_after + 1, actor=world.admin,
-        reason="found", created_at=datetime.datetime(2026, 3, 10, 23, 30, tzinfo=zone))
-    early = StockMovement.objects.create(
-        stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust", quantity_change=-1,
-        quantity_after=late.quantity_after - 1, actor=world.admin,
-        reason="count", created_at=datetime.datetime(2026, 3, 11, 0, 30, tzinfo=zone))
+    # Two movements around local midnight, made through the service at chosen times.
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 23, 30, tzinfo=zone), tick=False):
+        adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=1, reason="found")
+    with time_machine.travel(datetime.datetime(2026, 3, 11, 0, 30, tzinfo=zone), tick=False):
+        adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=-1, reason="count")
+    late, early = StockMovement.objects.order_by("id")[len(rows):]
+    assert (late.quantity_change, early.quantity_change) == (1, -1)
     client = make_client(world.admin)
     assert ids(client.get(URL, {"date_from": "2026-03-10", "date_to": "2026-03-10"})) == [late.pk]
     assert ids(client.get(URL, {"date_from": "2026-03-11", "date_to": "2026-03-11"})) == [early.pk]

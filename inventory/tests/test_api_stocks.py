@@ -1,9 +1,9 @@
 import pytest
 
 from accounts.models import AuditEvent
-from inventory.models import LowStockThreshold, Stock, StockMovement
+from inventory.models import Stock, StockMovement
 from inventory.services import assign_stock
-from inventory.tests.factories import ProductFactory
+from inventory.tests.factories import ProductFactory, ThresholdFactory
 from warehouses.tests.factories import WarehouseFactory
 
 LIST = "/api/stocks/"
@@ -44,9 +44,9 @@ def test_stock_list_shows_threshold_and_filters_low_rows_in_the_database(make_cl
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=2)
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product2, quantity=10)
     assign_stock(actor=world.admin, warehouse=world.wh_b, product=world.product, quantity=5)
-    LowStockThreshold.objects.create(warehouse=world.wh_a, product=world.product, threshold=5)
-    LowStockThreshold.objects.create(warehouse=world.wh_a, product=world.product2, threshold=10)
-    LowStockThreshold.objects.create(warehouse=world.wh_b, product=world.product, threshold=5)
+    ThresholdFactory(warehouse=world.wh_a, product=world.product, threshold=5)
+    ThresholdFactory(warehouse=world.wh_a, product=world.product2, threshold=10)
+    ThresholdFactory(warehouse=world.wh_b, product=world.product, threshold=5)
     client = make_client(world.viewer)
     low = client.get(LIST, {"low": "true"}).data["results"]
     assert [(r["warehouse"]["code"], r["product"]["sku"], r["threshold"], r["is_low"]) for r in low] == [
@@ -87,7 +87,7 @@ def test_stock_list_query_count_is_constant(make_client, world, django_assert_nu
     products = ProductFactory.create_batch(rows)
     for product in products:
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3)
-        LowStockThreshold.objects.create(warehouse=world.wh_a, product=product, threshold=5)
+        ThresholdFactory(warehouse=world.wh_a, product=product, threshold=5)
     client = make_client(world.viewer)
     with django_assert_num_queries(3):  # the user (with its role), count, page: threshold and is_low are annotated
         response = client.get(LIST, {"low": "true", "ordering": "sku"})
@@ -121,7 +121,7 @@ def test_admin_and_the_warehouses_manager_assign_stock(make_client, world, who):
 
 @pytest.mark.django_db
 def test_assign_response_carries_threshold(make_client, world):
-    LowStockThreshold.objects.create(warehouse=world.wh_a, product=world.product, threshold=50)
+    ThresholdFactory(warehouse=world.wh_a, product=world.product, threshold=50)
     response = make_client(world.admin).post(ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk,
                                                        "quantity": 5}, format="json")
     assert (response.data["threshold"], response.data["is_low"]) == (50, True)

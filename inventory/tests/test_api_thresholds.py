@@ -3,7 +3,7 @@ import pytest
 from accounts.models import AuditEvent
 from inventory.models import LowStockAlert, LowStockThreshold
 from inventory.services import assign_stock
-from inventory.tests.factories import ProductFactory
+from inventory.tests.factories import ProductFactory, ThresholdFactory
 
 URL = "/api/low-stock-thresholds/"
 
@@ -19,7 +19,7 @@ def snapshot():
 
 @pytest.fixture
 def threshold_a(world):
-    return LowStockThreshold.objects.create(product=world.product, warehouse=world.wh_a, threshold=5)
+    return ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=5)
 
 
 @pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_every_active_user_reads_thresholds(make_client, world, threshold_a, who
 
 @pytest.mark.django_db
 def test_thresholds_filter_by_warehouse_and_product(make_client, world, threshold_a):
-    other = LowStockThreshold.objects.create(product=world.product2, warehouse=world.wh_b, threshold=1)
+    other = ThresholdFactory(product=world.product2, warehouse=world.wh_b, threshold=1)
     client = make_client(world.viewer)
     assert [r["id"] for r in client.get(URL, {"warehouse": world.wh_b.pk}).data["results"]] == [other.pk]
     assert [r["id"] for r in client.get(URL, {"product": world.product.pk}).data["results"]] == [threshold_a.pk]
@@ -170,7 +170,7 @@ def test_put_is_not_allowed_on_thresholds(make_client, world, threshold_a):
 @pytest.mark.parametrize("rows", [5, 50])
 def test_threshold_list_query_count_is_constant(make_client, world, django_assert_num_queries, rows):
     for product in ProductFactory.create_batch(rows):
-        LowStockThreshold.objects.create(product=product, warehouse=world.wh_a, threshold=1)
+        ThresholdFactory(product=product, warehouse=world.wh_a, threshold=1)
     client = make_client(world.viewer)
     with django_assert_num_queries(3):  # the user (with its role), count, page
         response = client.get(URL)

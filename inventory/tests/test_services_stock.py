@@ -247,3 +247,13 @@ def test_a_dismissed_admin_may_change_no_stock(world):
         move_stock(actor=world.admin, source=world.wh_a, destination=world.wh_b, product=world.product,
                    quantity=1, reference=Reference("transfer_request", 1))
     assert state() == before
+
+
+@pytest.mark.django_db
+def test_the_stock_factory_goes_through_the_one_door():
+    from inventory.tests.factories import StockFactory
+
+    stock = StockFactory(quantity=7)
+    assert Stock.objects.get(pk=stock.pk).quantity == 7
+    assert chain(stock) == [(7, 7)]
+    assert StockMovement.objects.get(stock=stock).kind == "assign"

@@ -13,11 +13,15 @@ FIELDS = ("code", "name", "address", "manager", "is_active")
 
 
 class DuplicateWarehouseCode(DomainError):
+    """The code is taken by another warehouse (case-insensitive)."""
+
     code = "duplicate_code"
     default_detail = "A warehouse with this code already exists (codes are case-insensitive)."
 
 
 class WarehouseInUse(Conflict):
+    """Something refers to the warehouse, so it cannot be deleted."""
+
     code = "warehouse_in_use"
     default_detail = "This warehouse has stock, history, staff or settings: deactivate it instead."
 

@@ -12,6 +12,8 @@ PRODUCT_FIELDS = ("sku", "name", "description", "unit", "is_active")
 
 
 class DuplicateSku(DomainError):
+    """The SKU is taken by another product (case-insensitive)."""
+
     code = "duplicate_sku"
     default_detail = "A product with this SKU already exists (SKUs are case-insensitive)."
 

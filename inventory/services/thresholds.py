@@ -11,6 +11,8 @@ from ..models import MAX_QUANTITY, LowStockThreshold, Product, Stock
 
 
 class DuplicateThreshold(DomainError):
+    """The product already has a threshold in this warehouse."""
+
     code = "duplicate_threshold"
     default_detail = "This product already has a threshold in this warehouse."
 

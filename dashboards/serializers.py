@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from inventory.serializers import LowStockAlertSerializer, StockRowSerializer
+
 
 class DaysQuerySerializer(serializers.Serializer):
     """`days`: the window length in local calendar days, 1–366 (default 30)."""
@@ -38,19 +40,6 @@ class TopProductSerializer(serializers.Serializer):
     moved = serializers.IntegerField()
 
 
-class AlertSerializer(serializers.Serializer):
-    """An open low-stock alert, as in `/api/alerts/`."""
-
-    id = serializers.IntegerField()
-    product = serializers.IntegerField()
-    warehouse = serializers.IntegerField()
-    quantity_at_trigger = serializers.IntegerField()
-    threshold = serializers.IntegerField()
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
-
-
 class AdminTotalsSerializer(serializers.Serializer):
     """Counts over every warehouse."""
 
@@ -70,31 +59,7 @@ class AdminDashboardSerializer(serializers.Serializer):
     totals = AdminTotalsSerializer()
     series = SeriesEntrySerializer(many=True)
     top_products = TopProductSerializer(many=True)
-    alerts = AlertSerializer(many=True)
-
-
-class NestedProductSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    sku = serializers.CharField()
-    name = serializers.CharField()
-
-
-class NestedWarehouseSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    code = serializers.CharField()
-    name = serializers.CharField()
-
-
-class StockRowSerializer(serializers.Serializer):
-    """A stock row, same shape as `/api/stocks/`."""
-
-    id = serializers.IntegerField()
-    product = NestedProductSerializer()
-    warehouse = NestedWarehouseSerializer()
-    quantity = serializers.IntegerField()
-    threshold = serializers.IntegerField(allow_null=True)
-    is_low = serializers.BooleanField()
-    updated_at = serializers.DateTimeField()
+    alerts = LowStockAlertSerializer(many=True)
 
 
 class StaffActivitySerializer(serializers.Serializer):

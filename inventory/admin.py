@@ -6,7 +6,7 @@ from django.contrib import admin
 from core.admin import ReadOnlyAdmin
 from core.http import client_ip
 
-from . import services
+from . import policies, services
 from .models import LowStockThreshold, Product, Stock, StockMovement
 
 
@@ -18,6 +18,12 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["sku", "name"]
     actions = None
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and policies.can_edit_products(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and policies.can_edit_products(request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False  # products are deactivated, never deleted: stock and history refer to them

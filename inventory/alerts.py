@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import LowStockAlert, LowStockThreshold
+from .selectors import is_low as below_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def evaluate(*, product_id: int, warehouse_id: int, quantity: int, threshold: in
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Low-stock alerts are evaluated inside a stock or threshold transaction.")
-    is_low = threshold is not None and quantity < threshold
+    is_low = below_threshold(quantity, threshold)
     open_alert = LowStockAlert.objects.filter(
         product_id=product_id, warehouse_id=warehouse_id, status=LowStockAlert.Status.OPEN
     ).first()

@@ -1,17 +1,13 @@
 """Query filters of the catalogue, stock and ledger lists. Bad values are a 400 (django-filter)."""
 
-import datetime
-
 import django_filters
-from django.utils import timezone
-from rest_framework.filters import OrderingFilter
 
-from warehouses.filters import BooleanFilter, IdFilter
+from core.filters import BaseFilterSet, BooleanFilter, IdFilter, date_from_filter, date_to_filter
 
-from .models import LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(BaseFilterSet):
     """`is_active=true|false`."""
 
     is_active = BooleanFilter()
@@ -21,7 +17,7 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["is_active"]
 
 
-class StockFilter(django_filters.FilterSet):
+class StockFilter(BaseFilterSet):
     """`warehouse`, `product`, `low=true` (below its threshold)."""
 
     warehouse = IdFilter(field_name="warehouse_id")
@@ -33,7 +29,7 @@ class StockFilter(django_filters.FilterSet):
         fields = ["warehouse", "product", "low"]
 
 
-class ThresholdFilter(django_filters.FilterSet):
+class ThresholdFilter(BaseFilterSet):
     """`warehouse`, `product`."""
 
     warehouse = IdFilter(field_name="warehouse_id")
@@ -44,43 +40,27 @@ class ThresholdFilter(django_filters.FilterSet):
         fields = ["warehouse", "product"]
 
 
-def _start_of_day(day: datetime.date) -> datetime.datetime:
-    """Midnight of `day` in the project's time zone."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-class MovementFilter(django_filters.FilterSet):
+class MovementFilter(BaseFilterSet):
     """`warehouse`, `product`, `kind`, `date_from`/`date_to` (inclusive days, project time zone), `after`."""
 
     warehouse = IdFilter(field_name="warehouse_id")
     product = IdFilter(field_name="product_id")
     kind = django_filters.ChoiceFilter(choices=StockMovement.Kind.choices)
-    date_from = django_filters.DateFilter(method="filter_date_from")
-    date_to = django_filters.DateFilter(method="filter_date_to")
+    date_from = date_from_filter()
+    date_to = date_to_filter()
     after = IdFilter(field_name="id", lookup_expr="gt", min_value=0)
 
     class Meta:
         model = StockMovement
         fields = ["warehouse", "product", "kind", "date_from", "date_to", "after"]
 
-    # Days at the ends of the calendar would overflow once shifted to UTC: they mean "no bound".
-    def filter_date_from(self, queryset, name, value):
-        if value <= datetime.date.min + datetime.timedelta(days=1):
-            return queryset
-        return queryset.filter(created_at__gte=_start_of_day(value))
 
-    def filter_date_to(self, queryset, name, value):
-        if value >= datetime.date.max - datetime.timedelta(days=1):
-            return queryset
-        return queryset.filter(created_at__lt=_start_of_day(value + datetime.timedelta(days=1)))
+class AlertFilter(BaseFilterSet):
+    """`status` (open/resolved; anything else is a 400) and `warehouse` (an id)."""
 
+    status = django_filters.ChoiceFilter(choices=LowStockAlert.Status.choices)
+    warehouse = IdFilter(field_name="warehouse_id")
 
-
-class StableOrderingFilter(OrderingFilter):
-    """`?ordering=` with the primary key as the last tie-breaker, so pages never repeat or skip rows."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
-            ordering.append("id")
-        return ordering
+    class Meta:
+        model = LowStockAlert
+        fields = ["status", "warehouse"]

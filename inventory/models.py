@@ -8,6 +8,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.policies import is_active
+from warehouses.models import Warehouse
+
 # A single operation may move at most this many units (guards integer overflow and typos).
 MAX_QUANTITY = 1_000_000_000
 
@@ -32,13 +35,15 @@ class Product(models.Model):
 
 
 class StockQuerySet(models.QuerySet):
+    """Stock rows scoped to a user (the catalogue: every active user)."""
+
     def for_user(self, user) -> "StockQuerySet":
         """Stock levels are the internal catalogue: readable by every active user.
 
         Deliberately no `warehouse IN (...)` filter: every warehouse is readable, and the subquery
         costs a second per million rows.
         """
-        if not (user and getattr(user, "is_authenticated", False) and user.status == "active"):
+        if not is_active(user):
             return self.none()
         return self.all()
 
@@ -66,10 +71,10 @@ class Stock(models.Model):
 
 
 class MovementQuerySet(models.QuerySet):
+    """Ledger rows scoped to the warehouses a user operates."""
+
     def for_user(self, user) -> "MovementQuerySet":
         """The ledger of the warehouses a user operates (admin all, manager theirs, staff own)."""
-        from warehouses.models import Warehouse
-
         return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
 
 
@@ -138,9 +143,9 @@ class StockMovement(models.Model):
 
 
 class ThresholdQuerySet(models.QuerySet):
-    def for_user(self, user) -> "ThresholdQuerySet":
-        from warehouses.models import Warehouse
+    """Thresholds scoped to the warehouses a user may read."""
 
+    def for_user(self, user) -> "ThresholdQuerySet":
         return self.filter(warehouse__in=Warehouse.objects.for_user(user))
 
 
@@ -167,9 +172,9 @@ class LowStockThreshold(models.Model):
 
 
 class AlertQuerySet(models.QuerySet):
-    def for_user(self, user) -> "AlertQuerySet":
-        from warehouses.models import Warehouse
+    """Alerts scoped to the warehouses a user operates."""
 
+    def for_user(self, user) -> "AlertQuerySet":
         return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
 
 

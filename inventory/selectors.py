@@ -13,6 +13,19 @@ def _threshold_of_row() -> Subquery:
     )
 
 
+def is_low(quantity: int, threshold: int | None) -> bool:
+    """The one rule of "low stock": a threshold is set and the quantity is below it.
+
+    `low_condition()` is the same rule in SQL; alerts ask this one, the stock list that one.
+    """
+    return threshold is not None and quantity < threshold
+
+
+def low_condition(quantity: str = "quantity", threshold: str = "threshold") -> Q:
+    """`is_low` as a query condition over a quantity field and a threshold field (or annotation)."""
+    return Q(**{f"{threshold}__isnull": False}) & Q(**{f"{quantity}__lt": F(threshold)})
+
+
 def stock_levels_for(user) -> QuerySet[Stock]:
     """Stock rows a user may read, with `threshold` (or null), `is_low` and `sku`, in SQL (one query)."""
     return (
@@ -21,7 +34,7 @@ def stock_levels_for(user) -> QuerySet[Stock]:
         .annotate(
             threshold=_threshold_of_row(),
             is_low=Case(
-                When(Q(threshold__isnull=False) & Q(quantity__lt=F("threshold")), then=Value(True)),
+                When(low_condition(), then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             ),

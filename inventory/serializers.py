@@ -1,14 +1,16 @@
-"""Representations and input validation of products, stock rows, stock operations, the ledger, thresholds."""
+"""Representations and input validation of products, stock rows, stock operations, the ledger, thresholds, alerts."""
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from core.serializers import StrictModelSerializer, StrictSerializer
 from warehouses.models import Warehouse
+from warehouses.validators import required_text, unique_ci_text
 
-from .models import MAX_QUANTITY, LowStockThreshold, Product, StockMovement
+from .models import MAX_QUANTITY, LowStockAlert, LowStockThreshold, Product, StockMovement
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(StrictModelSerializer):
     """`{id, sku, name, description, unit, is_active, created_at}`."""
 
     class Meta:
@@ -18,25 +20,17 @@ class ProductSerializer(serializers.ModelSerializer):
         extra_kwargs = {"description": {"required": False, "max_length": 5000}, "unit": {"required": False}}
 
     def validate_sku(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        taken = Product.objects.filter(sku__iexact=value)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError("A product with this SKU already exists (SKUs are case-insensitive).")
-        return value
+        return unique_ci_text(value, queryset=Product.objects.all(), field="sku", instance=self.instance,
+                              message="A product with this SKU already exists (SKUs are case-insensitive).")
 
     def validate_name(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        return value
+        return required_text(value)
 
 
 @extend_schema_serializer(component_name="StockLevelProduct")
 class _ProductRefSerializer(serializers.Serializer):
+    """`{id, sku, name}` of a stock row's product."""
+
     id = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
@@ -44,6 +38,8 @@ class _ProductRefSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="StockLevelWarehouse")
 class _WarehouseRefSerializer(serializers.Serializer):
+    """`{id, code, name}` of a stock row's warehouse."""
+
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
@@ -62,7 +58,9 @@ class StockRowSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class _StockOperationSerializer(serializers.Serializer):
+class _StockOperationSerializer(StrictSerializer):
+    """The fields every stock operation takes: `{warehouse, product, note?}`."""
+
     warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
@@ -96,7 +94,7 @@ class StockMovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ThresholdSerializer(serializers.ModelSerializer):
+class ThresholdSerializer(StrictModelSerializer):
     """`{id, product, warehouse, threshold}`; product and warehouse are fixed once created."""
 
     threshold = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
@@ -113,3 +111,22 @@ class ThresholdSerializer(serializers.ModelSerializer):
                     raise serializers.ValidationError({field: ["This field cannot be changed; delete the "
                                                                "threshold and create another."]})
         return super().validate(attrs)
+
+
+class _RelatedId(serializers.PrimaryKeyRelatedField):
+    """A related object's id, from a model instance or from a `.values()` row (where it already is the id)."""
+
+    def to_representation(self, value):
+        return value if isinstance(value, int) else value.pk
+
+
+class LowStockAlertSerializer(serializers.ModelSerializer):
+    """A low-stock alert; `product` and `warehouse` are ids. Renders model instances and `.values()` rows."""
+
+    serializer_related_field = _RelatedId
+
+    class Meta:
+        model = LowStockAlert
+        fields = ["id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
+                  "resolved_at"]
+        read_only_fields = fields

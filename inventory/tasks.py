@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from accounts.models import Role, User
+from accounts.policies import is_manager
 
 from .models import LowStockAlert
 
@@ -50,8 +51,7 @@ def alert_recipients(alert: LowStockAlert) -> list[str]:
     """The warehouse's manager (active, with an e-mail) and every active admin with an e-mail, deduplicated."""
     addresses = []
     manager = alert.warehouse.manager
-    if (manager is not None and manager.status == User.Status.ACTIVE and manager.email
-            and manager.role.name == Role.Name.MANAGER):
+    if manager is not None and manager.email and is_manager(manager):  # is_manager: active managers only
         addresses.append(manager.email)
     addresses += (
         User.objects.filter(role__name=Role.Name.ADMIN, status=User.Status.ACTIVE)

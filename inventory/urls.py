@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -13,5 +13,5 @@ urlpatterns = [
     path("stocks/adjust/", views.AdjustStockView.as_view(), name="stock-adjust"),
     path("stock-movements/", views.StockMovementListView.as_view(), name="stock-movement-list"),
     *router.urls,
-    path("", include("inventory.alert_urls")),
+    path("alerts/", views.AlertListView.as_view(), name="alert-list"),
 ]

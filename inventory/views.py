@@ -1,32 +1,39 @@
-"""Inventory API: products, stock levels, assign/adjust, the ledger and low-stock thresholds."""
+"""Inventory API: products, stock levels, assign/adjust, the ledger, low-stock thresholds and alerts."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
-from rest_framework.filters import SearchFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff, ReadOnly
+from accounts.permissions import IsActiveUser
+from core.filters import StableOrderingFilter
 from core.http import client_ip
 from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
 
 from . import selectors, services
-from .filters import MovementFilter, ProductFilter, StableOrderingFilter, StockFilter, ThresholdFilter
+from .filters import AlertFilter, MovementFilter, ProductFilter, StockFilter, ThresholdFilter
+from .models import LowStockAlert
+from .permissions import (
+    ADJUST_PERMISSIONS,
+    ALERT_PERMISSIONS,
+    ASSIGN_PERMISSIONS,
+    LEDGER_PERMISSIONS,
+    PRODUCT_PERMISSIONS,
+    THRESHOLD_PERMISSIONS,
+)
 from .serializers import (
     AdjustStockSerializer,
     AssignStockSerializer,
+    LowStockAlertSerializer,
     ProductSerializer,
     StockMovementSerializer,
     StockRowSerializer,
     ThresholdSerializer,
 )
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Repeat with the same key and body to get the first response back (nothing changes twice).",
-)
 ERRORS = {400: OpenApiResponse(description="Validation error (field map) or inactive/invalid input"),
           403: OpenApiResponse(description="permission_denied"),
           409: OpenApiResponse(description="insufficient_stock (with available, requested) or idempotency_key_reused")}
@@ -36,7 +43,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     """`/api/products/`: the catalogue; admins and managers add and change products."""
 
     serializer_class = ProductSerializer
-    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin | IsManager)]
+    permission_classes = PRODUCT_PERMISSIONS
     filterset_class = ProductFilter
     search_fields = ["sku", "name"]
     ordering_fields = ["sku", "name", "created_at"]
@@ -59,6 +66,7 @@ class StockListView(generics.ListAPIView):
     """`/api/stocks/`: one row per product per warehouse with its threshold and whether it is low."""
 
     serializer_class = StockRowSerializer
+    permission_classes = [IsActiveUser]
     filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
     filterset_class = StockFilter
     search_fields = ["product__sku", "product__name"]
@@ -70,6 +78,8 @@ class StockListView(generics.ListAPIView):
 
 
 class _StockOperationView(APIView):
+    """A stock operation: validate the strict body, call the stock service, answer with the stock row."""
+
     input_serializer: type
     success_status: int
 
@@ -86,11 +96,11 @@ class _StockOperationView(APIView):
 class AssignStockView(_StockOperationView):
     """`POST /api/stocks/assign/`: add stock to a warehouse the user manages."""
 
-    permission_classes = [IsActiveUser & (IsAdmin | IsManager)]
+    permission_classes = ASSIGN_PERMISSIONS
     input_serializer = AssignStockSerializer
     success_status = status.HTTP_201_CREATED
 
-    @extend_schema(request=AssignStockSerializer, parameters=[IDEMPOTENCY_HEADER],
+    @extend_schema(request=AssignStockSerializer,
                    responses={201: StockRowSerializer, **ERRORS})
     @idempotent
     def post(self, request):
@@ -103,11 +113,11 @@ class AssignStockView(_StockOperationView):
 class AdjustStockView(_StockOperationView):
     """`POST /api/stocks/adjust/`: count, damage, loss, found, return or receipt in a warehouse the user operates."""
 
-    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    permission_classes = ADJUST_PERMISSIONS
     input_serializer = AdjustStockSerializer
     success_status = status.HTTP_200_OK
 
-    @extend_schema(request=AdjustStockSerializer, parameters=[IDEMPOTENCY_HEADER],
+    @extend_schema(request=AdjustStockSerializer,
                    responses={200: StockRowSerializer, **ERRORS})
     @idempotent
     def post(self, request):
@@ -131,7 +141,7 @@ class StockMovementListView(generics.ListAPIView):
     """`/api/stock-movements/`: the append-only ledger of the warehouses the user operates."""
 
     serializer_class = StockMovementSerializer
-    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    permission_classes = LEDGER_PERMISSIONS
     pagination_class = ChangeFeedCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = MovementFilter
@@ -144,7 +154,7 @@ class ThresholdViewSet(viewsets.ModelViewSet):
     """`/api/low-stock-thresholds/`: read by everyone; written by admins and the warehouse's manager."""
 
     serializer_class = ThresholdSerializer
-    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin | IsManager)]
+    permission_classes = THRESHOLD_PERMISSIONS
     filterset_class = ThresholdFilter
     ordering_fields = ["threshold", "id"]
     ordering = ["warehouse_id", "product_id"]
@@ -166,3 +176,17 @@ class ThresholdViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.delete_threshold(actor=self.request.user, row=instance, ip=client_ip(self.request))
+
+
+class AlertListView(generics.ListAPIView):
+    """`/api/alerts/`: low-stock alerts of the warehouses the user operates, newest first."""
+
+    permission_classes = ALERT_PERMISSIONS
+    serializer_class = LowStockAlertSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]  # no free-text search here
+    filterset_class = AlertFilter
+    ordering_fields = ["created_at", "quantity_at_trigger", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return LowStockAlert.objects.for_user(self.request.user).only(*LowStockAlertSerializer.Meta.fields)

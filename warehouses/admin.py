@@ -1,8 +1,10 @@
+"""Django admin for warehouses: writes go through the services and ask the same policy as the API."""
+
 from django.contrib import admin
 
 from core.http import client_ip
 
-from . import services
+from . import policies, services
 from .models import Warehouse
 from .services import warehouse_in_use
 
@@ -17,9 +19,16 @@ class WarehouseAdmin(admin.ModelAdmin):
     raw_id_fields = ["manager"]
     actions = None
 
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and policies.can_edit_warehouses(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and policies.can_edit_warehouses(request.user)
+
     def has_delete_permission(self, request, obj=None):
         # Thresholds cascade, so the admin must refuse what the API refuses: deleting a used warehouse.
-        return super().has_delete_permission(request, obj) and (obj is None or not warehouse_in_use(obj))
+        return (super().has_delete_permission(request, obj) and policies.can_edit_warehouses(request.user)
+                and (obj is None or not warehouse_in_use(obj)))
 
     def save_model(self, request, obj, form, change):
         # Through the services, so admin edits are audited like API edits.

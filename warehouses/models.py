@@ -4,11 +4,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.models import Role
+from accounts.policies import has_role, is_active
+
 
 class WarehouseQuerySet(models.QuerySet):
+    """Scoped warehouse queries; `warehouses.policies` answers the same questions for one warehouse."""
+
     def for_user(self, user) -> "WarehouseQuerySet":
         """Warehouses a user may read: the whole catalogue, for every active user."""
-        if not _is_active(user):
+        if not is_active(user):
             return self.none()
         return self.all()
 
@@ -17,31 +22,17 @@ class WarehouseQuerySet(models.QuerySet):
 
         Admin: all. Manager: the warehouses they manage. Staff: their own warehouse. Viewer: none.
         """
-        if not _is_active(user):
-            return self.none()
-        role = user.role.name
-        if role == "admin":
-            return self.all()
-        if role == "manager":
-            return self.filter(manager_id=user.pk)
-        if role == "staff" and user.warehouse_id:
-            return self.filter(pk=user.warehouse_id)
-        return self.none()
+        if has_role(user, Role.Name.STAFF):
+            return self.filter(pk=user.warehouse_id) if user.warehouse_id else self.none()
+        return self.managed_by(user)
 
     def managed_by(self, user) -> "WarehouseQuerySet":
         """Warehouses a user may manage (assign stock, thresholds, staff): admin all, manager theirs."""
-        if not _is_active(user):
-            return self.none()
-        role = user.role.name
-        if role == "admin":
+        if has_role(user, Role.Name.ADMIN):
             return self.all()
-        if role == "manager":
+        if has_role(user, Role.Name.MANAGER):
             return self.filter(manager_id=user.pk)
         return self.none()
-
-
-def _is_active(user) -> bool:
-    return bool(user and getattr(user, "is_authenticated", False) and user.status == "active")
 
 
 class Warehouse(models.Model):

@@ -2,12 +2,15 @@
 
 from rest_framework import serializers
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.policies import is_manager
+from core.serializers import StrictModelSerializer
 
 from .models import Warehouse
+from .validators import required_text, unique_ci_text
 
 
-class WarehouseSerializer(serializers.ModelSerializer):
+class WarehouseSerializer(StrictModelSerializer):
     """`{id, code, name, address, manager, is_active, created_at}`; `manager` is a user id or null."""
 
     manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.select_related("role"), allow_null=True,
@@ -20,23 +23,14 @@ class WarehouseSerializer(serializers.ModelSerializer):
         extra_kwargs = {"address": {"required": False, "max_length": 2000}}
 
     def validate_code(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        taken = Warehouse.objects.filter(code__iexact=value)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError("A warehouse with this code already exists (codes are case-insensitive).")
-        return value
+        return unique_ci_text(value, queryset=Warehouse.objects.all(), field="code", instance=self.instance,
+                              message="A warehouse with this code already exists (codes are case-insensitive).")
 
     def validate_name(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        return value
+        return required_text(value)
 
     def validate_manager(self, value: User | None) -> User | None:
-        if value is not None and not (value.status == User.Status.ACTIVE and value.role.name == Role.Name.MANAGER):
+        # is_manager is False for an inactive user, so this is "an active manager".
+        if value is not None and not is_manager(value):
             raise serializers.ValidationError("The manager must be an active user with the manager role.")
         return value

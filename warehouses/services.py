@@ -1,22 +1,27 @@
-"""Writes on warehouses: create, update, delete (admin only; the view checks the role)."""
+"""Writes on warehouses: create, update, delete (admin only: the view asks and each service asks again)."""
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from accounts.audit import record_event
-from core.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError, PermissionDenied
 
+from . import policies
 from .models import Warehouse
 
 FIELDS = ("code", "name", "address", "manager", "is_active")
 
 
 class DuplicateWarehouseCode(DomainError):
+    """The code is taken by another warehouse (case-insensitive)."""
+
     code = "duplicate_code"
     default_detail = "A warehouse with this code already exists (codes are case-insensitive)."
 
 
 class WarehouseInUse(Conflict):
+    """Something refers to the warehouse, so it cannot be deleted."""
+
     code = "warehouse_in_use"
     default_detail = "This warehouse has stock, history, staff or settings: deactivate it instead."
 
@@ -24,6 +29,11 @@ class WarehouseInUse(Conflict):
 def _snapshot(warehouse: Warehouse) -> dict:
     return {"code": warehouse.code, "name": warehouse.name, "manager": warehouse.manager_id,
             "is_active": warehouse.is_active}
+
+
+def _require_editor(actor) -> None:
+    if not policies.can_edit_warehouses(actor):
+        raise PermissionDenied("Only an admin may create, change or delete warehouses.")
 
 
 def _save(warehouse: Warehouse, **kwargs) -> None:
@@ -37,7 +47,11 @@ def _save(warehouse: Warehouse, **kwargs) -> None:
 @transaction.atomic
 def create_warehouse(*, actor, code: str, name: str, address: str = "", manager=None, is_active: bool = True,
                      ip: str | None = None) -> Warehouse:
-    """Create a warehouse. Raises DuplicateWarehouseCode if the code is taken (also under a race)."""
+    """Create a warehouse. Takes no lock (the unique index on the lower-cased code decides races).
+
+    Raises PermissionDenied unless the actor is an admin, DuplicateWarehouseCode if the code is taken.
+    """
+    _require_editor(actor)
     warehouse = Warehouse(code=code, name=name, address=address, manager=manager, is_active=is_active)
     _save(warehouse)
     record_event(actor=actor, action="warehouse.create", target=warehouse, ip=ip, data=_snapshot(warehouse))
@@ -48,8 +62,10 @@ def create_warehouse(*, actor, code: str, name: str, address: str = "", manager=
 def update_warehouse(*, actor, warehouse: Warehouse, ip: str | None = None, **changes) -> Warehouse:
     """Change some of code, name, address, manager, is_active.
 
-    Locks: the warehouse row. Raises DuplicateWarehouseCode if the new code is taken.
+    Locks: the warehouse row. Raises PermissionDenied unless the actor is an admin,
+    DuplicateWarehouseCode if the new code is taken.
     """
+    _require_editor(actor)
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise ValueError(f"unknown warehouse fields: {sorted(unknown)}")
@@ -80,9 +96,11 @@ def warehouse_in_use(warehouse: Warehouse) -> bool:
 def delete_warehouse(*, actor, warehouse: Warehouse, ip: str | None = None) -> None:
     """Delete an unused warehouse.
 
-    Locks: the warehouse row. Raises WarehouseInUse (409) if anything refers to it, also when a
-    reference appears concurrently (the database's protected foreign keys refuse the delete).
+    Locks: the warehouse row. Raises PermissionDenied unless the actor is an admin, WarehouseInUse
+    (409) if anything refers to it, also when a reference appears concurrently (the database's
+    protected foreign keys refuse the delete).
     """
+    _require_editor(actor)
     warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
     if warehouse_in_use(warehouse):
         raise WarehouseInUse()

@@ -4,12 +4,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from accounts.permissions import IsActiveUser, IsAdmin, ReadOnly
 from core.http import client_ip
 
 from . import services
 from .filters import WarehouseFilter
 from .models import Warehouse
+from .permissions import WAREHOUSE_PERMISSIONS
 from .serializers import WarehouseSerializer
 
 
@@ -17,7 +17,7 @@ class WarehouseViewSet(viewsets.ModelViewSet):
     """`/api/warehouses/`: list and read for everyone; POST, PATCH, DELETE for admins."""
 
     serializer_class = WarehouseSerializer
-    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin)]
+    permission_classes = WAREHOUSE_PERMISSIONS
     filterset_class = WarehouseFilter
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name", "created_at"]

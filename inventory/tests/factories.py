@@ -1,9 +1,21 @@
+"""Factories for every inventory model.
+
+Stock quantities and ledger rows are never written directly: `StockFactory` goes through
+`assign_stock` (the one door), so every balance has its movement. There is deliberately no
+StockMovement factory; use the services (and `time_machine` to choose when a movement happens).
+"""
+
 import factory
 
-from inventory.models import LowStockThreshold, Product
+from accounts.tests.factories import UserFactory
+from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock
+from inventory.services import assign_stock
+from warehouses.tests.factories import WarehouseFactory
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
+    """An active product with a unique SKU."""
+
     class Meta:
         model = Product
 
@@ -13,8 +25,46 @@ class ProductFactory(factory.django.DjangoModelFactory):
     is_active = True
 
 
+class StockFactory(factory.Factory):
+    """A stock row holding `quantity` units, assigned through `assign_stock` (with its `assign` movement)."""
+
+    class Meta:
+        model = Stock
+
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
+    quantity = 10
+    actor = factory.SubFactory(UserFactory, admin=True)
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        raise TypeError("StockFactory only creates rows through assign_stock; use StockFactory() / .create().")
+
+    @classmethod
+    def _create(cls, model_class, *, product, warehouse, quantity, actor):
+        return assign_stock(actor=actor, warehouse=warehouse, product=product, quantity=quantity)
+
+
 class ThresholdFactory(factory.django.DjangoModelFactory):
+    """A low-stock threshold row (no alert evaluation: use `set_threshold` when the alert matters)."""
+
     class Meta:
         model = LowStockThreshold
 
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
     threshold = 5
+
+
+class LowStockAlertFactory(factory.django.DjangoModelFactory):
+    """An open alert (pass `status=LowStockAlert.Status.RESOLVED` and `resolved_at=` for a resolved one)."""
+
+    class Meta:
+        model = LowStockAlert
+
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
+    quantity_at_trigger = 2
+    threshold = 5
+    status = LowStockAlert.Status.OPEN
+    resolved_at = None

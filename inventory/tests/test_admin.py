@@ -5,8 +5,9 @@ from django.test import Client
 
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
-from inventory.models import LowStockThreshold, Product, StockMovement
+from inventory.models import Product, StockMovement
 from inventory.services import assign_stock
+from inventory.tests.factories import ThresholdFactory
 from warehouses.models import Warehouse
 
 
@@ -16,7 +17,7 @@ def site(world):
     client = Client()
     client.force_login(root)
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=4)
-    LowStockThreshold.objects.create(product=world.product, warehouse=world.wh_a, threshold=2)
+    ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=2)
     return client, root
 
 
@@ -78,3 +79,17 @@ def test_the_admin_refuses_to_delete_a_used_warehouse_and_deletes_an_unused_one(
     assert response.status_code == 302
     assert not Warehouse.objects.filter(pk=created.pk).exists()
     assert AuditEvent.objects.filter(action="warehouse.delete", actor=root).exists()
+
+
+@pytest.mark.django_db
+def test_a_django_staff_account_without_the_admin_role_cannot_edit_products_or_warehouses(world):
+    # Django's is_staff opens the admin site; the policies still decide who edits (same as the API).
+    clerk = UserFactory(staff=True, warehouse=world.wh_a, is_staff=True, is_superuser=True, username="clerk")
+    client = Client()
+    client.force_login(clerk)
+    before = (list(Product.objects.values()), list(Warehouse.objects.values()))
+    assert client.get("/admin/inventory/product/add/").status_code == 403
+    assert client.post(f"/admin/inventory/product/{world.product.pk}/change/",
+                       {"sku": "X", "name": "X", "unit": "pcs"}).status_code == 403
+    assert client.get("/admin/warehouses/warehouse/add/").status_code == 403
+    assert (list(Product.objects.values()), list(Warehouse.objects.values())) == before

@@ -4,14 +4,14 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import LowStockAlert
-from inventory.tests.factories import ProductFactory
+from inventory.tests.factories import LowStockAlertFactory, ProductFactory
 
 URL = "/api/alerts/"
 FIELDS = {"id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at", "resolved_at"}
 
 
 def make_alert(product, warehouse, *, status="open", quantity=2, threshold=5):
-    return LowStockAlert.objects.create(
+    return LowStockAlertFactory(
         product=product, warehouse=warehouse, quantity_at_trigger=quantity, threshold=threshold, status=status,
         resolved_at=timezone.now() if status == "resolved" else None,
     )
@@ -32,8 +32,8 @@ def ids(response):
 
 
 @pytest.mark.django_db
-def test_admin_sees_the_alerts_of_every_warehouse(world, alerts):
-    response = world.client(world.admin).get(URL)
+def test_admin_sees_the_alerts_of_every_warehouse(make_client, world, alerts):
+    response = make_client(world.admin).get(URL)
 
     assert response.status_code == 200
     body = response.json()
@@ -43,8 +43,8 @@ def test_admin_sees_the_alerts_of_every_warehouse(world, alerts):
 
 
 @pytest.mark.django_db
-def test_an_alert_is_shown_with_exactly_the_documented_fields(world, alerts):
-    response = world.client(world.admin).get(URL, {"warehouse": world.wh_b.pk})
+def test_an_alert_is_shown_with_exactly_the_documented_fields(make_client, world, alerts):
+    response = make_client(world.admin).get(URL, {"warehouse": world.wh_b.pk})
 
     (row,) = response.json()["results"]
     assert set(row) == FIELDS
@@ -57,8 +57,8 @@ def test_an_alert_is_shown_with_exactly_the_documented_fields(world, alerts):
 
 
 @pytest.mark.django_db
-def test_alerts_are_listed_newest_first(world, alerts):
-    response = world.client(world.admin).get(URL)
+def test_alerts_are_listed_newest_first(make_client, world, alerts):
+    response = make_client(world.admin).get(URL)
 
     assert [row["id"] for row in response.json()["results"]] == [
         alerts["b_open"].pk, alerts["a_resolved"].pk, alerts["a_open"].pk]
@@ -66,35 +66,35 @@ def test_alerts_are_listed_newest_first(world, alerts):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["manager_a", "staff_a"])
-def test_manager_and_staff_see_only_their_warehouses_alerts(world, alerts, who):
-    response = world.client(getattr(world, who)).get(URL)
+def test_manager_and_staff_see_only_their_warehouses_alerts(make_client, world, alerts, who):
+    response = make_client(getattr(world, who)).get(URL)
 
     assert response.status_code == 200
     assert ids(response) == {alerts["a_open"].pk, alerts["a_resolved"].pk}
 
 
 @pytest.mark.django_db
-def test_a_manager_filtering_on_another_warehouse_gets_nothing(world, alerts):
-    response = world.client(world.manager_b).get(URL, {"warehouse": world.wh_a.pk})
+def test_a_manager_filtering_on_another_warehouse_gets_nothing(make_client, world, alerts):
+    response = make_client(world.manager_b).get(URL, {"warehouse": world.wh_a.pk})
 
     assert response.status_code == 200
     assert response.json()["count"] == 0
 
 
 @pytest.mark.django_db
-def test_staff_without_a_warehouse_see_no_alerts(world, alerts):
+def test_staff_without_a_warehouse_see_no_alerts(make_client, world, alerts):
     world.staff_a.warehouse = None
     world.staff_a.save()
 
-    response = world.client(world.staff_a).get(URL)
+    response = make_client(world.staff_a).get(URL)
 
     assert response.status_code == 200
     assert response.json()["count"] == 0
 
 
 @pytest.mark.django_db
-def test_a_viewer_may_not_list_alerts(world, alerts):
-    response = world.client(world.viewer).get(URL)
+def test_a_viewer_may_not_list_alerts(make_client, world, alerts):
+    response = make_client(world.viewer).get(URL)
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
@@ -109,8 +109,8 @@ def test_an_anonymous_request_is_unauthenticated(anon, alerts):
 
 
 @pytest.mark.django_db
-def test_a_dismissed_manager_is_refused(world, alerts):
-    client = world.client(world.manager_a)
+def test_a_dismissed_manager_is_refused(make_client, world, alerts):
+    client = make_client(world.manager_a)
     world.manager_a.status = "dismissed"
     world.manager_a.save()
 
@@ -120,8 +120,8 @@ def test_a_dismissed_manager_is_refused(world, alerts):
 
 
 @pytest.mark.django_db
-def test_alerts_are_read_only(world, alerts):
-    client = world.client(world.admin)
+def test_alerts_are_read_only(make_client, world, alerts):
+    client = make_client(world.admin)
 
     response = client.post(URL, {"product": world.product.pk, "warehouse": world.wh_a.pk}, format="json")
 
@@ -132,16 +132,16 @@ def test_alerts_are_read_only(world, alerts):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("status, expected", [("open", {"a_open", "b_open"}), ("resolved", {"a_resolved"})])
-def test_the_status_filter(world, alerts, status, expected):
-    response = world.client(world.admin).get(URL, {"status": status})
+def test_the_status_filter(make_client, world, alerts, status, expected):
+    response = make_client(world.admin).get(URL, {"status": status})
 
     assert response.status_code == 200
     assert ids(response) == {alerts[name].pk for name in expected}
 
 
 @pytest.mark.django_db
-def test_the_status_and_warehouse_filters_combine(world, alerts):
-    response = world.client(world.admin).get(URL, {"status": "open", "warehouse": world.wh_a.pk})
+def test_the_status_and_warehouse_filters_combine(make_client, world, alerts):
+    response = make_client(world.admin).get(URL, {"status": "open", "warehouse": world.wh_a.pk})
 
     assert ids(response) == {alerts["a_open"].pk}
 
@@ -155,24 +155,24 @@ def test_the_status_and_warehouse_filters_combine(world, alerts):
     ({"warehouse": "0"}, "warehouse"),
     ({"warehouse": str(10**30)}, "warehouse"),
 ])
-def test_an_invalid_filter_is_a_400_naming_the_field(world, alerts, params, field):
-    response = world.client(world.admin).get(URL, params)
+def test_an_invalid_filter_is_a_400_naming_the_field(make_client, world, alerts, params, field):
+    response = make_client(world.admin).get(URL, params)
 
     assert response.status_code == 400
     assert field in response.json()
 
 
 @pytest.mark.django_db
-def test_an_unknown_warehouse_id_lists_nothing(world, alerts):
-    response = world.client(world.admin).get(URL, {"warehouse": 2**63 - 1})
+def test_an_unknown_warehouse_id_lists_nothing(make_client, world, alerts):
+    response = make_client(world.admin).get(URL, {"warehouse": 2**63 - 1})
 
     assert response.status_code == 200
     assert response.json()["count"] == 0
 
 
 @pytest.mark.django_db
-def test_alerts_are_paginated_by_page_and_page_size(world, alerts):
-    client = world.client(world.admin)
+def test_alerts_are_paginated_by_page_and_page_size(make_client, world, alerts):
+    client = make_client(world.admin)
 
     first = client.get(URL, {"page_size": 2}).json()
     second = client.get(URL, {"page_size": 2, "page": 2}).json()
@@ -184,10 +184,10 @@ def test_alerts_are_paginated_by_page_and_page_size(world, alerts):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [5, 50])
-def test_the_list_costs_the_same_three_queries_for_5_or_50_alerts(world, django_assert_num_queries, count):
+def test_the_list_costs_the_same_three_queries_for_5_or_50_alerts(make_client, world, django_assert_num_queries, count):
     for index, product in enumerate(ProductFactory.create_batch(count)):
         make_alert(product, world.wh_a, status="open" if index % 2 else "resolved")
-    client = world.client(world.manager_a)
+    client = make_client(world.manager_a)
 
     # The user with its role (authentication), the count, the page.
     with django_assert_num_queries(3):
@@ -198,7 +198,7 @@ def test_the_list_costs_the_same_three_queries_for_5_or_50_alerts(world, django_
 
 
 @pytest.mark.django_db
-def test_alerts_can_be_ordered_by_quantity_at_trigger(world, alerts):
-    response = world.client(world.admin).get(URL, {"ordering": "quantity_at_trigger"})
+def test_alerts_can_be_ordered_by_quantity_at_trigger(make_client, world, alerts):
+    response = make_client(world.admin).get(URL, {"ordering": "quantity_at_trigger"})
 
     assert [row["quantity_at_trigger"] for row in response.json()["results"]] == [0, 1, 2]

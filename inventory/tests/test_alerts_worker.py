@@ -164,7 +164,7 @@ def test_a_stock_change_that_opens_an_alert_sends_nothing_itself(world, settings
 
 
 @pytest.mark.django_db
-def test_an_api_stock_adjust_that_opens_an_alert_answers_200_even_when_email_is_broken(world, settings):
+def test_an_api_stock_adjust_that_opens_an_alert_answers_200_even_when_email_is_broken(make_client, world, settings):
     try:
         resolve("/api/stocks/adjust/")
     except (Resolver404, NoReverseMatch):
@@ -174,7 +174,7 @@ def test_an_api_stock_adjust_that_opens_an_alert_answers_200_even_when_email_is_
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
     ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=5)
 
-    response = world.client(world.staff_a).post(
+    response = make_client(world.staff_a).post(
         "/api/stocks/adjust/",
         {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": -6, "reason": "damage"},
         format="json",

@@ -2,6 +2,7 @@ import base64
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from inventory.models import StockMovement
@@ -26,9 +27,9 @@ def ids(response):
 
 
 @pytest.mark.django_db
-def test_admin_reads_the_whole_ledger_newest_first(world):
+def test_admin_reads_the_whole_ledger_newest_first(make_client, world):
     rows = seed(world)
-    response = world.client(world.admin).get(URL)
+    response = make_client(world.admin).get(URL)
     assert ids(response) == [m.pk for m in reversed(rows)]
     assert set(response.data) == {"next", "previous", "results"}
     first = response.data["results"][-1]
@@ -45,16 +46,16 @@ def test_admin_reads_the_whole_ledger_newest_first(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["manager_a", "staff_a"])
-def test_manager_and_staff_read_only_their_warehouses_ledger(world, who):
+def test_manager_and_staff_read_only_their_warehouses_ledger(make_client, world, who):
     rows = seed(world)
     expected = [m.pk for m in reversed(rows) if m.warehouse_id == world.wh_a.pk]
-    assert ids(world.client(getattr(world, who)).get(URL)) == expected
+    assert ids(make_client(getattr(world, who)).get(URL)) == expected
 
 
 @pytest.mark.django_db
-def test_viewers_cannot_read_the_ledger(world):
+def test_viewers_cannot_read_the_ledger(make_client, world):
     seed(world)
-    response = world.client(world.viewer).get(URL)
+    response = make_client(world.viewer).get(URL)
     assert response.status_code == 403 and response.data["code"] == "permission_denied"
 
 
@@ -64,16 +65,16 @@ def test_anonymous_cannot_read_the_ledger(anon, world):
 
 
 @pytest.mark.django_db
-def test_filtering_on_another_warehouse_shows_nothing_of_it(world):
+def test_filtering_on_another_warehouse_shows_nothing_of_it(make_client, world):
     seed(world)
-    assert ids(world.client(world.staff_a).get(URL, {"warehouse": world.wh_b.pk})) == []
-    assert ids(world.client(world.manager_b).get(URL, {"warehouse": world.wh_a.pk})) == []
+    assert ids(make_client(world.staff_a).get(URL, {"warehouse": world.wh_b.pk})) == []
+    assert ids(make_client(world.manager_b).get(URL, {"warehouse": world.wh_a.pk})) == []
 
 
 @pytest.mark.django_db
-def test_ledger_filters_by_warehouse_product_and_kind(world):
+def test_ledger_filters_by_warehouse_product_and_kind(make_client, world):
     rows = seed(world)
-    client = world.client(world.admin)
+    client = make_client(world.admin)
     assert ids(client.get(URL, {"warehouse": world.wh_b.pk})) == [rows[3].pk]
     assert ids(client.get(URL, {"product": world.product.pk})) == [rows[2].pk, rows[1].pk, rows[0].pk]
     assert ids(client.get(URL, {"kind": "adjust"})) == [rows[1].pk]
@@ -81,21 +82,18 @@ def test_ledger_filters_by_warehouse_product_and_kind(world):
 
 
 @pytest.mark.django_db
-def test_ledger_date_filters_are_inclusive_days_in_the_project_time_zone(world, settings):
+def test_ledger_date_filters_are_inclusive_days_in_the_project_time_zone(make_client, world, settings):
     settings.TIME_ZONE = "America/New_York"
     rows = seed(world)
     zone = timezone.get_current_timezone()
-    # Two rows around local midnight, appended with a consistent running total (+1 then -1, balance unchanged).
-    stock = rows[0].stock
-    late = StockMovement.objects.create(
-        stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust", quantity_change=1,
-        quantity_after=stock.movements.order_by("-id").first().quantity_after + 1, actor=world.admin,
-        reason="found", created_at=datetime.datetime(2026, 3, 10, 23, 30, tzinfo=zone))
-    early = StockMovement.objects.create(
-        stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust", quantity_change=-1,
-        quantity_after=late.quantity_after - 1, actor=world.admin,
-        reason="count", created_at=datetime.datetime(2026, 3, 11, 0, 30, tzinfo=zone))
-    client = world.client(world.admin)
+    # Two movements around local midnight, made through the service at chosen times.
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 23, 30, tzinfo=zone), tick=False):
+        adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=1, reason="found")
+    with time_machine.travel(datetime.datetime(2026, 3, 11, 0, 30, tzinfo=zone), tick=False):
+        adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=-1, reason="count")
+    late, early = StockMovement.objects.order_by("id")[len(rows):]
+    assert (late.quantity_change, early.quantity_change) == (1, -1)
+    client = make_client(world.admin)
     assert ids(client.get(URL, {"date_from": "2026-03-10", "date_to": "2026-03-10"})) == [late.pk]
     assert ids(client.get(URL, {"date_from": "2026-03-11", "date_to": "2026-03-11"})) == [early.pk]
     assert ids(client.get(URL, {"date_from": "2026-03-10", "date_to": "2026-03-11"})) == [early.pk, late.pk]
@@ -104,10 +102,10 @@ def test_ledger_date_filters_are_inclusive_days_in_the_project_time_zone(world, 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
-def test_dates_at_the_ends_of_the_calendar_mean_no_bound(world, settings, zone):
+def test_dates_at_the_ends_of_the_calendar_mean_no_bound(make_client, world, settings, zone):
     settings.TIME_ZONE = zone
     rows = seed(world)
-    client = world.client(world.admin)
+    client = make_client(world.admin)
     assert len(ids(client.get(URL, {"date_from": "0001-01-01", "date_to": "9999-12-31"}))) == len(rows)
     assert len(ids(client.get(URL, {"date_from": "0001-01-02", "date_to": "9999-12-30"}))) == len(rows)
 
@@ -117,28 +115,28 @@ def test_dates_at_the_ends_of_the_calendar_mean_no_bound(world, settings, zone):
     {"warehouse": "x"}, {"product": "1.5"}, {"kind": "gift"}, {"date_from": "yesterday"},
     {"date_to": "2026-13-01"}, {"after": "abc"}, {"after": str(10**30)}, {"after": "-1"}, {"warehouse": str(10**30)},
 ])
-def test_invalid_ledger_filters_are_400(world, params):
+def test_invalid_ledger_filters_are_400(make_client, world, params):
     seed(world)
-    assert world.client(world.admin).get(URL, params).status_code == 400
+    assert make_client(world.admin).get(URL, params).status_code == 400
 
 
 @pytest.mark.django_db
-def test_after_returns_newer_rows_oldest_first_as_a_change_feed(world):
+def test_after_returns_newer_rows_oldest_first_as_a_change_feed(make_client, world):
     rows = seed(world)
-    client = world.client(world.admin)
+    client = make_client(world.admin)
     assert ids(client.get(URL, {"after": rows[1].pk})) == [rows[2].pk, rows[3].pk]
     assert ids(client.get(URL, {"after": 0})) == [m.pk for m in rows]
     assert ids(client.get(URL, {"after": rows[3].pk})) == []
-    assert ids(world.client(world.staff_a).get(URL, {"after": rows[0].pk})) == [rows[1].pk, rows[2].pk]
+    assert ids(make_client(world.staff_a).get(URL, {"after": rows[0].pk})) == [rows[1].pk, rows[2].pk]
 
 
 @pytest.mark.django_db
-def test_the_ledger_is_cursor_paginated_in_both_directions(world):
+def test_the_ledger_is_cursor_paginated_in_both_directions(make_client, world):
     product_rows = []
     for _ in range(5):
         product_rows.append(assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=1))
     all_ids = list(StockMovement.objects.order_by("-id").values_list("id", flat=True))
-    client = world.client(world.admin)
+    client = make_client(world.admin)
     page1 = client.get(URL, {"page_size": 2})
     page2 = client.get(page1.data["next"])
     page3 = client.get(page2.data["next"])
@@ -151,17 +149,17 @@ def test_the_ledger_is_cursor_paginated_in_both_directions(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("raw", ["p=abc", "p=\x00", "p=1e309", "r=1&p=1.5", "p="])
-def test_a_forged_cursor_is_a_404_invalid_cursor_not_500(world, raw):
+def test_a_forged_cursor_is_a_404_invalid_cursor_not_500(make_client, world, raw):
     cursor = base64.b64encode(raw.encode()).decode()
-    response = world.client(world.admin).get(URL, {"cursor": cursor})
+    response = make_client(world.admin).get(URL, {"cursor": cursor})
     assert response.status_code == 404
     assert response.json() == {"detail": "Invalid cursor", "code": "not_found"}
 
 
 @pytest.mark.django_db
-def test_the_ledger_has_no_write_methods(world):
+def test_the_ledger_has_no_write_methods(make_client, world):
     rows = seed(world)
-    client = world.client(world.admin)
+    client = make_client(world.admin)
     assert client.post(URL, {}, format="json").status_code == 405
     assert client.delete(f"{URL}{rows[0].pk}/").status_code == 404
     assert StockMovement.objects.count() == len(rows)
@@ -169,10 +167,10 @@ def test_the_ledger_has_no_write_methods(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [5, 50])
-def test_ledger_query_count_is_constant(world, django_assert_num_queries, rows):
+def test_ledger_query_count_is_constant(make_client, world, django_assert_num_queries, rows):
     for product in ProductFactory.create_batch(rows):
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=1)
-    client = world.client(world.manager_a)
+    client = make_client(world.manager_a)
     with django_assert_num_queries(2):  # the user (with role), one page query (scope is a subquery)
         response = client.get(URL, {"page_size": 200})
     assert len(response.data["results"]) == rows

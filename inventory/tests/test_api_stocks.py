@@ -1,9 +1,9 @@
 import pytest
 
 from accounts.models import AuditEvent
-from inventory.models import LowStockThreshold, Stock, StockMovement
+from inventory.models import Stock, StockMovement
 from inventory.services import assign_stock
-from inventory.tests.factories import ProductFactory
+from inventory.tests.factories import ProductFactory, ThresholdFactory
 from warehouses.tests.factories import WarehouseFactory
 
 LIST = "/api/stocks/"
@@ -26,10 +26,10 @@ def stock_of(world, warehouse=None, product=None):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["admin", "manager_b", "staff_b", "viewer"])
-def test_every_active_user_reads_all_stock_levels(world, who):
+def test_every_active_user_reads_all_stock_levels(make_client, world, who):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=7)
     assign_stock(actor=world.admin, warehouse=world.wh_b, product=world.product2, quantity=3)
-    response = world.client(getattr(world, who)).get(LIST)
+    response = make_client(getattr(world, who)).get(LIST)
     assert response.status_code == 200
     assert response.data["count"] == 2
     row = response.data["results"][0]
@@ -40,14 +40,14 @@ def test_every_active_user_reads_all_stock_levels(world, who):
 
 
 @pytest.mark.django_db
-def test_stock_list_shows_threshold_and_filters_low_rows_in_the_database(world):
+def test_stock_list_shows_threshold_and_filters_low_rows_in_the_database(make_client, world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=2)
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product2, quantity=10)
     assign_stock(actor=world.admin, warehouse=world.wh_b, product=world.product, quantity=5)
-    LowStockThreshold.objects.create(warehouse=world.wh_a, product=world.product, threshold=5)
-    LowStockThreshold.objects.create(warehouse=world.wh_a, product=world.product2, threshold=10)
-    LowStockThreshold.objects.create(warehouse=world.wh_b, product=world.product, threshold=5)
-    client = world.client(world.viewer)
+    ThresholdFactory(warehouse=world.wh_a, product=world.product, threshold=5)
+    ThresholdFactory(warehouse=world.wh_a, product=world.product2, threshold=10)
+    ThresholdFactory(warehouse=world.wh_b, product=world.product, threshold=5)
+    client = make_client(world.viewer)
     low = client.get(LIST, {"low": "true"}).data["results"]
     assert [(r["warehouse"]["code"], r["product"]["sku"], r["threshold"], r["is_low"]) for r in low] == [
         ("A", "BOLT-1", 5, True)]  # equal to the threshold is not low
@@ -56,11 +56,11 @@ def test_stock_list_shows_threshold_and_filters_low_rows_in_the_database(world):
 
 
 @pytest.mark.django_db
-def test_stock_list_filters_search_and_ordering(world):
+def test_stock_list_filters_search_and_ordering(make_client, world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=9)
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product2, quantity=1)
     assign_stock(actor=world.admin, warehouse=world.wh_b, product=world.product, quantity=4)
-    client = world.client(world.staff_a)
+    client = make_client(world.staff_a)
 
     def quantities(**params):
         response = client.get(LIST, params)
@@ -83,12 +83,12 @@ def test_stock_list_filters_search_and_ordering(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [5, 50])
-def test_stock_list_query_count_is_constant(world, django_assert_num_queries, rows):
+def test_stock_list_query_count_is_constant(make_client, world, django_assert_num_queries, rows):
     products = ProductFactory.create_batch(rows)
     for product in products:
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3)
-        LowStockThreshold.objects.create(warehouse=world.wh_a, product=product, threshold=5)
-    client = world.client(world.viewer)
+        ThresholdFactory(warehouse=world.wh_a, product=product, threshold=5)
+    client = make_client(world.viewer)
     with django_assert_num_queries(3):  # the user (with its role), count, page: threshold and is_low are annotated
         response = client.get(LIST, {"low": "true", "ordering": "sku"})
     assert len(response.data["results"]) == rows
@@ -100,8 +100,8 @@ def test_stock_list_query_count_is_constant(world, django_assert_num_queries, ro
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["admin", "manager_a"])
-def test_admin_and_the_warehouses_manager_assign_stock(world, who):
-    client = world.client(getattr(world, who))
+def test_admin_and_the_warehouses_manager_assign_stock(make_client, world, who):
+    client = make_client(getattr(world, who))
     response = client.post(ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 12,
                                     "note": "opening"}, format="json")
     assert response.status_code == 201, response.data
@@ -120,27 +120,27 @@ def test_admin_and_the_warehouses_manager_assign_stock(world, who):
 
 
 @pytest.mark.django_db
-def test_assign_response_carries_threshold(world):
-    LowStockThreshold.objects.create(warehouse=world.wh_a, product=world.product, threshold=50)
-    response = world.client(world.admin).post(ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk,
+def test_assign_response_carries_threshold(make_client, world):
+    ThresholdFactory(warehouse=world.wh_a, product=world.product, threshold=50)
+    response = make_client(world.admin).post(ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk,
                                                        "quantity": 5}, format="json")
     assert (response.data["threshold"], response.data["is_low"]) == (50, True)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["staff_a", "viewer"])
-def test_staff_and_viewers_cannot_assign_stock(world, who):
+def test_staff_and_viewers_cannot_assign_stock(make_client, world, who):
     before = state()
-    response = world.client(getattr(world, who)).post(
+    response = make_client(getattr(world, who)).post(
         ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 1}, format="json")
     assert response.status_code == 403 and response.data["code"] == "permission_denied"
     assert state() == before
 
 
 @pytest.mark.django_db
-def test_manager_cannot_assign_stock_in_another_managers_warehouse(world):
+def test_manager_cannot_assign_stock_in_another_managers_warehouse(make_client, world):
     before = state()
-    response = world.client(world.manager_b).post(
+    response = make_client(world.manager_b).post(
         ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 1}, format="json")
     assert response.status_code == 403 and response.data["code"] == "permission_denied"
     assert state() == before
@@ -148,10 +148,10 @@ def test_manager_cannot_assign_stock_in_another_managers_warehouse(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("quantity", [0, -1, 2.5, "abc", "", None, True, [1], {"a": 1}, 10**30, 1_000_000_001])
-def test_assign_rejects_bad_quantities_and_changes_nothing(world, quantity):
+def test_assign_rejects_bad_quantities_and_changes_nothing(make_client, world, quantity):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
     before = state()
-    response = world.client(world.admin).post(
+    response = make_client(world.admin).post(
         ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": quantity}, format="json")
     assert response.status_code == 400
     assert "quantity" in response.data
@@ -159,8 +159,8 @@ def test_assign_rejects_bad_quantities_and_changes_nothing(world, quantity):
 
 
 @pytest.mark.django_db
-def test_assign_accepts_the_maximum_quantity(world):
-    response = world.client(world.admin).post(
+def test_assign_accepts_the_maximum_quantity(make_client, world):
+    response = make_client(world.admin).post(
         ASSIGN, {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 1_000_000_000}, format="json")
     assert response.status_code == 201 and response.data["quantity"] == 1_000_000_000
 
@@ -168,17 +168,17 @@ def test_assign_accepts_the_maximum_quantity(world):
 @pytest.mark.django_db
 @pytest.mark.parametrize("field,value", [("warehouse", 999999), ("product", 999999), ("warehouse", "x"),
                                          ("product", None), ("warehouse", 10**30), ("product", -1)])
-def test_assign_with_unknown_ids_is_400(world, field, value):
+def test_assign_with_unknown_ids_is_400(make_client, world, field, value):
     before = state()
     payload = {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 1, field: value}
-    response = world.client(world.admin).post(ASSIGN, payload, format="json")
+    response = make_client(world.admin).post(ASSIGN, payload, format="json")
     assert response.status_code == 400 and field in response.data
     assert state() == before
 
 
 @pytest.mark.django_db
-def test_assign_with_missing_fields_or_malformed_body_is_400(world):
-    client = world.client(world.admin)
+def test_assign_with_missing_fields_or_malformed_body_is_400(make_client, world):
+    client = make_client(world.admin)
     response = client.post(ASSIGN, {}, format="json")
     assert response.status_code == 400 and {"warehouse", "product", "quantity"} <= set(response.data)
     assert client.generic("POST", ASSIGN, "{", content_type="application/json").status_code == 400
@@ -189,10 +189,10 @@ def test_assign_with_missing_fields_or_malformed_body_is_400(world):
 
 
 @pytest.mark.django_db
-def test_assign_into_an_inactive_warehouse_or_product_is_400(world):
+def test_assign_into_an_inactive_warehouse_or_product_is_400(make_client, world):
     closed = WarehouseFactory(code="CLOSED", is_active=False, manager=world.manager_a)
     retired = ProductFactory(is_active=False)
-    client = world.client(world.manager_a)
+    client = make_client(world.manager_a)
     for payload in ({"warehouse": closed.pk, "product": world.product.pk, "quantity": 1},
                     {"warehouse": world.wh_a.pk, "product": retired.pk, "quantity": 1}):
         response = client.post(ASSIGN, payload, format="json")
@@ -212,9 +212,9 @@ def test_anonymous_cannot_assign(anon, world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["admin", "manager_a", "staff_a"])
-def test_admin_manager_and_staff_of_the_warehouse_adjust_stock(world, who):
+def test_admin_manager_and_staff_of_the_warehouse_adjust_stock(make_client, world, who):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
-    response = world.client(getattr(world, who)).post(
+    response = make_client(getattr(world, who)).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": -4, "reason": "damage",
                  "note": "dropped"}, format="json")
     assert response.status_code == 200, response.data
@@ -226,18 +226,18 @@ def test_admin_manager_and_staff_of_the_warehouse_adjust_stock(world, who):
 
 
 @pytest.mark.django_db
-def test_a_positive_adjustment_creates_a_missing_stock_row(world):
-    response = world.client(world.staff_a).post(
+def test_a_positive_adjustment_creates_a_missing_stock_row(make_client, world):
+    response = make_client(world.staff_a).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product2.pk, "delta": 3, "reason": "found"},
         format="json")
     assert response.status_code == 200 and response.data["quantity"] == 3
 
 
 @pytest.mark.django_db
-def test_adjusting_below_zero_is_409_with_available_and_requested_and_changes_nothing(world):
+def test_adjusting_below_zero_is_409_with_available_and_requested_and_changes_nothing(make_client, world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
     before = state()
-    response = world.client(world.staff_a).post(
+    response = make_client(world.staff_a).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": -4, "reason": "loss"},
         format="json")
     assert response.status_code == 409
@@ -247,8 +247,8 @@ def test_adjusting_below_zero_is_409_with_available_and_requested_and_changes_no
 
 
 @pytest.mark.django_db
-def test_adjusting_a_missing_row_down_is_409_and_creates_nothing(world):
-    response = world.client(world.staff_a).post(
+def test_adjusting_a_missing_row_down_is_409_and_creates_nothing(make_client, world):
+    response = make_client(world.staff_a).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": -1, "reason": "count"},
         format="json")
     assert response.status_code == 409 and response.data["available"] == 0
@@ -257,10 +257,10 @@ def test_adjusting_a_missing_row_down_is_409_and_creates_nothing(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["staff_b", "manager_b"])
-def test_staff_and_managers_cannot_adjust_another_warehouses_stock(world, who):
+def test_staff_and_managers_cannot_adjust_another_warehouses_stock(make_client, world, who):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
     before = state()
-    response = world.client(getattr(world, who)).post(
+    response = make_client(getattr(world, who)).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": 1, "reason": "found"},
         format="json")
     assert response.status_code == 403 and response.data["code"] == "permission_denied"
@@ -268,8 +268,8 @@ def test_staff_and_managers_cannot_adjust_another_warehouses_stock(world, who):
 
 
 @pytest.mark.django_db
-def test_viewers_cannot_adjust_stock(world):
-    response = world.client(world.viewer).post(
+def test_viewers_cannot_adjust_stock(make_client, world):
+    response = make_client(world.viewer).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": 1, "reason": "found"},
         format="json")
     assert response.status_code == 403
@@ -282,23 +282,23 @@ def test_viewers_cannot_adjust_stock(world):
     {"reason": "theft"}, {"reason": ""}, {"reason": None}, {"reason": ["count"]},
     {"warehouse": 999999}, {"product": 999999}, {"product": "abc"},
 ])
-def test_adjust_rejects_bad_input_and_changes_nothing(world, patch):
+def test_adjust_rejects_bad_input_and_changes_nothing(make_client, world, patch):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
     before = state()
     payload = {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": 1, "reason": "count", **patch}
-    response = world.client(world.admin).post(ADJUST, payload, format="json")
+    response = make_client(world.admin).post(ADJUST, payload, format="json")
     assert response.status_code == 400
     assert set(patch) <= set(response.data)
     assert state() == before
 
 
 @pytest.mark.django_db
-def test_adjust_in_an_inactive_warehouse_is_400(world):
+def test_adjust_in_an_inactive_warehouse_is_400(make_client, world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
     world.wh_a.is_active = False
     world.wh_a.save()
     before = state()
-    response = world.client(world.staff_a).post(
+    response = make_client(world.staff_a).post(
         ADJUST, {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": -1, "reason": "count"},
         format="json")
     assert response.status_code == 400 and response.data["code"] == "inactive"
@@ -313,8 +313,9 @@ def test_adjust_in_an_inactive_warehouse_is_400(world):
     (ASSIGN, {"quantity": 4}, 201),
     (ADJUST, {"delta": 4, "reason": "receipt"}, 200),
 ])
-def test_a_repeated_idempotency_key_replays_the_first_response_and_moves_stock_once(world, url, payload, status):
-    client = world.client(world.manager_a)
+def test_a_repeated_idempotency_key_replays_the_first_response_and_moves_stock_once(make_client, world, url, payload,
+                                                                                   status):
+    client = make_client(world.manager_a)
     body = {"warehouse": world.wh_a.pk, "product": world.product.pk, **payload}
     first = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
     second = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
@@ -330,17 +331,17 @@ def test_a_repeated_idempotency_key_replays_the_first_response_and_moves_stock_o
 
 
 @pytest.mark.django_db
-def test_an_idempotency_key_is_per_user(world):
+def test_an_idempotency_key_is_per_user(make_client, world):
     body = {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 2}
-    world.client(world.manager_a).post(ASSIGN, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
-    response = world.client(world.admin).post(ASSIGN, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    make_client(world.manager_a).post(ASSIGN, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    response = make_client(world.admin).post(ASSIGN, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
     assert stock_of(world).quantity == 4
 
 
 @pytest.mark.django_db
-def test_a_failed_request_does_not_burn_its_idempotency_key(world):
-    client = world.client(world.staff_a)
+def test_a_failed_request_does_not_burn_its_idempotency_key(make_client, world):
+    client = make_client(world.staff_a)
     body = {"warehouse": world.wh_a.pk, "product": world.product.pk, "delta": -2, "reason": "count"}
     assert client.post(ADJUST, body, format="json", HTTP_IDEMPOTENCY_KEY="retry").status_code == 409
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
@@ -349,11 +350,11 @@ def test_a_failed_request_does_not_burn_its_idempotency_key(world):
 
 
 @pytest.mark.django_db
-def test_equal_sort_keys_page_in_a_stable_id_order(world):
+def test_equal_sort_keys_page_in_a_stable_id_order(make_client, world):
     for product in ProductFactory.create_batch(5):
         assign_stock(actor=world.admin, warehouse=world.wh_b, product=product, quantity=2)
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=2)
-    client = world.client(world.viewer)
+    client = make_client(world.viewer)
     expected = list(Stock.objects.order_by("id").values_list("id", flat=True))
     seen = []
     for page in (1, 2, 3, 4):

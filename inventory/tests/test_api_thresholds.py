@@ -3,7 +3,7 @@ import pytest
 from accounts.models import AuditEvent
 from inventory.models import LowStockAlert, LowStockThreshold
 from inventory.services import assign_stock
-from inventory.tests.factories import ProductFactory
+from inventory.tests.factories import ProductFactory, ThresholdFactory
 
 URL = "/api/low-stock-thresholds/"
 
@@ -19,13 +19,13 @@ def snapshot():
 
 @pytest.fixture
 def threshold_a(world):
-    return LowStockThreshold.objects.create(product=world.product, warehouse=world.wh_a, threshold=5)
+    return ThresholdFactory(product=world.product, warehouse=world.wh_a, threshold=5)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["admin", "manager_b", "staff_b", "viewer"])
-def test_every_active_user_reads_thresholds(world, threshold_a, who):
-    client = world.client(getattr(world, who))
+def test_every_active_user_reads_thresholds(make_client, world, threshold_a, who):
+    client = make_client(getattr(world, who))
     response = client.get(URL)
     assert response.status_code == 200
     assert response.data["results"] == [{"id": threshold_a.pk, "product": world.product.pk,
@@ -34,9 +34,9 @@ def test_every_active_user_reads_thresholds(world, threshold_a, who):
 
 
 @pytest.mark.django_db
-def test_thresholds_filter_by_warehouse_and_product(world, threshold_a):
-    other = LowStockThreshold.objects.create(product=world.product2, warehouse=world.wh_b, threshold=1)
-    client = world.client(world.viewer)
+def test_thresholds_filter_by_warehouse_and_product(make_client, world, threshold_a):
+    other = ThresholdFactory(product=world.product2, warehouse=world.wh_b, threshold=1)
+    client = make_client(world.viewer)
     assert [r["id"] for r in client.get(URL, {"warehouse": world.wh_b.pk}).data["results"]] == [other.pk]
     assert [r["id"] for r in client.get(URL, {"product": world.product.pk}).data["results"]] == [threshold_a.pk]
     assert client.get(URL, {"warehouse": "x"}).status_code == 400
@@ -45,9 +45,9 @@ def test_thresholds_filter_by_warehouse_and_product(world, threshold_a):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["admin", "manager_a"])
-def test_admin_and_the_warehouses_manager_set_a_threshold(world, who):
+def test_admin_and_the_warehouses_manager_set_a_threshold(make_client, world, who):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
-    response = world.client(getattr(world, who)).post(
+    response = make_client(getattr(world, who)).post(
         URL, {"product": world.product.pk, "warehouse": world.wh_a.pk, "threshold": 4}, format="json")
     assert response.status_code == 201, response.data
     row = LowStockThreshold.objects.get()
@@ -58,9 +58,9 @@ def test_admin_and_the_warehouses_manager_set_a_threshold(world, who):
 
 
 @pytest.mark.django_db
-def test_a_threshold_above_the_current_quantity_opens_an_alert(world):
+def test_a_threshold_above_the_current_quantity_opens_an_alert(make_client, world):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
-    response = world.client(world.manager_a).post(
+    response = make_client(world.manager_a).post(
         URL, {"product": world.product.pk, "warehouse": world.wh_a.pk, "threshold": 10}, format="json")
     assert response.status_code == 201
     alert = LowStockAlert.objects.get()
@@ -68,17 +68,17 @@ def test_a_threshold_above_the_current_quantity_opens_an_alert(world):
 
 
 @pytest.mark.django_db
-def test_a_threshold_without_stock_counts_as_zero_on_hand(world):
-    world.client(world.manager_a).post(
+def test_a_threshold_without_stock_counts_as_zero_on_hand(make_client, world):
+    make_client(world.manager_a).post(
         URL, {"product": world.product.pk, "warehouse": world.wh_a.pk, "threshold": 1}, format="json")
     assert LowStockAlert.objects.get().quantity_at_trigger == 0
 
 
 @pytest.mark.django_db
-def test_lowering_then_deleting_a_threshold_resolves_its_alert(world, threshold_a):
+def test_lowering_then_deleting_a_threshold_resolves_its_alert(make_client, world, threshold_a):
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
     assert LowStockAlert.objects.get().status == "open"
-    client = world.client(world.manager_a)
+    client = make_client(world.manager_a)
     response = client.patch(detail(threshold_a.pk), {"threshold": 2}, format="json")
     assert response.status_code == 200 and response.data["threshold"] == 2
     assert LowStockAlert.objects.get().status == "resolved"
@@ -93,9 +93,9 @@ def test_lowering_then_deleting_a_threshold_resolves_its_alert(world, threshold_
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["staff_a", "viewer"])
-def test_staff_and_viewers_cannot_write_thresholds(world, threshold_a, who):
+def test_staff_and_viewers_cannot_write_thresholds(make_client, world, threshold_a, who):
     before = snapshot()
-    client = world.client(getattr(world, who))
+    client = make_client(getattr(world, who))
     for response in (
         client.post(URL, {"product": world.product2.pk, "warehouse": world.wh_a.pk, "threshold": 1}, format="json"),
         client.patch(detail(threshold_a.pk), {"threshold": 9}, format="json"),
@@ -106,9 +106,9 @@ def test_staff_and_viewers_cannot_write_thresholds(world, threshold_a, who):
 
 
 @pytest.mark.django_db
-def test_manager_cannot_write_thresholds_of_another_managers_warehouse(world, threshold_a):
+def test_manager_cannot_write_thresholds_of_another_managers_warehouse(make_client, world, threshold_a):
     before = snapshot()
-    client = world.client(world.manager_b)
+    client = make_client(world.manager_b)
     for response in (
         client.post(URL, {"product": world.product2.pk, "warehouse": world.wh_a.pk, "threshold": 1}, format="json"),
         client.patch(detail(threshold_a.pk), {"threshold": 9}, format="json"),
@@ -123,35 +123,35 @@ def test_manager_cannot_write_thresholds_of_another_managers_warehouse(world, th
     {"threshold": -1}, {"threshold": 1.5}, {"threshold": "lots"}, {"threshold": 10**30}, {"threshold": None},
     {"product": 999999}, {"warehouse": 999999}, {"warehouse": "x"},
 ])
-def test_bad_threshold_input_is_400_and_changes_nothing(world, patch):
+def test_bad_threshold_input_is_400_and_changes_nothing(make_client, world, patch):
     before = snapshot()
     payload = {"product": world.product.pk, "warehouse": world.wh_a.pk, "threshold": 3, **patch}
-    response = world.client(world.admin).post(URL, payload, format="json")
+    response = make_client(world.admin).post(URL, payload, format="json")
     assert response.status_code == 400
     assert set(patch) <= set(response.data)
     assert snapshot() == before
 
 
 @pytest.mark.django_db
-def test_a_second_threshold_for_the_same_product_and_warehouse_is_400(world, threshold_a):
+def test_a_second_threshold_for_the_same_product_and_warehouse_is_400(make_client, world, threshold_a):
     before = snapshot()
-    response = world.client(world.admin).post(
+    response = make_client(world.admin).post(
         URL, {"product": world.product.pk, "warehouse": world.wh_a.pk, "threshold": 9}, format="json")
     assert response.status_code == 400
     assert snapshot() == before
 
 
 @pytest.mark.django_db
-def test_a_zero_threshold_is_allowed(world):
-    response = world.client(world.admin).post(
+def test_a_zero_threshold_is_allowed(make_client, world):
+    response = make_client(world.admin).post(
         URL, {"product": world.product.pk, "warehouse": world.wh_a.pk, "threshold": 0}, format="json")
     assert response.status_code == 201
     assert not LowStockAlert.objects.exists()
 
 
 @pytest.mark.django_db
-def test_product_and_warehouse_of_a_threshold_cannot_change(world, threshold_a):
-    client = world.client(world.admin)
+def test_product_and_warehouse_of_a_threshold_cannot_change(make_client, world, threshold_a):
+    client = make_client(world.admin)
     response = client.patch(detail(threshold_a.pk), {"warehouse": world.wh_b.pk}, format="json")
     assert response.status_code == 400 and "warehouse" in response.data
     response = client.patch(detail(threshold_a.pk), {"product": world.product.pk, "threshold": 6}, format="json")
@@ -159,8 +159,8 @@ def test_product_and_warehouse_of_a_threshold_cannot_change(world, threshold_a):
 
 
 @pytest.mark.django_db
-def test_put_is_not_allowed_on_thresholds(world, threshold_a):
-    response = world.client(world.admin).put(detail(threshold_a.pk), {"product": world.product.pk,
+def test_put_is_not_allowed_on_thresholds(make_client, world, threshold_a):
+    response = make_client(world.admin).put(detail(threshold_a.pk), {"product": world.product.pk,
                                                                       "warehouse": world.wh_a.pk, "threshold": 1},
                                              format="json")
     assert response.status_code == 405
@@ -168,10 +168,10 @@ def test_put_is_not_allowed_on_thresholds(world, threshold_a):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [5, 50])
-def test_threshold_list_query_count_is_constant(world, django_assert_num_queries, rows):
+def test_threshold_list_query_count_is_constant(make_client, world, django_assert_num_queries, rows):
     for product in ProductFactory.create_batch(rows):
-        LowStockThreshold.objects.create(product=product, warehouse=world.wh_a, threshold=1)
-    client = world.client(world.viewer)
+        ThresholdFactory(product=product, warehouse=world.wh_a, threshold=1)
+    client = make_client(world.viewer)
     with django_assert_num_queries(3):  # the user (with its role), count, page
         response = client.get(URL)
     assert len(response.data["results"]) == rows

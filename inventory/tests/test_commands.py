@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Role, User
 from inventory.ledger import ledger_mismatches
 from inventory.models import LowStockThreshold, Product, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock
@@ -89,7 +89,7 @@ def test_seed_demo_creates_a_consistent_demo_and_can_run_twice(db):
     output = run("seed_demo")
     assert "admin / password admin12345" in output
     admin = User.objects.get(username="admin")
-    assert admin.check_password("admin12345") and admin.role.name == "admin" and admin.status == "active"
+    assert admin.check_password("admin12345") and admin.role.name == Role.Name.ADMIN and admin.status == "active"
     assert set(User.objects.values_list("role__name", flat=True)) == {"admin", "manager", "staff", "viewer"}
     assert Warehouse.objects.count() == 3 and Product.objects.count() == 20
     assert Warehouse.objects.filter(manager__isnull=True).count() == 0

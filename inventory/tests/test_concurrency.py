@@ -88,13 +88,12 @@ def test_postgresql_refuses_update_and_delete_on_the_ledger(world):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_eight_concurrent_repeats_of_one_idempotency_key_assign_once(world):
-    from conftest import client_for
+def test_eight_concurrent_repeats_of_one_idempotency_key_assign_once(make_client, world):
 
     body = {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 3}
 
     def work(index):
-        response = client_for(world.manager_a).post("/api/stocks/assign/", body, format="json",
+        response = make_client(world.manager_a).post("/api/stocks/assign/", body, format="json",
                                                      HTTP_IDEMPOTENCY_KEY="same-key")
         return response.status_code, response.headers.get("Idempotent-Replayed", ""), response.json()["quantity"]
 

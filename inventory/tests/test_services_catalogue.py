@@ -80,3 +80,16 @@ def test_update_and_delete_threshold_are_refused_to_other_warehouses(world):
         delete_threshold(actor=world.staff_a, row=row)
     row.refresh_from_db()
     assert row.threshold == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["staff_a", "viewer"])
+def test_only_admins_and_managers_may_create_or_change_products_even_without_the_view(world, who):
+    actor = getattr(world, who)
+    with pytest.raises(PermissionDenied):
+        create_product(actor=actor, sku="NEW-1", name="New")
+    with pytest.raises(PermissionDenied):
+        update_product(actor=actor, product=world.product, name="Renamed")
+    world.product.refresh_from_db()
+    assert world.product.name == "Bolt"
+    assert not Product.objects.filter(sku="NEW-1").exists()

@@ -77,7 +77,7 @@ def test_a_balance_may_not_grow_beyond_the_maximum(world, monkeypatch):
     stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=MAX_QUANTITY)
     before = state()
     # Reaching 10**15 in 10**9 steps would take a million calls: lower the ceiling for this test.
-    monkeypatch.setattr(services, "MAX_BALANCE", MAX_QUANTITY + 5)
+    monkeypatch.setattr(services.stock, "MAX_BALANCE", MAX_QUANTITY + 5)  # read by the stock module
     with pytest.raises(InvalidQuantity):
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=6)
     assert state() == before
@@ -146,7 +146,7 @@ def test_deduct_takes_stock_for_a_request_with_its_reference(world):
                      reference=Reference("purchase_request", 43))
     assert error.value.extra == {"available": 2, "requested": 3}
     with pytest.raises(InsufficientStock):
-        deduct_stock(actor=world.staff_a, warehouse=world.wh_b, product=world.product, quantity=1,
+        deduct_stock(actor=world.staff_b, warehouse=world.wh_b, product=world.product, quantity=1,
                      reference=Reference("purchase_request", 44))
     assert state() == before
 
@@ -200,3 +200,60 @@ def test_a_movement_cannot_be_changed_or_deleted_through_the_orm(world):
     with pytest.raises(ValueError):
         movement.delete()
     assert StockMovement.objects.get().quantity_change == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["staff_b", "manager_b", "viewer"])
+def test_deduct_refuses_an_actor_who_does_not_operate_the_warehouse(world, who):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    before = state()
+    with pytest.raises(PermissionDenied):
+        deduct_stock(actor=getattr(world, who), warehouse=world.wh_a, product=world.product, quantity=1,
+                     reference=Reference("purchase_request", 1))
+    assert state() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["manager_a", "staff_a", "manager_b", "viewer"])
+def test_move_refuses_an_actor_who_does_not_operate_both_warehouses(world, who):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    before = state()
+    with pytest.raises(PermissionDenied):
+        move_stock(actor=getattr(world, who), source=world.wh_a, destination=world.wh_b, product=world.product,
+                   quantity=1, reference=Reference("transfer_request", 1))
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_a_manager_of_both_warehouses_may_move_between_them(world):
+    world.wh_b.manager = world.manager_a
+    world.wh_b.save(update_fields=["manager"])
+    assign_stock(actor=world.manager_a, warehouse=world.wh_a, product=world.product, quantity=5)
+    move_stock(actor=world.manager_a, source=world.wh_a, destination=world.wh_b, product=world.product,
+               quantity=2, reference=Reference("transfer_request", 1))
+    assert Stock.objects.get(warehouse=world.wh_b, product=world.product).quantity == 2
+
+
+@pytest.mark.django_db
+def test_a_dismissed_admin_may_change_no_stock(world):
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    world.admin.status = world.admin.Status.DISMISSED
+    world.admin.save(update_fields=["status"])
+    before = state()
+    with pytest.raises(PermissionDenied):
+        deduct_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=1,
+                     reference=Reference("purchase_request", 1))
+    with pytest.raises(PermissionDenied):
+        move_stock(actor=world.admin, source=world.wh_a, destination=world.wh_b, product=world.product,
+                   quantity=1, reference=Reference("transfer_request", 1))
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_the_stock_factory_goes_through_the_one_door():
+    from inventory.tests.factories import StockFactory
+
+    stock = StockFactory(quantity=7)
+    assert Stock.objects.get(pk=stock.pk).quantity == 7
+    assert chain(stock) == [(7, 7)]
+    assert StockMovement.objects.get(stock=stock).kind == "assign"

@@ -4,6 +4,8 @@ from warehouses.models import Warehouse
 
 
 class WarehouseFactory(factory.django.DjangoModelFactory):
+    """An active warehouse without a manager (pass `manager=` to put one in charge)."""
+
     class Meta:
         model = Warehouse
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-from conftest import client_for
 from core.testing import run_threads
 from inventory.models import Product
 from warehouses.models import Warehouse
@@ -13,10 +12,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.mark.parametrize("url,model,field", [("/api/warehouses/", Warehouse, "code"),
                                              ("/api/products/", Product, "sku")])
-def test_concurrent_creates_with_one_code_in_different_cases_yield_one_row(world, url, model, field):
+def test_concurrent_creates_with_one_code_in_different_cases_yield_one_row(make_client, world, url, model, field):
     def work(index):
         body = {field: "race-1" if index % 2 else "RACE-1", "name": f"Racer {index}"}
-        return client_for(world.admin).post(url, body, format="json").status_code
+        return make_client(world.admin).post(url, body, format="json").status_code
 
     statuses = run_threads(10, work)
     assert sorted(statuses) == [201] + [400] * 9

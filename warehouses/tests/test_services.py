@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import AuditEvent
+from core.errors import PermissionDenied
 from warehouses.models import Warehouse
 from warehouses.services import (
     DuplicateWarehouseCode,
@@ -43,3 +44,28 @@ def test_delete_warehouse_refuses_a_used_warehouse(world):
         delete_warehouse(actor=world.admin, warehouse=world.wh_a)
     assert Warehouse.objects.filter(pk=world.wh_a.pk).exists()
     assert not AuditEvent.objects.filter(action="warehouse.delete").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["manager_a", "staff_a", "viewer"])
+def test_only_admins_may_create_change_or_delete_warehouses_even_without_the_view(world, who):
+    actor = getattr(world, who)
+    empty = WarehouseFactory(code="EMPTY")
+    with pytest.raises(PermissionDenied):
+        create_warehouse(actor=actor, code="Z", name="Zulu")
+    with pytest.raises(PermissionDenied):
+        update_warehouse(actor=actor, warehouse=world.wh_a, name="Renamed")
+    with pytest.raises(PermissionDenied):
+        delete_warehouse(actor=actor, warehouse=empty)
+    assert sorted(Warehouse.objects.values_list("code", "name")) == [("A", "Alpha"), ("B", "Beta"),
+                                                                     ("EMPTY", empty.name)]
+    assert not AuditEvent.objects.filter(action__startswith="warehouse.").exists()
+
+
+@pytest.mark.django_db
+def test_a_dismissed_admin_may_not_create_a_warehouse(world):
+    world.admin.status = world.admin.Status.DISMISSED
+    world.admin.save(update_fields=["status"])
+    with pytest.raises(PermissionDenied):
+        create_warehouse(actor=world.admin, code="Z", name="Zulu")
+    assert not Warehouse.objects.filter(code="Z").exists()

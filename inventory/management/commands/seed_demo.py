@@ -93,6 +93,8 @@ class _BulkWriter:
 
 
 class Command(BaseCommand):
+    """`seed_demo`: a small demo data set through the services, or bulk benchmark data (see the module docstring)."""
+
     help = "Create a small demo data set (idempotent), or with --scale bulk benchmark data."
 
     def add_arguments(self, parser):

@@ -7,6 +7,8 @@ from inventory.models import Stock, StockMovement
 
 
 class Command(BaseCommand):
+    """`verify_ledger`: every stock row equals the sum of its movements; exits non-zero otherwise."""
+
     help = (
         "For every stock row check quantity == sum(quantity_change) of its movements, and that each "
         "movement's quantity_after is the running sum in id order. Exits non-zero on any mismatch."

@@ -1,0 +1,64 @@
+"""Who may do what with products, stock, thresholds, the ledger and alerts.
+
+Built from `accounts.policies` (who the user is) and `warehouses.policies` (their warehouse scope).
+The DRF permission classes (`inventory.permissions`) ask these, and every service asks again inside
+its transaction, so the API, the admin and commands answer the same question the same way.
+"""
+
+from accounts.policies import is_active
+from warehouses.policies import can_manage, can_operate, manages_any, operates_any
+
+
+def can_read_catalogue(user) -> bool:
+    """Products, stock levels and thresholds are the internal catalogue: every active user reads them."""
+    return is_active(user)
+
+
+def can_edit_products(user) -> bool:
+    """Create and change products: admins and managers."""
+    return manages_any(user)
+
+
+def can_assign_stock(user, warehouse) -> bool:
+    """Assign (add) stock: an admin, or the warehouse's manager."""
+    return can_manage(user, warehouse)
+
+
+def can_adjust_stock(user, warehouse) -> bool:
+    """Adjust stock (counts, damage, receipts): an admin, or the warehouse's manager or staff."""
+    return can_operate(user, warehouse)
+
+
+def can_change_stock(user, warehouse) -> bool:
+    """The rule every stock service re-checks: the actor operates each warehouse whose quantity it changes."""
+    return can_operate(user, warehouse)
+
+
+def can_set_thresholds(user, warehouse) -> bool:
+    """Create, change and delete low-stock thresholds: an admin, or the warehouse's manager."""
+    return can_manage(user, warehouse)
+
+
+def may_assign_somewhere(user) -> bool:
+    """Could assign stock in some warehouse (admin, manager): the gate before the warehouse is known."""
+    return manages_any(user)
+
+
+def may_adjust_somewhere(user) -> bool:
+    """Could adjust stock in some warehouse (admin, manager, staff)."""
+    return operates_any(user)
+
+
+def may_set_thresholds_somewhere(user) -> bool:
+    """Could set thresholds in some warehouse (admin, manager)."""
+    return manages_any(user)
+
+
+def can_read_ledger(user) -> bool:
+    """The ledger list (scoped to the warehouses the user operates): admins, managers, staff."""
+    return operates_any(user)
+
+
+def can_read_alerts(user) -> bool:
+    """The alert list (scoped to the warehouses the user operates): admins, managers, staff."""
+    return operates_any(user)

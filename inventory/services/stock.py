@@ -1,0 +1,180 @@
+"""The one door for stock: the only writer of `Stock.quantity`.
+
+Nothing else writes a quantity: not views, serializers, signals, `save()` or the admin. Every
+function here runs in one transaction, checks the actor against `inventory.policies.can_change_stock`
+(the actor operates every warehouse whose quantity it changes; assigning asks the stricter
+`can_assign_stock`), locks the stock rows it touches through `inventory.locks` (primary-key order),
+checks everything before it writes, and writes each new balance together with its ledger row
+(`StockMovement`, with `quantity_after`). Low-stock alerts are evaluated in the same transaction,
+after the write.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.audit import record_event
+from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, PermissionDenied
+from warehouses.models import Warehouse
+
+from .. import alerts, locks, policies
+from ..models import MAX_QUANTITY, Product, Stock, StockMovement
+
+# No balance may grow beyond this (far below the 64-bit limit of the column).
+MAX_BALANCE = 10**15
+
+Kind = StockMovement.Kind
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What caused a movement (a purchase or transfer request)."""
+
+    type: str
+    id: int
+
+
+def check_quantity(quantity: int, *, allow_negative: bool = False) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidQuantity("The quantity must be an integer.")
+    if quantity == 0 or (quantity < 0 and not allow_negative):
+        raise InvalidQuantity("The quantity must be a positive integer." if not allow_negative
+                              else "The change must not be zero.")
+    if abs(quantity) > MAX_QUANTITY:
+        raise InvalidQuantity(f"The quantity must be at most {MAX_QUANTITY}.")
+
+
+def check_active(*, warehouses: list[Warehouse], product: Product) -> None:
+    for warehouse in warehouses:
+        if not warehouse.is_active:
+            raise InactiveObject(f"Warehouse {warehouse.code} is inactive.")
+    if not product.is_active:
+        raise InactiveObject(f"Product {product.sku} is inactive.")
+
+
+def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
+           reference: Reference | None = None) -> StockMovement:
+    """Write one locked row's new balance and its ledger row. The caller holds the row lock."""
+    previous = stock.quantity
+    new_quantity = previous + change
+    if new_quantity < 0:
+        raise InsufficientStock(available=previous, requested=-change)
+    if new_quantity > MAX_BALANCE:
+        raise InvalidQuantity(f"The resulting quantity would exceed {MAX_BALANCE}.")
+    stock.quantity = new_quantity
+    stock.save(update_fields=["quantity", "updated_at"])
+    movement = StockMovement.objects.create(
+        stock=stock,
+        warehouse_id=stock.warehouse_id,
+        product_id=stock.product_id,
+        kind=kind,
+        quantity_change=change,
+        quantity_after=new_quantity,
+        actor=actor,
+        reference_type=reference.type if reference else None,
+        reference_id=reference.id if reference else None,
+        reason=reason,
+        note=note or "",
+    )
+    alerts.stock_level_changed(stock=stock, previous_quantity=previous)
+    return movement
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _require_change(actor, *warehouses: Warehouse) -> None:
+    for warehouse in warehouses:
+        _require(policies.can_change_stock(actor, warehouse),
+                 f"Only an admin or the manager or staff of warehouse {warehouse.code} may change its stock.")
+
+
+@transaction.atomic
+def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int, note: str = "",
+                 ip: str | None = None) -> Stock:
+    """Add `quantity` units (an `assign` movement), creating the stock row if needed.
+
+    Locks: the stock row (created first if missing). Raises PermissionDenied unless the actor
+    manages the warehouse, InactiveObject, InvalidQuantity.
+    """
+    check_quantity(quantity)
+    _require(policies.can_assign_stock(actor, warehouse), "Only an admin or this warehouse's manager "
+                                                          "may assign stock here.")
+    check_active(warehouses=[warehouse], product=product)
+    stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
+    movement = _apply(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note)
+    record_event(actor=actor, action="stock.assign", target=stock, ip=ip,
+                 data={"movement": movement.pk, "quantity": quantity, "quantity_after": stock.quantity})
+    return stock
+
+
+@transaction.atomic
+def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, reason: str,
+                 note: str = "", ip: str | None = None) -> Stock:
+    """Change a balance by `delta` (an `adjust` movement: count, damage, loss, found, return, receipt).
+
+    Locks: the stock row (created first if missing, for a positive delta). Raises
+    PermissionDenied unless the actor operates the warehouse, InsufficientStock if the result
+    would be below zero (nothing written), InactiveObject, InvalidQuantity.
+    """
+    check_quantity(delta, allow_negative=True)
+    if reason not in StockMovement.Reason.values:
+        raise DomainError(f"Unknown reason {reason!r}.", code="invalid_reason")
+    _require(policies.can_adjust_stock(actor, warehouse), "Only an admin or this warehouse's manager or "
+                                                          "staff may adjust stock here.")
+    check_active(warehouses=[warehouse], product=product)
+    if delta < 0 and not Stock.objects.filter(product=product, warehouse=warehouse).exists():
+        raise InsufficientStock(available=0, requested=-delta)
+    stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
+    movement = _apply(stock, change=delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note)
+    record_event(actor=actor, action="stock.adjust", target=stock, ip=ip,
+                 data={"movement": movement.pk, "delta": delta, "reason": reason, "quantity_after": stock.quantity})
+    return stock
+
+
+@transaction.atomic
+def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int,
+                 reference: Reference, kind: str = Kind.PURCHASE, note: str = "") -> StockMovement:
+    """Take `quantity` out of a warehouse for a request (a `purchase` movement by default).
+
+    The caller (a workflow service) has checked the actor's right to decide; this checks again that
+    the actor operates the warehouse. Locks: the stock row. Raises PermissionDenied unless the actor
+    operates the warehouse, InsufficientStock before writing anything if not enough is on hand,
+    InactiveObject, InvalidQuantity.
+    """
+    check_quantity(quantity)
+    _require_change(actor, warehouse)
+    check_active(warehouses=[warehouse], product=product)
+    if not Stock.objects.filter(product=product, warehouse=warehouse).exists():
+        raise InsufficientStock(available=0, requested=quantity)
+    stock = locks.lock_stock_row(product.pk, warehouse.pk)
+    return _apply(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
+
+
+@transaction.atomic
+def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Product, quantity: int,
+               reference: Reference, note: str = "") -> tuple[StockMovement, StockMovement]:
+    """Move `quantity` from `source` to `destination`: a `transfer_out` and a `transfer_in` row.
+
+    All or nothing. Locks: both stock rows, in primary-key order (the destination row is created
+    first if missing). Raises PermissionDenied unless the actor operates both warehouses,
+    InsufficientStock before writing if the source lacks the quantity, InactiveObject,
+    InvalidQuantity, DomainError `same_warehouse`.
+    """
+    check_quantity(quantity)
+    if source.pk == destination.pk:
+        raise DomainError("Source and destination must differ.", code="same_warehouse")
+    _require_change(actor, source, destination)
+    check_active(warehouses=[source, destination], product=product)
+    if not Stock.objects.filter(product=product, warehouse=source).exists():
+        raise InsufficientStock(available=0, requested=quantity)
+    src_key, dst_key = (product.pk, source.pk), (product.pk, destination.pk)
+    locks.ensure_stock_rows([dst_key])
+    rows = locks.lock_stock_rows([src_key, dst_key])
+    out_row = _apply(rows[src_key], change=-quantity, kind=Kind.TRANSFER_OUT, actor=actor,
+                     reference=reference, note=note)
+    in_row = _apply(rows[dst_key], change=quantity, kind=Kind.TRANSFER_IN, actor=actor,
+                    reference=reference, note=note)
+    return out_row, in_row

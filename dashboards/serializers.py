@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from core.filters import MAX_ID
+
 
 class DaysQuerySerializer(serializers.Serializer):
     """`days`: the window length in local calendar days, 1–366 (default 30)."""
@@ -12,21 +14,16 @@ class DaysQuerySerializer(serializers.Serializer):
 class WarehouseDashboardQuerySerializer(DaysQuerySerializer):
     """`warehouse` (required id) and `days`."""
 
-    warehouse = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    warehouse = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class SeriesEntrySerializer(serializers.Serializer):
     """One local day of flows: units in, units out (both non-negative) and net = in − out."""
 
     date = serializers.DateField()
+    locals()["in"] = serializers.IntegerField()  # "in" is a Python keyword; fields keep declaration order
+    out = serializers.IntegerField()
     net = serializers.IntegerField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        # "in" is a Python keyword, so these two fields are declared here.
-        fields["in"] = serializers.IntegerField()
-        fields["out"] = serializers.IntegerField()
-        return {name: fields[name] for name in ("date", "in", "out", "net")}
 
 
 class TopProductSerializer(serializers.Serializer):

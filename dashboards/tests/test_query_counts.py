@@ -43,9 +43,9 @@ def _populate(world, movements: int):
 
 
 @pytest.mark.parametrize("movements", [10, 1000])
-def test_admin_dashboard_query_count_does_not_grow_with_the_ledger(world, django_assert_num_queries, movements):
+def test_admin_dashboard_query_count_does_not_grow_with_the_ledger(world, django_assert_num_queries, movements, make_client):
     _populate(world, movements)
-    client = world.client(world.admin)
+    client = make_client(world.admin)
     with django_assert_num_queries(ADMIN_QUERIES):
         response = client.get("/api/dashboard/admin/", {"days": 30})
     assert response.status_code == 200
@@ -53,9 +53,9 @@ def test_admin_dashboard_query_count_does_not_grow_with_the_ledger(world, django
 
 
 @pytest.mark.parametrize("movements", [10, 1000])
-def test_warehouse_dashboard_query_count_does_not_grow_with_the_ledger(world, django_assert_num_queries, movements):
+def test_warehouse_dashboard_query_count_does_not_grow_with_the_ledger(world, django_assert_num_queries, movements, make_client):
     _populate(world, movements)
-    client = world.client(world.manager_a)
+    client = make_client(world.manager_a)
     with django_assert_num_queries(WAREHOUSE_QUERIES):
         response = client.get("/api/dashboard/warehouse/", {"warehouse": world.wh_a.pk, "days": 30})
     assert response.status_code == 200

@@ -5,23 +5,24 @@ import pytest
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from dashboards.tests.ledger import at, write_ledger
 from inventory.models import LowStockAlert, StockMovement
 from inventory.tests.factories import ProductFactory
 from workflows.models import ManagerPromotionRequest, PurchaseRequest, TransferRequest
+from workflows.tests.history import at, record_history
 
 URL = "/api/dashboard/admin/"
 Kind = StockMovement.Kind
 UTC = ZoneInfo("UTC")
 
 
-def test_admin_gets_exact_shape_and_totals(world, berlin, frozen_now, make_client):
-    frozen_now(at(berlin, 2026, 3, 10, 12, 0))
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+def test_admin_gets_exact_shape_and_totals(world, berlin, time_machine, make_client):
+    time_machine.move_to(at(berlin, 2026, 3, 10, 12, 0), tick=False)
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
         (at(berlin, 2026, 3, 8, 9, 0), 50, Kind.ASSIGN),
         (at(berlin, 2026, 3, 10, 9, 0), -8, Kind.PURCHASE),
     ])
-    write_ledger(warehouse=world.wh_b, product=world.product2, entries=[(at(berlin, 2026, 3, 9, 9, 0), 5, Kind.ASSIGN)])
+    record_history(warehouse=world.wh_b, product=world.product2,
+                   entries=[(at(berlin, 2026, 3, 9, 9, 0), 5, Kind.ASSIGN)])
     LowStockAlert.objects.create(product=world.product2, warehouse=world.wh_b, threshold=10, quantity_at_trigger=5)
     PurchaseRequest.objects.create(warehouse=world.wh_a, product=world.product, quantity=1, requested_by=world.viewer)
     TransferRequest.objects.create(source_warehouse=world.wh_a, destination_warehouse=world.wh_b,
@@ -61,10 +62,10 @@ def test_series_has_one_entry_per_day_including_zero_days_and_defaults_to_30(wor
     assert dates == sorted(dates) and len(set(dates)) == 30
 
 
-def test_series_counts_days_in_the_project_time_zone(world, berlin, frozen_now, make_client):
-    frozen_now(at(berlin, 2026, 3, 10, 12, 0))
+def test_series_counts_days_in_the_project_time_zone(world, berlin, time_machine, make_client):
+    time_machine.move_to(at(berlin, 2026, 3, 10, 12, 0), tick=False)
     # 23:30 UTC on the 8th is 00:30 on the 9th in Berlin.
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
         (datetime(2026, 3, 8, 23, 30, tzinfo=UTC), 7, Kind.ASSIGN),
         (at(berlin, 2026, 3, 8, 23, 59), 3, Kind.ASSIGN),
     ])
@@ -72,9 +73,9 @@ def test_series_counts_days_in_the_project_time_zone(world, berlin, frozen_now, 
     assert [(e["date"], e["in"]) for e in series] == [("2026-03-08", 3), ("2026-03-09", 7), ("2026-03-10", 0)]
 
 
-def test_movements_outside_the_window_are_not_counted(world, berlin, frozen_now, make_client):
-    frozen_now(at(berlin, 2026, 3, 10, 12, 0))
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+def test_movements_outside_the_window_are_not_counted(world, berlin, time_machine, make_client):
+    time_machine.move_to(at(berlin, 2026, 3, 10, 12, 0), tick=False)
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
         (at(berlin, 2026, 3, 7, 23, 59), 4, Kind.ASSIGN),
         (at(berlin, 2026, 3, 8, 0, 0), 6, Kind.ASSIGN),
     ])
@@ -87,7 +88,7 @@ def test_top_products_lists_at_most_ten_by_units_moved(world, make_client):
     now = datetime.now(tz=UTC)
     products = [ProductFactory() for _ in range(12)]
     for n, product in enumerate(products, start=1):
-        write_ledger(warehouse=world.wh_a, product=product, entries=[(now - timedelta(minutes=1), n, Kind.ASSIGN)])
+        record_history(warehouse=world.wh_a, product=product, entries=[(now - timedelta(minutes=1), n, Kind.ASSIGN)])
     top = make_client(world.admin).get(URL).json()["top_products"]
     assert [row["moved"] for row in top] == list(range(12, 2, -1))
 

@@ -4,23 +4,24 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from dashboards.tests.ledger import at, write_ledger
 from inventory.models import LowStockAlert, LowStockThreshold, StockMovement
 from workflows.models import PurchaseRequest, RequestStatus, TransferRequest
+from workflows.tests.history import at, record_history
 
 URL = "/api/dashboard/warehouse/"
 Kind = StockMovement.Kind
 
 
-def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, frozen_now, make_client):
-    now = frozen_now(at(berlin, 2026, 3, 10, 12, 0))
-    write_ledger(warehouse=world.wh_a, product=world.product, actor=world.staff_a, entries=[
+def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, time_machine, make_client):
+    now = at(berlin, 2026, 3, 10, 12, 0)
+    time_machine.move_to(now, tick=False)
+    record_history(warehouse=world.wh_a, product=world.product, actor=world.staff_a, entries=[
         (at(berlin, 2026, 3, 9, 9, 0), 20, Kind.ADJUST, "receipt"),
         (at(berlin, 2026, 3, 10, 9, 0), -18, Kind.ADJUST, "damage"),
     ])
-    write_ledger(warehouse=world.wh_a, product=world.product2, actor=world.manager_a,
+    record_history(warehouse=world.wh_a, product=world.product2, actor=world.manager_a,
                  entries=[(at(berlin, 2026, 3, 10, 8, 0), 9, Kind.ASSIGN)])
-    write_ledger(warehouse=world.wh_b, product=world.product,
+    record_history(warehouse=world.wh_b, product=world.product,
                  entries=[(at(berlin, 2026, 3, 10, 8, 0), 99, Kind.ASSIGN)])
     LowStockThreshold.objects.create(product=world.product, warehouse=world.wh_a, threshold=5)
     LowStockThreshold.objects.create(product=world.product2, warehouse=world.wh_a, threshold=5)
@@ -59,12 +60,13 @@ def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, frozen_now, 
     ]
 
 
-def test_staff_activity_ignores_work_outside_the_window_and_other_warehouses(world, berlin, frozen_now, make_client):
-    now = frozen_now(at(berlin, 2026, 3, 10, 12, 0))
-    write_ledger(warehouse=world.wh_a, product=world.product, actor=world.staff_a, entries=[
+def test_staff_activity_ignores_work_outside_the_window_and_other_warehouses(world, berlin, time_machine, make_client):
+    now = at(berlin, 2026, 3, 10, 12, 0)
+    time_machine.move_to(now, tick=False)
+    record_history(warehouse=world.wh_a, product=world.product, actor=world.staff_a, entries=[
         (at(berlin, 2026, 3, 8, 23, 59), 20, Kind.ADJUST, "receipt"),  # the day before a 2-day window
     ])
-    write_ledger(warehouse=world.wh_b, product=world.product, actor=world.admin, entries=[
+    record_history(warehouse=world.wh_b, product=world.product, actor=world.admin, entries=[
         (now - timedelta(hours=1), 20, Kind.ADJUST, "receipt"),
     ])
     PurchaseRequest.objects.create(warehouse=world.wh_a, product=world.product, quantity=1, requested_by=world.viewer,

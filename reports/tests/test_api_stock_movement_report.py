@@ -7,12 +7,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.tests.factories import UserFactory
-from dashboards.tests.ledger import at, write_ledger
 from inventory import services
 from inventory.models import Stock, StockMovement
 from inventory.tests.factories import ProductFactory
 from warehouses.tests.factories import WarehouseFactory
 from workflows.models import PurchaseRequest, TransferRequest
+from workflows.tests.history import at, record_history
 
 URL = "/api/reports/stock-movements/"
 Kind = StockMovement.Kind
@@ -23,7 +23,7 @@ HEADER = ["created_at", "warehouse", "sku", "product", "kind", "quantity_change"
 def _mixed_day(world):
     """Yesterday's history (an opening balance), then today's assign, adjusts, a purchase and a transfer."""
     yesterday = timezone.now() - timedelta(days=1, hours=1)
-    write_ledger(warehouse=world.wh_a, product=world.product, actor=world.manager_a,
+    record_history(warehouse=world.wh_a, product=world.product, actor=world.manager_a,
                  entries=[(yesterday, 40, Kind.ASSIGN)])
     services.assign_stock(actor=world.manager_a, warehouse=world.wh_a, product=world.product, quantity=25)
     services.assign_stock(actor=world.manager_a, warehouse=world.wh_a, product=world.product2, quantity=9)
@@ -87,10 +87,11 @@ def test_csv_has_the_header_and_one_line_per_movement(world, make_client):
 
 
 def test_csv_times_are_iso_in_the_project_time_zone(world, berlin, make_client):
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[(at(berlin, 2026, 1, 31, 23, 59), 5, "assign")])
+    record_history(warehouse=world.wh_a, product=world.product,
+                   entries=[(at(berlin, 2026, 1, 31, 23, 59), 5, "assign")])
     response = _get(make_client(world.admin), format="csv", period="monthly", date="2026-01-01")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[1].startswith("2026-01-31T23:59:00+01:00,A,BOLT-1,Bolt,assign,5,5,,,")
+    assert lines[1].startswith("2026-01-31T23:59:00+01:00,A,BOLT-1,Bolt,assign,5,5,manager_a,,")
 
 
 def test_csv_neutralises_spreadsheet_formulas(world, make_client):
@@ -125,7 +126,7 @@ def test_pdf_is_the_default_and_shows_skus_totals_and_page_numbers(world, make_c
 def test_pdf_repeats_the_header_and_numbers_every_page(world, berlin, make_client):
     start = at(berlin, 2026, 2, 2, 8, 0)
     entries = [(start + timedelta(minutes=i), 3 if i % 2 == 0 else -1, Kind.ADJUST, "count") for i in range(150)]
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=entries)
+    record_history(warehouse=world.wh_a, product=world.product, entries=entries)
     response = _get(make_client(world.admin), period="monthly", date="2026-02-10", warehouse=world.wh_a.pk)
     assert response["Content-Disposition"].endswith('filename="stock-movements_A_monthly_2026-02-01.pdf"')
     reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
@@ -224,9 +225,9 @@ def test_page_count_is_exact_when_summary_and_movements_fill_pages(world, berlin
     start = at(berlin, 2026, 2, 2, 8, 0)
     products = [ProductFactory() for _ in range(40)]  # the summary spills onto a second page
     for n, product in enumerate(products):
-        write_ledger(warehouse=world.wh_a, product=product, entries=[(start + timedelta(minutes=n), 1, Kind.ASSIGN)])
+        record_history(warehouse=world.wh_a, product=product, entries=[(start + timedelta(minutes=n), 1, Kind.ASSIGN)])
     extra = [(start + timedelta(hours=2, minutes=i), 1, Kind.ADJUST, "found") for i in range(movements - 40)]
-    write_ledger(warehouse=world.wh_a, product=products[0], entries=extra)
+    record_history(warehouse=world.wh_a, product=products[0], entries=extra)
     response = _get(make_client(world.admin), period="monthly", date="2026-02-10")
     reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
     pages = len(reader.pages)
@@ -239,7 +240,7 @@ def test_pdf_chart_plots_the_local_daily_net_of_every_day_of_the_period(world, b
 
     from reports import pdf
 
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
         (at(berlin, 2026, 3, 2, 0, 10), 10, Kind.ASSIGN),
         (at(berlin, 2026, 3, 3, 12, 0), 1, Kind.ADJUST, "found"),
         (at(berlin, 2026, 3, 3, 23, 50), -4, Kind.ADJUST, "damage"),  # 22:50 UTC: still the 3rd locally

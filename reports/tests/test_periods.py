@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from dashboards.tests.ledger import at, write_ledger
 from inventory.models import StockMovement
 from reports.selectors import period_containing
+from workflows.tests.history import at, record_history
 
 URL = "/api/reports/stock-movements/"
 Kind = StockMovement.Kind
@@ -20,7 +20,7 @@ def _report(client, **params):
 
 @pytest.fixture
 def sunday_night_and_monday_morning(world, berlin):
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
         (at(berlin, 2026, 3, 8, 23, 30), 10, Kind.ASSIGN),  # Sunday 23:30 local (22:30 UTC)
         (at(berlin, 2026, 3, 9, 0, 30), -4, Kind.ADJUST),  # Monday 00:30 local (Sunday 23:30 UTC)
     ])
@@ -46,7 +46,7 @@ def test_monday_0030_local_belongs_to_the_next_week(world, sunday_night_and_mond
 
 
 def test_month_boundary_is_local_midnight(world, berlin, make_client):
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
         (at(berlin, 2026, 1, 31, 23, 59), 5, Kind.ASSIGN),
         (at(berlin, 2026, 2, 1, 0, 0), 7, Kind.ASSIGN),
     ])
@@ -59,8 +59,9 @@ def test_month_boundary_is_local_midnight(world, berlin, make_client):
 
 
 def test_a_stock_that_did_not_move_is_listed_with_its_balance(world, berlin, make_client):
-    write_ledger(warehouse=world.wh_a, product=world.product, entries=[(at(berlin, 2026, 1, 5, 9, 0), 5, Kind.ASSIGN)])
-    write_ledger(warehouse=world.wh_a, product=world.product2, entries=[
+    record_history(warehouse=world.wh_a, product=world.product,
+                   entries=[(at(berlin, 2026, 1, 5, 9, 0), 5, Kind.ASSIGN)])
+    record_history(warehouse=world.wh_a, product=world.product2, entries=[
         (at(berlin, 2026, 1, 5, 9, 0), 5, Kind.ASSIGN), (at(berlin, 2026, 1, 6, 9, 0), -5, Kind.ADJUST)])
     march = _report(make_client(world.admin), period="monthly", date="2026-03-01")
     # BOLT-1 holds 5 units without moving; NUT-1 is empty and idle, so it is not listed.
@@ -80,6 +81,6 @@ def test_the_daylight_saving_day_is_a_23_hour_period(world, berlin, make_client)
     assert (day["start"], day["end"]) == ("2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00")
 
 
-def test_date_defaults_to_today_in_the_project_time_zone(world, berlin, frozen_now, make_client):
-    frozen_now(at(berlin, 2026, 3, 9, 0, 30))  # still Sunday in UTC
+def test_date_defaults_to_today_in_the_project_time_zone(world, berlin, time_machine, make_client):
+    time_machine.move_to(at(berlin, 2026, 3, 9, 0, 30), tick=False)  # still Sunday in UTC
     assert _report(make_client(world.admin), period="daily")["period"]["start"] == "2026-03-09T00:00:00+01:00"

@@ -20,11 +20,15 @@ from .models import PurchaseRequest, TransferRequest
 
 
 class InvalidDecision(DomainError):
+    """The decision is neither `approve` nor `reject` (the API's serializer refuses it earlier)."""
+
     code = "invalid_decision"
     default_detail = "The decision must be 'approve' or 'reject'."
 
 
 class SameWarehouse(DomainError):
+    """A transfer's source and destination are one warehouse (`same_warehouse`; one class for the workflows)."""
+
     code = "same_warehouse"
     default_detail = "Source and destination must differ."
 

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from core.decisions import RequestStatus
 from inventory.models import LowStockAlert, LowStockThreshold, StockMovement
-from workflows.models import PurchaseRequest, RequestStatus, TransferRequest
+from workflows.models import PurchaseRequest, TransferRequest
 from workflows.tests.history import at, record_history
 
 URL = "/api/dashboard/warehouse/"

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.decisions import RequestStatus
 from inventory.models import LowStockAlert, LowStockThreshold, StockMovement
 from inventory.tests.factories import ProductFactory
-from workflows.models import PurchaseRequest, RequestStatus
+from workflows.models import PurchaseRequest
 from workflows.tests.history import record_history
 
 # One query authenticates (user and role); the rest are the dashboard's aggregates.

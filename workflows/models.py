@@ -35,17 +35,25 @@ class PurchaseRequestQuerySet(RequestQuerySet):
     requester_sees_own = True
 
 
-class PurchaseRequest(DecidedRequest):
-    """A viewer asks to take `quantity` of a product out of a warehouse."""
+class StockRequest(DecidedRequest):
+    """A request about `quantity` units of one product, made by `requested_by`."""
 
-    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
+    class Meta(DecidedRequest.Meta):
+        abstract = True
+
+
+class PurchaseRequest(StockRequest):
+    """A viewer asks to take `quantity` of a product out of a warehouse."""
+
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+
     objects = PurchaseRequestQuerySet.as_manager()
 
-    class Meta(DecidedRequest.Meta):
+    class Meta(StockRequest.Meta):
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="purchase_quantity_positive")]
         indexes = [models.Index(fields=["warehouse", "status"], name="purchase_warehouse_status")]
 
@@ -59,18 +67,15 @@ class TransferRequestQuerySet(RequestQuerySet):
     warehouse_fields = ("source_warehouse", "destination_warehouse")
 
 
-class TransferRequest(DecidedRequest):
+class TransferRequest(StockRequest):
     """Move `quantity` of a product from one warehouse to another; decided by an admin."""
 
     source_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
     destination_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
-    quantity = models.PositiveIntegerField()
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     objects = TransferRequestQuerySet.as_manager()
 
-    class Meta(DecidedRequest.Meta):
+    class Meta(StockRequest.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
             models.CheckConstraint(

@@ -38,11 +38,15 @@ def _check_decision(decision: str) -> None:
         raise InvalidDecision()
 
 
-def _lock(model, *, actor, request_id: int):
-    """Lock the request row, then make sure the actor can see it (404 otherwise, ids do not leak)."""
+def _lock_pending(model, *, actor, request_id: int, allowed, denied: str):
+    """Lock the request row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless pending."""
     obj = model.objects.select_for_update().filter(pk=request_id).first()
     if obj is None or not model.objects.for_user(actor).filter(pk=obj.pk).exists():
         raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")
+    if not allowed(actor, obj):
+        raise PermissionDenied(denied)
+    if not obj.is_pending:
+        raise NotPending(f"This request is already {obj.status}.")
     return obj
 
 
@@ -89,11 +93,9 @@ def decide_purchase_request(*, actor, request_id: int, decision: str, reason: st
     pending) or InactiveObject from the stock service.
     """
     _check_decision(decision)
-    purchase = _lock(PurchaseRequest, actor=actor, request_id=request_id)
-    if not policies.can_decide_purchase(actor, purchase):
-        raise PermissionDenied("Only an admin or this warehouse's manager or staff may decide this request.")
-    if not purchase.is_pending:
-        raise NotPending(f"This request is already {purchase.status}.")
+    purchase = _lock_pending(
+        PurchaseRequest, actor=actor, request_id=request_id, allowed=policies.can_decide_purchase,
+        denied="Only an admin or this warehouse's manager or staff may decide this request.")
     data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
     if decision == Decision.APPROVE:
         movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
@@ -110,11 +112,9 @@ def cancel_purchase_request(*, actor, request_id: int, ip: str | None = None) ->
     Locks: the request row. Raises NotFound if unknown or outside the actor's scope,
     PermissionDenied unless the actor is the requester, NotPending if it was already decided.
     """
-    purchase = _lock(PurchaseRequest, actor=actor, request_id=request_id)
-    if not policies.can_cancel_purchase(actor, purchase):
-        raise PermissionDenied("Only the requester may cancel a purchase request.")
-    if not purchase.is_pending:
-        raise NotPending(f"This request is already {purchase.status}.")
+    purchase = _lock_pending(PurchaseRequest, actor=actor, request_id=request_id,
+                             allowed=policies.can_cancel_purchase,
+                             denied="Only the requester may cancel a purchase request.")
     purchase.mark_decided(actor=actor, status=RequestStatus.CANCELLED, reason="")
     record_event(actor=actor, action="purchase_request.cancel", target=purchase, ip=ip,
                  data={"warehouse": purchase.warehouse_id, "product": purchase.product_id})
@@ -158,11 +158,9 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     InsufficientStock (nothing written, stays pending) or InactiveObject from the stock service.
     """
     _check_decision(decision)
-    transfer = _lock(TransferRequest, actor=actor, request_id=request_id)
-    if not policies.can_decide_transfer(actor, transfer):
-        raise PermissionDenied("Only an admin may decide a transfer request.")
-    if not transfer.is_pending:
-        raise NotPending(f"This request is already {transfer.status}.")
+    transfer = _lock_pending(TransferRequest, actor=actor, request_id=request_id,
+                             allowed=policies.can_decide_transfer,
+                             denied="Only an admin may decide a transfer request.")
     data = {"source_warehouse": transfer.source_warehouse_id, "destination_warehouse":
             transfer.destination_warehouse_id, "product": transfer.product_id, "quantity": transfer.quantity}
     if decision == Decision.APPROVE:

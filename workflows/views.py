@@ -115,6 +115,17 @@ class RequestActionView(RequestView):
         return self.respond(self.act(obj, data))
 
 
+class RequestDecisionView(RequestActionView):
+    """`POST {id, decision, reason?}`: the decision goes to the model's `decide` service."""
+
+    input_class = DecisionSerializer
+    decide: staticmethod
+
+    def act(self, obj, data):
+        return self.decide(actor=self.request.user, request_id=obj.pk, decision=data["decision"],
+                           reason=data["reason"], ip=client_ip(self.request))
+
+
 @extend_schema_view(post=extend_schema(
     request=PurchaseRequestCreateSerializer, responses={201: PurchaseRequestSerializer, **CREATE_ERRORS},
     description="A viewer asks for stock from a warehouse; the request starts `pending`."))
@@ -140,19 +151,13 @@ class PurchaseRequestDetailView(RequestDetailView):
 
 @extend_schema_view(post=extend_schema(
     request=DecisionSerializer, responses={200: PurchaseRequestSerializer, **DECISION_ERRORS}))
-class PurchaseRequestDecisionView(RequestActionView):
+class PurchaseRequestDecisionView(RequestDecisionView):
     """Approve or reject a purchase request (admin; manager or staff of its warehouse)."""
 
     permission_classes = [IsActiveUser & CanDecidePurchase]
     serializer_class = PurchaseRequestSerializer
-    input_class = DecisionSerializer
     scope = staticmethod(selectors.purchase_requests_for)
-
-    def act(self, obj, data):
-        return services.decide_purchase_request(
-            actor=self.request.user, request_id=obj.pk, decision=data["decision"], reason=data["reason"],
-            ip=client_ip(self.request),
-        )
+    decide = staticmethod(services.decide_purchase_request)
 
 
 @extend_schema_view(post=extend_schema(
@@ -197,16 +202,10 @@ class TransferRequestDetailView(RequestDetailView):
 
 @extend_schema_view(post=extend_schema(
     request=DecisionSerializer, responses={200: TransferRequestSerializer, **DECISION_ERRORS}))
-class TransferRequestDecisionView(RequestActionView):
+class TransferRequestDecisionView(RequestDecisionView):
     """Approve or reject a transfer request (admin only)."""
 
     permission_classes = [IsActiveUser & CanDecideTransfer]
     serializer_class = TransferRequestSerializer
-    input_class = DecisionSerializer
     scope = staticmethod(selectors.transfer_requests_for)
-
-    def act(self, obj, data):
-        return services.decide_transfer_request(
-            actor=self.request.user, request_id=obj.pk, decision=data["decision"], reason=data["reason"],
-            ip=client_ip(self.request),
-        )
+    decide = staticmethod(services.decide_transfer_request)

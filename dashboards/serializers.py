@@ -48,17 +48,17 @@ class AlertSerializer(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
 
 
-class AdminTotalsSerializer(serializers.Serializer):
-    """Counts over every warehouse."""
+def _counts(name: str, doc: str, fields: tuple[str, ...]) -> type[serializers.Serializer]:
+    """A schema-only serializer of integer counts, in the order given."""
+    return type(name, (serializers.Serializer,), {
+        "__doc__": doc, "__module__": __name__, **{field: serializers.IntegerField() for field in fields}})
 
-    warehouses = serializers.IntegerField()
-    products = serializers.IntegerField()
-    units_on_hand = serializers.IntegerField()
-    open_alerts = serializers.IntegerField()
-    pending_purchase_requests = serializers.IntegerField()
-    pending_transfer_requests = serializers.IntegerField()
-    pending_registrations = serializers.IntegerField()
-    pending_promotions = serializers.IntegerField()
+
+WAREHOUSE_TOTALS = ("products", "units_on_hand", "open_alerts", "pending_purchase_requests",
+                    "pending_transfer_requests")
+WarehouseTotalsSerializer = _counts("WarehouseTotalsSerializer", "Counts for one warehouse.", WAREHOUSE_TOTALS)
+AdminTotalsSerializer = _counts("AdminTotalsSerializer", "Counts over every warehouse.",
+                                ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions"))
 
 
 class AdminDashboardSerializer(serializers.Serializer):
@@ -101,16 +101,6 @@ class StaffActivitySerializer(serializers.Serializer):
     username = serializers.CharField()
     decisions = serializers.IntegerField()
     adjustments = serializers.IntegerField()
-
-
-class WarehouseTotalsSerializer(serializers.Serializer):
-    """Counts for one warehouse."""
-
-    products = serializers.IntegerField()
-    units_on_hand = serializers.IntegerField()
-    open_alerts = serializers.IntegerField()
-    pending_purchase_requests = serializers.IntegerField()
-    pending_transfer_requests = serializers.IntegerField()
 
 
 class WarehouseDashboardSerializer(serializers.Serializer):

@@ -10,11 +10,12 @@ from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Abs, Coalesce, TruncDate
 from django.utils import timezone
 
-from accounts.models import ManagerPromotionRequest, User
+from accounts.models import ManagerPromotionRequest, Role, User
+from core.decisions import RequestStatus
 from core.periods import LocalDays
 from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
-from workflows.models import PurchaseRequest, RequestStatus, TransferRequest
+from workflows.models import PurchaseRequest, TransferRequest
 
 TOP_PRODUCTS = 10
 # The admin dashboard lists the newest open alerts; `totals.open_alerts` always has the full count.
@@ -156,7 +157,7 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
                                      created_at__gte=window.start, created_at__lt=window.end)
         .order_by().values("actor").annotate(n=Count("id")).values_list("actor", "n")
     )
-    members = Q(warehouse=warehouse, status=User.Status.ACTIVE, role__name="staff")
+    members = Q(warehouse=warehouse, status=User.Status.ACTIVE, role__name=Role.Name.STAFF)
     if warehouse.manager_id:
         members |= Q(pk=warehouse.manager_id)
     users = User.objects.filter(members | Q(pk__in=set(decisions) | set(adjustments))).values_list("id", "username")

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.filters import MAX_ID
 from inventory.serializers import LowStockAlertSerializer, StockRowSerializer
 
 
@@ -14,21 +15,16 @@ class DaysQuerySerializer(serializers.Serializer):
 class WarehouseDashboardQuerySerializer(DaysQuerySerializer):
     """`warehouse` (required id) and `days`."""
 
-    warehouse = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    warehouse = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class SeriesEntrySerializer(serializers.Serializer):
     """One local day of flows: units in, units out (both non-negative) and net = in − out."""
 
     date = serializers.DateField()
+    locals()["in"] = serializers.IntegerField()  # "in" is a Python keyword; fields keep declaration order
+    out = serializers.IntegerField()
     net = serializers.IntegerField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        # "in" is a Python keyword, so these two fields are declared here.
-        fields["in"] = serializers.IntegerField()
-        fields["out"] = serializers.IntegerField()
-        return {name: fields[name] for name in ("date", "in", "out", "net")}
 
 
 class TopProductSerializer(serializers.Serializer):
@@ -40,17 +36,17 @@ class TopProductSerializer(serializers.Serializer):
     moved = serializers.IntegerField()
 
 
-class AdminTotalsSerializer(serializers.Serializer):
-    """Counts over every warehouse."""
+def _counts(name: str, doc: str, fields: tuple[str, ...]) -> type[serializers.Serializer]:
+    """A schema-only serializer of integer counts, in the order given."""
+    return type(name, (serializers.Serializer,), {
+        "__doc__": doc, "__module__": __name__, **{field: serializers.IntegerField() for field in fields}})
 
-    warehouses = serializers.IntegerField()
-    products = serializers.IntegerField()
-    units_on_hand = serializers.IntegerField()
-    open_alerts = serializers.IntegerField()
-    pending_purchase_requests = serializers.IntegerField()
-    pending_transfer_requests = serializers.IntegerField()
-    pending_registrations = serializers.IntegerField()
-    pending_promotions = serializers.IntegerField()
+
+WAREHOUSE_TOTALS = ("products", "units_on_hand", "open_alerts", "pending_purchase_requests",
+                    "pending_transfer_requests")
+WarehouseTotalsSerializer = _counts("WarehouseTotalsSerializer", "Counts for one warehouse.", WAREHOUSE_TOTALS)
+AdminTotalsSerializer = _counts("AdminTotalsSerializer", "Counts over every warehouse.",
+                                ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions"))
 
 
 class AdminDashboardSerializer(serializers.Serializer):
@@ -69,16 +65,6 @@ class StaffActivitySerializer(serializers.Serializer):
     username = serializers.CharField()
     decisions = serializers.IntegerField()
     adjustments = serializers.IntegerField()
-
-
-class WarehouseTotalsSerializer(serializers.Serializer):
-    """Counts for one warehouse."""
-
-    products = serializers.IntegerField()
-    units_on_hand = serializers.IntegerField()
-    open_alerts = serializers.IntegerField()
-    pending_purchase_requests = serializers.IntegerField()
-    pending_transfer_requests = serializers.IntegerField()
 
 
 class WarehouseDashboardSerializer(serializers.Serializer):

@@ -4,11 +4,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff
+from accounts.permissions import IsActiveUser
 from core.errors import NotFound
-from warehouses.models import Warehouse
 
-from . import selectors
+from . import policies, selectors
+from .permissions import CanViewAdminDashboard, CanViewWarehouseDashboards
 from .serializers import (
     AdminDashboardSerializer,
     DaysQuerySerializer,
@@ -22,7 +22,7 @@ DAYS = OpenApiParameter("days", int, description="Window in local calendar days,
 class AdminDashboardView(APIView):
     """Totals, daily flows, top products and open alerts over every warehouse (admin only)."""
 
-    permission_classes = [IsActiveUser & IsAdmin]
+    permission_classes = [IsActiveUser & CanViewAdminDashboard]
 
     @extend_schema(parameters=[DAYS], responses=AdminDashboardSerializer)
     def get(self, request):
@@ -35,7 +35,7 @@ class AdminDashboardView(APIView):
 class WarehouseDashboardView(APIView):
     """One warehouse's dashboard: admin, or the manager and staff of that warehouse."""
 
-    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    permission_classes = [IsActiveUser & CanViewWarehouseDashboards]
 
     @extend_schema(
         parameters=[OpenApiParameter("warehouse", int, required=True), DAYS],
@@ -45,7 +45,8 @@ class WarehouseDashboardView(APIView):
     def get(self, request):
         query = WarehouseDashboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        warehouse = Warehouse.objects.operated_by(request.user).filter(pk=query.validated_data["warehouse"]).first()
+        warehouses = policies.dashboard_warehouses(request.user)
+        warehouse = warehouses.filter(pk=query.validated_data["warehouse"]).first()
         if warehouse is None:
             raise NotFound("No such warehouse among those you operate.")
         data = selectors.warehouse_dashboard(warehouse=warehouse, days=query.validated_data["days"])

@@ -4,6 +4,8 @@ from datetime import date
 
 from rest_framework import serializers
 
+from core.filters import MAX_ID
+
 from .selectors import PERIODS
 
 FORMATS = ("pdf", "csv", "json")
@@ -18,7 +20,7 @@ class ReportQuerySerializer(serializers.Serializer):
         "invalid_choice": "Unknown period {input!r}: use daily, weekly or monthly."})
     date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], error_messages={
         "invalid": "Not a valid calendar date: use YYYY-MM-DD (e.g. 2026-02-28)."})
-    warehouse = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    warehouse = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     format = serializers.ChoiceField(choices=FORMATS, default="pdf", error_messages={
         "invalid_choice": "Unknown format {input!r}: use pdf, csv or json."})
 
@@ -43,14 +45,9 @@ class ReportRowSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     sku = serializers.CharField()
     opening = serializers.IntegerField()
+    locals()["in"] = serializers.IntegerField()  # "in" is a Python keyword; fields keep declaration order
     out = serializers.IntegerField()
     closing = serializers.IntegerField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["in"] = serializers.IntegerField()  # "in" is a Python keyword
-        order = ("warehouse", "product", "sku", "opening", "in", "out", "closing")
-        return {name: fields[name] for name in order}
 
 
 class ReportJsonSerializer(serializers.Serializer):

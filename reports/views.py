@@ -12,12 +12,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsStaff
+from accounts.permissions import IsActiveUser
 from core.errors import NotFound
-from warehouses.models import Warehouse
 
+from . import policies
 from .exports import csv_lines
 from .pdf import write_report_pdf
+from .permissions import CanReadReports
 from .selectors import build_report, movement_rows, period_containing
 from .serializers import ReportJsonSerializer, ReportQuerySerializer
 
@@ -30,13 +31,13 @@ def resolve_warehouses(user, warehouse_id: int | None) -> tuple[list[int] | None
     Admin: the given warehouse or all. Manager and staff: the given warehouse if they operate it
     (else 404); without one, their only warehouse (a manager of several must choose: 400).
     """
-    operated = Warehouse.objects.operated_by(user)
+    operated = policies.report_warehouses(user)
     if warehouse_id is not None:
         found = operated.filter(pk=warehouse_id).values_list("id", "code", "name").first()
         if found is None:
             raise NotFound("No such warehouse among those you operate.")
         return [found[0]], found[1], f"{found[1]} ({found[2]})"
-    if user.role.name == "admin":
+    if policies.can_report_on_all_warehouses(user):
         return None, "all", "all warehouses"
     mine = list(operated.values_list("id", "code", "name")[:2])
     if not mine:
@@ -49,7 +50,7 @@ def resolve_warehouses(user, warehouse_id: int | None) -> tuple[list[int] | None
 class StockMovementReportView(APIView):
     """Per product and warehouse: opening, in, out, closing; then every movement (PDF, CSV or JSON)."""
 
-    permission_classes = [IsActiveUser & (IsAdmin | IsManager | IsStaff)]
+    permission_classes = [IsActiveUser & CanReadReports]
 
     def perform_content_negotiation(self, request, force=False):
         # `format` is this endpoint's own parameter (pdf/csv/json), not DRF's renderer override;

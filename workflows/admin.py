@@ -3,12 +3,14 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
+from accounts.policies import is_admin
 from core.admin import ReadOnlyAdmin
-from core.errors import DomainError
+from core.decisions import Decision
+from core.errors import DomainError, PermissionDenied
 from core.http import client_ip
 
-from . import services
-from .models import Decision, PurchaseRequest, TransferRequest
+from . import policies, services
+from .models import PurchaseRequest, TransferRequest
 
 
 class RequestAdmin(ReadOnlyAdmin):
@@ -19,6 +21,10 @@ class RequestAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["approve_selected", "reject_selected"]
 
+    def may_decide(self, user, obj) -> bool:
+        """The policy the API asks too (the service asks it again under the row lock)."""
+        raise NotImplementedError
+
     def decide(self, *, actor, request_id: int, decision: str, ip: str | None):
         raise NotImplementedError
 
@@ -26,10 +32,10 @@ class RequestAdmin(ReadOnlyAdmin):
         return [field.name for field in self.model._meta.fields]
 
     def has_view_permission(self, request, obj=None):
-        return _is_admin(request.user) or super().has_view_permission(request, obj)
+        return is_admin(request.user) or super().has_view_permission(request, obj)
 
     def has_module_permission(self, request):
-        return _is_admin(request.user) or super().has_module_permission(request)
+        return is_admin(request.user) or super().has_module_permission(request)
 
     @admin.action(description="Approve selected")
     def approve_selected(self, request, queryset):
@@ -41,8 +47,11 @@ class RequestAdmin(ReadOnlyAdmin):
 
     def _decide_all(self, request, queryset, decision: str) -> None:
         done, failures = 0, []
-        for request_id in queryset.order_by("pk").values_list("pk", flat=True):
+        for obj in queryset.order_by("pk"):
+            request_id = obj.pk
             try:
+                if not self.may_decide(request.user, obj):
+                    raise PermissionDenied()
                 # One transaction per request: a failure leaves the others decided.
                 with transaction.atomic():
                     self.decide(actor=request.user, request_id=request_id, decision=decision, ip=client_ip(request))
@@ -57,10 +66,6 @@ class RequestAdmin(ReadOnlyAdmin):
             self.message_user(request, failure, messages.ERROR)
 
 
-def _is_admin(user) -> bool:
-    return bool(user.is_active and getattr(user, "role_id", None) and user.role.name == "admin")
-
-
 @admin.register(PurchaseRequest)
 class PurchaseRequestAdmin(RequestAdmin):
     """Purchase requests."""
@@ -68,6 +73,9 @@ class PurchaseRequestAdmin(RequestAdmin):
     list_display = ["id", "status", "warehouse", *RequestAdmin.list_display[2:]]
     list_filter = ["status", "warehouse"]
     list_select_related = ["warehouse", "product", "requested_by", "decided_by"]
+
+    def may_decide(self, user, obj):
+        return policies.can_decide_purchase(user, obj)
 
     def decide(self, *, actor, request_id, decision, ip):
         services.decide_purchase_request(actor=actor, request_id=request_id, decision=decision, ip=ip)
@@ -80,6 +88,9 @@ class TransferRequestAdmin(RequestAdmin):
     list_display = ["id", "status", "source_warehouse", "destination_warehouse", *RequestAdmin.list_display[2:]]
     list_filter = ["status", "source_warehouse", "destination_warehouse"]
     list_select_related = ["source_warehouse", "destination_warehouse", "product", "requested_by", "decided_by"]
+
+    def may_decide(self, user, obj):
+        return policies.can_decide_transfer(user, obj)
 
     def decide(self, *, actor, request_id, decision, ip):
         services.decide_transfer_request(actor=actor, request_id=request_id, decision=decision, ip=ip)

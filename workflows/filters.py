@@ -1,43 +1,44 @@
 """Query-string filters for request lists."""
 
 import django_filters
-from django import forms
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
-from .models import PurchaseRequest, RequestStatus, TransferRequest
+from core.decisions import RequestStatus
+from core.filters import BaseFilterSet, IdFilter
 
-MAX_ID = 2**63 - 1
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.NumberFilter):
-    """A positive integer id (a decimal or out-of-range value is a 400, not a silent mismatch)."""
-
-    field_class = forms.IntegerField
+from .models import PurchaseRequest, TransferRequest
 
 
-class PurchaseRequestFilter(django_filters.FilterSet):
-    """`?status=` and `?warehouse=`."""
+class RequestFilter(BaseFilterSet):
+    """`?status=` and `?warehouse=`; subclasses say which warehouse fields `warehouse` matches."""
+
+    warehouse_fields: tuple[str, ...] = ()
 
     status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
-    warehouse = IdFilter(field_name="warehouse_id", min_value=1, max_value=MAX_ID)
+    warehouse = IdFilter(method="filter_warehouse")
+
+    def filter_warehouse(self, queryset, name, value):
+        scope = Q()
+        for field in self.warehouse_fields:
+            scope |= Q(**{f"{field}_id": value})
+        return queryset.filter(scope)
+
+
+class PurchaseRequestFilter(RequestFilter):
+    """`?status=` and `?warehouse=`."""
+
+    warehouse_fields = ("warehouse",)
 
     class Meta:
         model = PurchaseRequest
         fields = ["status", "warehouse"]
 
 
-class TransferRequestFilter(django_filters.FilterSet):
+class TransferRequestFilter(RequestFilter):
     """`?status=` and `?warehouse=` (either side of the transfer)."""
 
-    status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
-    warehouse = IdFilter(method="filter_warehouse", min_value=1, max_value=MAX_ID)
+    warehouse_fields = ("source_warehouse", "destination_warehouse")
 
     class Meta:
         model = TransferRequest
         fields = ["status", "warehouse"]
-
-    def filter_warehouse(self, queryset, name, value):
-        return queryset.filter(Q(source_warehouse_id=value) | Q(destination_warehouse_id=value))

@@ -2,12 +2,13 @@
 
 from rest_framework import serializers
 
+from core.decisions import Decision
+from core.filters import MAX_ID
+from core.serializers import StrictSerializer
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
-from .models import Decision, PurchaseRequest, TransferRequest
-
-MAX_ID = 2**63 - 1
+from .models import PurchaseRequest, TransferRequest
 
 
 class ActiveRelatedField(serializers.PrimaryKeyRelatedField):
@@ -61,7 +62,7 @@ class TransferRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PurchaseRequestCreateSerializer(serializers.Serializer):
+class PurchaseRequestCreateSerializer(StrictSerializer):
     """`{warehouse, product, quantity, reason?}`."""
 
     warehouse = ActiveRelatedField(queryset=Warehouse.objects.all())
@@ -70,7 +71,7 @@ class PurchaseRequestCreateSerializer(serializers.Serializer):
     reason = _reason_field()
 
 
-class TransferRequestCreateSerializer(serializers.Serializer):
+class TransferRequestCreateSerializer(StrictSerializer):
     """`{source_warehouse, destination_warehouse, product, quantity, reason?}`; the warehouses differ."""
 
     source_warehouse = ActiveRelatedField(queryset=Warehouse.objects.all())
@@ -87,7 +88,7 @@ class TransferRequestCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(StrictSerializer):
     """`{id, decision: "approve"|"reject", reason?}`."""
 
     id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
@@ -95,7 +96,7 @@ class DecisionSerializer(serializers.Serializer):
     reason = _reason_field()
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(StrictSerializer):
     """`{id}`."""
 
     id = serializers.IntegerField(min_value=1, max_value=MAX_ID)

@@ -7,25 +7,30 @@ lock serializes concurrent deciders and every one after the first sees it is no 
 """
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.audit import record_event
-from accounts.models import Role
+from core.decisions import Decision, RequestStatus
 from core.errors import DomainError, NotFound, NotPending, PermissionDenied
 from inventory.models import Product
 from inventory.services import Reference, check_active, check_quantity, deduct_stock, move_stock
 from warehouses.models import Warehouse
 
-from .models import Decision, PurchaseRequest, RequestStatus, TransferRequest
+from . import policies
+from .models import PurchaseRequest, TransferRequest
 
 
 class InvalidDecision(DomainError):
+    """The decision is neither `approve` nor `reject` (the API's serializer refuses it earlier)."""
+
     code = "invalid_decision"
     default_detail = "The decision must be 'approve' or 'reject'."
 
 
-def _role(user) -> str | None:
-    return user.role.name if user is not None and getattr(user, "role_id", None) else None
+class SameWarehouse(DomainError):
+    """A transfer's source and destination are one warehouse (`same_warehouse`; one class for the workflows)."""
+
+    code = "same_warehouse"
+    default_detail = "Source and destination must differ."
 
 
 def _check_decision(decision: str) -> None:
@@ -33,20 +38,25 @@ def _check_decision(decision: str) -> None:
         raise InvalidDecision()
 
 
-def _mark_decided(request_obj, *, actor, status: str, reason: str) -> None:
-    request_obj.status = status
-    request_obj.decided_by = actor
-    request_obj.decided_at = timezone.now()
-    request_obj.decision_reason = reason or ""
-    request_obj.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-
-
-def _lock(model, *, actor, request_id: int):
-    """Lock the request row, then make sure the actor can see it (404 otherwise, ids do not leak)."""
+def _lock_pending(model, *, actor, request_id: int, allowed, denied: str):
+    """Lock the request row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless pending."""
     obj = model.objects.select_for_update().filter(pk=request_id).first()
     if obj is None or not model.objects.for_user(actor).filter(pk=obj.pk).exists():
         raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")
+    if not allowed(actor, obj):
+        raise PermissionDenied(denied)
+    if not obj.is_pending:
+        raise NotPending(f"This request is already {obj.status}.")
     return obj
+
+
+def _record_decision(request_obj, *, kind: str, actor, decision: str, reason: str, data: dict, ip: str | None):
+    """Mark the locked, pending request approved or rejected and audit it (`purchase_request.approve`, …)."""
+    status = RequestStatus.APPROVED if decision == Decision.APPROVE else RequestStatus.REJECTED
+    request_obj.mark_decided(actor=actor, status=status, reason=reason)
+    record_event(actor=actor, action=f"{kind}.{decision}", target=request_obj, ip=ip,
+                 data={**data, "reason": request_obj.decision_reason})
+    return request_obj
 
 
 # --- Purchase requests --------------------------------------------------------------------------
@@ -59,7 +69,7 @@ def create_purchase_request(*, actor, warehouse: Warehouse, product: Product, qu
     Locks nothing. Raises PermissionDenied unless the actor is an active viewer, InactiveObject,
     InvalidQuantity.
     """
-    if _role(actor) != Role.Name.VIEWER or not Warehouse.objects.for_user(actor).filter(pk=warehouse.pk).exists():
+    if not policies.can_create_purchase_request(actor, warehouse):
         raise PermissionDenied("Only viewers create purchase requests.")
     check_quantity(quantity)
     check_active(warehouses=[warehouse], product=product)
@@ -83,22 +93,16 @@ def decide_purchase_request(*, actor, request_id: int, decision: str, reason: st
     pending) or InactiveObject from the stock service.
     """
     _check_decision(decision)
-    purchase = _lock(PurchaseRequest, actor=actor, request_id=request_id)
-    if not Warehouse.objects.operated_by(actor).filter(pk=purchase.warehouse_id).exists():
-        raise PermissionDenied("Only an admin or this warehouse's manager or staff may decide this request.")
-    if not purchase.is_pending:
-        raise NotPending(f"This request is already {purchase.status}.")
+    purchase = _lock_pending(
+        PurchaseRequest, actor=actor, request_id=request_id, allowed=policies.can_decide_purchase,
+        denied="Only an admin or this warehouse's manager or staff may decide this request.")
     data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
     if decision == Decision.APPROVE:
         movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
                                 quantity=purchase.quantity, reference=Reference("purchase_request", purchase.pk))
         data.update(movement=movement.pk, quantity_after=movement.quantity_after)
-        _mark_decided(purchase, actor=actor, status=RequestStatus.APPROVED, reason=reason)
-    else:
-        _mark_decided(purchase, actor=actor, status=RequestStatus.REJECTED, reason=reason)
-    record_event(actor=actor, action=f"purchase_request.{decision}", target=purchase, ip=ip,
-                 data={**data, "reason": purchase.decision_reason})
-    return purchase
+    return _record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason,
+                            data=data, ip=ip)
 
 
 @transaction.atomic
@@ -108,12 +112,10 @@ def cancel_purchase_request(*, actor, request_id: int, ip: str | None = None) ->
     Locks: the request row. Raises NotFound if unknown or outside the actor's scope,
     PermissionDenied unless the actor is the requester, NotPending if it was already decided.
     """
-    purchase = _lock(PurchaseRequest, actor=actor, request_id=request_id)
-    if purchase.requested_by_id != actor.pk:
-        raise PermissionDenied("Only the requester may cancel a purchase request.")
-    if not purchase.is_pending:
-        raise NotPending(f"This request is already {purchase.status}.")
-    _mark_decided(purchase, actor=actor, status=RequestStatus.CANCELLED, reason="")
+    purchase = _lock_pending(PurchaseRequest, actor=actor, request_id=request_id,
+                             allowed=policies.can_cancel_purchase,
+                             denied="Only the requester may cancel a purchase request.")
+    purchase.mark_decided(actor=actor, status=RequestStatus.CANCELLED, reason="")
     record_event(actor=actor, action="purchase_request.cancel", target=purchase, ip=ip,
                  data={"warehouse": purchase.warehouse_id, "product": purchase.product_id})
     return purchase
@@ -127,13 +129,12 @@ def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse,
     """Ask to move `quantity` of a product from `source` to `destination`; starts `pending`.
 
     Locks nothing. Raises PermissionDenied unless the actor is an admin or the manager of either
-    warehouse; DomainError `same_warehouse`, InactiveObject, InvalidQuantity.
+    warehouse; SameWarehouse (`same_warehouse`), InactiveObject, InvalidQuantity.
     """
-    managed = Warehouse.objects.managed_by(actor).filter(pk__in=[source.pk, destination.pk])
-    if not managed.exists():
+    if not policies.can_create_transfer(actor, source, destination):
         raise PermissionDenied("Only an admin or the manager of the source or destination may request a transfer.")
     if source.pk == destination.pk:
-        raise DomainError("Source and destination must differ.", code="same_warehouse")
+        raise SameWarehouse()
     check_quantity(quantity)
     check_active(warehouses=[source, destination], product=product)
     transfer = TransferRequest.objects.create(
@@ -157,11 +158,9 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     InsufficientStock (nothing written, stays pending) or InactiveObject from the stock service.
     """
     _check_decision(decision)
-    transfer = _lock(TransferRequest, actor=actor, request_id=request_id)
-    if _role(actor) != Role.Name.ADMIN:
-        raise PermissionDenied("Only an admin may decide a transfer request.")
-    if not transfer.is_pending:
-        raise NotPending(f"This request is already {transfer.status}.")
+    transfer = _lock_pending(TransferRequest, actor=actor, request_id=request_id,
+                             allowed=policies.can_decide_transfer,
+                             denied="Only an admin may decide a transfer request.")
     data = {"source_warehouse": transfer.source_warehouse_id, "destination_warehouse":
             transfer.destination_warehouse_id, "product": transfer.product_id, "quantity": transfer.quantity}
     if decision == Decision.APPROVE:
@@ -169,9 +168,5 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
                                      destination=transfer.destination_warehouse, product=transfer.product,
                                      quantity=transfer.quantity, reference=Reference("transfer_request", transfer.pk))
         data.update(movements=[out_row.pk, in_row.pk])
-        _mark_decided(transfer, actor=actor, status=RequestStatus.APPROVED, reason=reason)
-    else:
-        _mark_decided(transfer, actor=actor, status=RequestStatus.REJECTED, reason=reason)
-    record_event(actor=actor, action=f"transfer_request.{decision}", target=transfer, ip=ip,
-                 data={**data, "reason": transfer.decision_reason})
-    return transfer
+    return _record_decision(transfer, kind="transfer_request", actor=actor, decision=decision, reason=reason,
+                            data=data, ip=ip)

@@ -1,17 +1,25 @@
-"""Purchase and transfer request endpoints: validate, call one service, shape the output."""
+"""Purchase and transfer request endpoints: validate, look up in scope, ask the policy, call one service."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import filters, generics, serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.permissions import IsActiveUser, IsAdmin, IsManager, IsViewer, ReadOnly
+from accounts.permissions import IsActiveUser, ReadOnly
+from core.errors import NotFound
+from core.filters import StableOrderingFilter
 from core.http import client_ip
-from core.idempotency import HEADER, idempotent
+from core.idempotency import idempotent
 
 from . import selectors, services
 from .filters import PurchaseRequestFilter, TransferRequestFilter
+from .permissions import (
+    CanCancelPurchase,
+    CanDecidePurchase,
+    CanDecideTransfer,
+    CanRequestPurchases,
+    CanRequestTransfers,
+)
 from .serializers import (
     CancelSerializer,
     DecisionSerializer,
@@ -21,10 +29,6 @@ from .serializers import (
     TransferRequestSerializer,
 )
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Repeat-safe retries: the same key and body replay the first response.",
-)
 ORDERING = ["created_at", "decided_at", "quantity", "id"]
 _ERROR = inline_serializer("WorkflowError", {
     "detail": serializers.CharField(),
@@ -52,123 +56,156 @@ CANCEL_ERRORS = {
 }
 
 
-def _validated(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class ScopedListView(generics.ListAPIView):
-    """A list filtered by its FilterSet and ordered by `?ordering=`; no free-text search."""
-
-    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
-    ordering_fields = ORDERING
-
-
-class PurchaseRequestListCreateView(ScopedListView):
-    """List the purchase requests in scope; a viewer creates one."""
-
-    permission_classes = [IsActiveUser & (ReadOnly | IsViewer)]
-    serializer_class = PurchaseRequestSerializer
-    filterset_class = PurchaseRequestFilter
+class RequestView(generics.GenericAPIView):
+    """Base of the request endpoints: the requests in the caller's scope, shown by `serializer_class`."""
 
     def get_queryset(self):
-        return selectors.purchase_requests_for(self.request.user)
+        return self.scope(self.request.user)
 
-    @extend_schema(request=PurchaseRequestCreateSerializer,
-                   responses={201: PurchaseRequestSerializer, **CREATE_ERRORS}, parameters=[IDEMPOTENCY_KEY],
-                   description="A viewer asks for stock from a warehouse; the request starts `pending`.")
+    @staticmethod
+    def scope(user):
+        raise NotImplementedError
+
+    def validated(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def respond(self, obj, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(obj).data, status=status_code)
+
+
+class RequestListCreateView(generics.ListAPIView, RequestView):
+    """List the requests in scope (filters, `?ordering=`); `POST` validates `input_class` and calls `create`."""
+
+    input_class: type[serializers.Serializer]
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    ordering_fields = ORDERING
+
+    def create(self, data: dict):
+        raise NotImplementedError
+
     @idempotent
     def post(self, request):
-        data = _validated(PurchaseRequestCreateSerializer, request)
-        purchase = services.create_purchase_request(actor=request.user, ip=client_ip(request), **data)
-        return Response(PurchaseRequestSerializer(purchase).data, status=status.HTTP_201_CREATED)
+        return self.respond(self.create(self.validated(self.input_class)), status.HTTP_201_CREATED)
 
 
-class PurchaseRequestDetailView(generics.RetrieveAPIView):
+class RequestDetailView(generics.RetrieveAPIView, RequestView):
+    """One request in scope."""
+
+
+class RequestActionView(RequestView):
+    """`POST {id, ...}`: find the request in scope (404), ask the object policy (403), call `act`.
+
+    The service asks the same policy again under the request's row lock.
+    """
+
+    input_class: type[serializers.Serializer]
+
+    def act(self, obj, data: dict):
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request):
+        data = self.validated(self.input_class)
+        obj = self.get_queryset().filter(pk=data["id"]).first()
+        if obj is None:
+            raise NotFound(f"No {self.get_queryset().model._meta.verbose_name} with id {data['id']}.")
+        self.check_object_permissions(request, obj)
+        return self.respond(self.act(obj, data))
+
+
+class RequestDecisionView(RequestActionView):
+    """`POST {id, decision, reason?}`: the decision goes to the model's `decide` service."""
+
+    input_class = DecisionSerializer
+    decide: staticmethod
+
+    def act(self, obj, data):
+        return self.decide(actor=self.request.user, request_id=obj.pk, decision=data["decision"],
+                           reason=data["reason"], ip=client_ip(self.request))
+
+
+@extend_schema_view(post=extend_schema(
+    request=PurchaseRequestCreateSerializer, responses={201: PurchaseRequestSerializer, **CREATE_ERRORS},
+    description="A viewer asks for stock from a warehouse; the request starts `pending`."))
+class PurchaseRequestListCreateView(RequestListCreateView):
+    """List the purchase requests in scope; a viewer creates one."""
+
+    permission_classes = [IsActiveUser & (ReadOnly | CanRequestPurchases)]
+    serializer_class = PurchaseRequestSerializer
+    input_class = PurchaseRequestCreateSerializer
+    filterset_class = PurchaseRequestFilter
+    scope = staticmethod(selectors.purchase_requests_for)
+
+    def create(self, data):
+        return services.create_purchase_request(actor=self.request.user, ip=client_ip(self.request), **data)
+
+
+class PurchaseRequestDetailView(RequestDetailView):
     """One purchase request in scope."""
 
     serializer_class = PurchaseRequestSerializer
-
-    def get_queryset(self):
-        return selectors.purchase_requests_for(self.request.user)
+    scope = staticmethod(selectors.purchase_requests_for)
 
 
-class PurchaseRequestDecisionView(generics.GenericAPIView):
+@extend_schema_view(post=extend_schema(
+    request=DecisionSerializer, responses={200: PurchaseRequestSerializer, **DECISION_ERRORS}))
+class PurchaseRequestDecisionView(RequestDecisionView):
     """Approve or reject a purchase request (admin; manager or staff of its warehouse)."""
 
-    serializer_class = DecisionSerializer
-
-    @extend_schema(request=DecisionSerializer, responses={200: PurchaseRequestSerializer, **DECISION_ERRORS},
-                   parameters=[IDEMPOTENCY_KEY])
-    @idempotent
-    def post(self, request):
-        data = _validated(DecisionSerializer, request)
-        purchase = services.decide_purchase_request(
-            actor=request.user, request_id=data["id"], decision=data["decision"], reason=data["reason"],
-            ip=client_ip(request),
-        )
-        return Response(PurchaseRequestSerializer(purchase).data)
+    permission_classes = [IsActiveUser & CanDecidePurchase]
+    serializer_class = PurchaseRequestSerializer
+    scope = staticmethod(selectors.purchase_requests_for)
+    decide = staticmethod(services.decide_purchase_request)
 
 
-class PurchaseRequestCancelView(generics.GenericAPIView):
+@extend_schema_view(post=extend_schema(
+    request=CancelSerializer, responses={200: PurchaseRequestSerializer, **CANCEL_ERRORS}))
+class PurchaseRequestCancelView(RequestActionView):
     """The requester cancels their own pending purchase request."""
 
-    serializer_class = CancelSerializer
+    permission_classes = [IsActiveUser & CanCancelPurchase]
+    serializer_class = PurchaseRequestSerializer
+    input_class = CancelSerializer
+    scope = staticmethod(selectors.purchase_requests_for)
 
-    @extend_schema(request=CancelSerializer, responses={200: PurchaseRequestSerializer, **CANCEL_ERRORS},
-                   parameters=[IDEMPOTENCY_KEY])
-    @idempotent
-    def post(self, request):
-        data = _validated(CancelSerializer, request)
-        purchase = services.cancel_purchase_request(actor=request.user, request_id=data["id"], ip=client_ip(request))
-        return Response(PurchaseRequestSerializer(purchase).data)
+    def act(self, obj, data):
+        return services.cancel_purchase_request(actor=self.request.user, request_id=obj.pk, ip=client_ip(self.request))
 
 
-class TransferRequestListCreateView(ScopedListView):
+@extend_schema_view(post=extend_schema(
+    request=TransferRequestCreateSerializer, responses={201: TransferRequestSerializer, **CREATE_ERRORS},
+    description="An admin or the manager of either warehouse asks to move stock; starts `pending`."))
+class TransferRequestListCreateView(RequestListCreateView):
     """List the transfer requests in scope; an admin or a manager creates one."""
 
-    permission_classes = [IsActiveUser & (ReadOnly | IsAdmin | IsManager)]
+    permission_classes = [IsActiveUser & (ReadOnly | CanRequestTransfers)]
     serializer_class = TransferRequestSerializer
+    input_class = TransferRequestCreateSerializer
     filterset_class = TransferRequestFilter
+    scope = staticmethod(selectors.transfer_requests_for)
 
-    def get_queryset(self):
-        return selectors.transfer_requests_for(self.request.user)
-
-    @extend_schema(request=TransferRequestCreateSerializer,
-                   responses={201: TransferRequestSerializer, **CREATE_ERRORS}, parameters=[IDEMPOTENCY_KEY],
-                   description="An admin or the manager of either warehouse asks to move stock; starts `pending`.")
-    @idempotent
-    def post(self, request):
-        data = _validated(TransferRequestCreateSerializer, request)
-        transfer = services.create_transfer_request(
-            actor=request.user, source=data["source_warehouse"], destination=data["destination_warehouse"],
-            product=data["product"], quantity=data["quantity"], reason=data["reason"], ip=client_ip(request),
+    def create(self, data):
+        return services.create_transfer_request(
+            actor=self.request.user, source=data["source_warehouse"], destination=data["destination_warehouse"],
+            product=data["product"], quantity=data["quantity"], reason=data["reason"], ip=client_ip(self.request),
         )
-        return Response(TransferRequestSerializer(transfer).data, status=status.HTTP_201_CREATED)
 
 
-class TransferRequestDetailView(generics.RetrieveAPIView):
+class TransferRequestDetailView(RequestDetailView):
     """One transfer request in scope."""
 
     serializer_class = TransferRequestSerializer
-
-    def get_queryset(self):
-        return selectors.transfer_requests_for(self.request.user)
+    scope = staticmethod(selectors.transfer_requests_for)
 
 
-class TransferRequestDecisionView(generics.GenericAPIView):
+@extend_schema_view(post=extend_schema(
+    request=DecisionSerializer, responses={200: TransferRequestSerializer, **DECISION_ERRORS}))
+class TransferRequestDecisionView(RequestDecisionView):
     """Approve or reject a transfer request (admin only)."""
 
-    serializer_class = DecisionSerializer
-
-    @extend_schema(request=DecisionSerializer, responses={200: TransferRequestSerializer, **DECISION_ERRORS},
-                   parameters=[IDEMPOTENCY_KEY])
-    @idempotent
-    def post(self, request):
-        data = _validated(DecisionSerializer, request)
-        transfer = services.decide_transfer_request(
-            actor=request.user, request_id=data["id"], decision=data["decision"], reason=data["reason"],
-            ip=client_ip(request),
-        )
-        return Response(TransferRequestSerializer(transfer).data)
+    permission_classes = [IsActiveUser & CanDecideTransfer]
+    serializer_class = TransferRequestSerializer
+    scope = staticmethod(selectors.transfer_requests_for)
+    decide = staticmethod(services.decide_transfer_request)

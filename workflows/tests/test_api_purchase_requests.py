@@ -4,7 +4,6 @@ import pytest
 
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from inventory.models import StockMovement
 from inventory.tests.factories import ProductFactory
 from warehouses.tests.factories import WarehouseFactory
@@ -29,8 +28,8 @@ def _body(world, **overrides):
 
 # --- create ---------------------------------------------------------------------------------------
 
-def test_viewer_creates_a_pending_purchase_request(world):
-    response = client_for(world.viewer).post(LIST, _body(world), format="json")
+def test_viewer_creates_a_pending_purchase_request(world, make_client):
+    response = make_client(world.viewer).post(LIST, _body(world), format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == FIELDS
@@ -43,17 +42,17 @@ def test_viewer_creates_a_pending_purchase_request(world):
     assert (event.actor, event.target) == (world.viewer, f"purchaserequest:{body['id']}")
 
 
-def test_reason_is_optional_when_creating(world):
-    response = client_for(world.viewer).post(LIST, {"warehouse": world.wh_a.pk, "product": world.product.pk,
+def test_reason_is_optional_when_creating(world, make_client):
+    response = make_client(world.viewer).post(LIST, {"warehouse": world.wh_a.pk, "product": world.product.pk,
                                                     "quantity": 1}, format="json")
     assert response.status_code == 201
     assert response.json()["reason"] == ""
 
 
 @pytest.mark.parametrize("role", ["admin", "manager_a", "staff_a"])
-def test_only_viewers_may_create_purchase_requests(world, role):
+def test_only_viewers_may_create_purchase_requests(world, role, make_client):
     before = snapshot()
-    response = client_for(getattr(world, role)).post(LIST, _body(world), format="json")
+    response = make_client(getattr(world, role)).post(LIST, _body(world), format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert snapshot() == before
@@ -83,28 +82,28 @@ def test_anonymous_cannot_create_or_list(world, anon):
     ({"product": {"id": 1}}, "product"),
     ({"reason": "x" * 2001}, "reason"),
 ])
-def test_bad_input_is_a_400_field_error_and_nothing_is_created(world, overrides, field):
+def test_bad_input_is_a_400_field_error_and_nothing_is_created(world, overrides, field, make_client):
     before = snapshot()
-    response = client_for(world.viewer).post(LIST, _body(world, **overrides), format="json")
+    response = make_client(world.viewer).post(LIST, _body(world, **overrides), format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("missing", ["warehouse", "product", "quantity"])
-def test_missing_required_field_is_a_400(world, missing):
+def test_missing_required_field_is_a_400(world, missing, make_client):
     body = _body(world)
     del body[missing]
-    response = client_for(world.viewer).post(LIST, body, format="json")
+    response = make_client(world.viewer).post(LIST, body, format="json")
     assert response.status_code == 400
     assert missing in response.json()
     assert not PurchaseRequest.objects.exists()
 
 
-def test_inactive_warehouse_or_product_is_a_400(world):
+def test_inactive_warehouse_or_product_is_a_400(world, make_client):
     closed = WarehouseFactory(is_active=False)
     retired = ProductFactory(is_active=False)
-    client = client_for(world.viewer)
+    client = make_client(world.viewer)
     assert "warehouse" in client.post(LIST, _body(world, warehouse=closed.pk), format="json").json()
     response = client.post(LIST, _body(world, product=retired.pk), format="json")
     assert response.status_code == 400 and "product" in response.json()
@@ -112,8 +111,8 @@ def test_inactive_warehouse_or_product_is_a_400(world):
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', b"null"])
-def test_malformed_body_is_a_400_not_a_500(world, raw):
-    response = client_for(world.viewer).post(LIST, raw, content_type="application/json")
+def test_malformed_body_is_a_400_not_a_500(world, raw, make_client):
+    response = make_client(world.viewer).post(LIST, raw, content_type="application/json")
     assert response.status_code == 400
     assert not PurchaseRequest.objects.exists()
 
@@ -143,18 +142,18 @@ def _ids(response):
     ("staff_b", {"mine_b"}),
     ("viewer", {"mine_a", "mine_b"}),
 ])
-def test_list_shows_only_requests_in_scope(world, requests_ab, role, expected):
-    response = client_for(getattr(world, role)).get(LIST)
+def test_list_shows_only_requests_in_scope(world, requests_ab, role, expected, make_client):
+    response = make_client(getattr(world, role)).get(LIST)
     assert _ids(response) == {requests_ab[name].pk for name in expected}
     assert set(response.json()) == {"count", "next", "previous", "results"}
 
 
-def test_another_viewer_sees_only_their_own(world, requests_ab):
-    assert _ids(client_for(requests_ab["other_viewer"]).get(LIST)) == {requests_ab["theirs_a"].pk}
+def test_another_viewer_sees_only_their_own(world, requests_ab, make_client):
+    assert _ids(make_client(requests_ab["other_viewer"]).get(LIST)) == {requests_ab["theirs_a"].pk}
 
 
-def test_list_filters_by_status_and_warehouse(world, requests_ab):
-    client = client_for(world.admin)
+def test_list_filters_by_status_and_warehouse(world, requests_ab, make_client):
+    client = make_client(world.admin)
     assert _ids(client.get(LIST, {"status": "rejected"})) == {requests_ab["mine_b"].pk}
     assert _ids(client.get(LIST, {"warehouse": world.wh_a.pk})) == {requests_ab["mine_a"].pk,
                                                                     requests_ab["theirs_a"].pk}
@@ -163,14 +162,14 @@ def test_list_filters_by_status_and_warehouse(world, requests_ab):
 
 @pytest.mark.parametrize("params", [{"status": "bogus"}, {"warehouse": "abc"}, {"warehouse": "1.5"},
                                     {"warehouse": str(10**30)}, {"page": "999"}])
-def test_bad_list_parameters_are_a_client_error(world, requests_ab, params):
-    response = client_for(world.admin).get(LIST, params)
+def test_bad_list_parameters_are_a_client_error(world, requests_ab, params, make_client):
+    response = make_client(world.admin).get(LIST, params)
     assert response.status_code in (400, 404)  # an unknown page is DRF's 404
     assert response.status_code != 500
 
 
-def test_list_query_count_does_not_grow_with_rows(world, requests_ab, django_assert_num_queries):
-    client = client_for(world.manager_a)
+def test_list_query_count_does_not_grow_with_rows(world, requests_ab, django_assert_num_queries, make_client):
+    client = make_client(world.manager_a)
     for _ in range(20):
         PurchaseRequestFactory(warehouse=world.wh_a, product=world.product, requested_by=world.viewer)
     # authentication (user + role), count, page
@@ -179,26 +178,26 @@ def test_list_query_count_does_not_grow_with_rows(world, requests_ab, django_ass
     assert response.json()["count"] == 22
 
 
-def test_detail_in_scope_and_out_of_scope(world, requests_ab):
+def test_detail_in_scope_and_out_of_scope(world, requests_ab, make_client):
     theirs = requests_ab["theirs_a"]
-    response = client_for(world.staff_a).get(f"{LIST}{theirs.pk}/")
+    response = make_client(world.staff_a).get(f"{LIST}{theirs.pk}/")
     assert response.status_code == 200
     assert set(response.json()) == FIELDS
     for user in (world.viewer, world.staff_b, world.manager_b):
-        response = client_for(user).get(f"{LIST}{theirs.pk}/")
+        response = make_client(user).get(f"{LIST}{theirs.pk}/")
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
-    assert client_for(world.admin).get(f"{LIST}{10**30}/").status_code == 404
-    assert client_for(world.admin).get(f"{LIST}999999/").status_code == 404
+    assert make_client(world.admin).get(f"{LIST}{10**30}/").status_code == 404
+    assert make_client(world.admin).get(f"{LIST}999999/").status_code == 404
 
 
 # --- approve / reject ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ["admin", "manager_a", "staff_a"])
-def test_admin_manager_and_staff_of_the_warehouse_approve(world, purchase, role):
+def test_admin_manager_and_staff_of_the_warehouse_approve(world, purchase, role, make_client):
     put_stock(world, world.wh_a, 10)
     actor = getattr(world, role)
-    response = client_for(actor).post(APPROVE, {"id": purchase.pk, "decision": "approve", "reason": "ok"},
+    response = make_client(actor).post(APPROVE, {"id": purchase.pk, "decision": "approve", "reason": "ok"},
                                       format="json")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -214,9 +213,9 @@ def test_admin_manager_and_staff_of_the_warehouse_approve(world, purchase, role)
                                                                    movement.pk)
 
 
-def test_reject_marks_rejected_and_moves_no_stock(world, purchase):
+def test_reject_marks_rejected_and_moves_no_stock(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
-    response = client_for(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "reject",
+    response = make_client(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "reject",
                                                         "reason": "not today"}, format="json")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["decision_reason"]) == ("rejected", "not today")
@@ -225,28 +224,28 @@ def test_reject_marks_rejected_and_moves_no_stock(world, purchase):
     assert AuditEvent.objects.filter(action="purchase_request.reject", actor=world.staff_a).count() == 1
 
 
-def test_requester_cannot_decide_their_own_request(world, purchase):
+def test_requester_cannot_decide_their_own_request(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
     before = snapshot()
-    response = client_for(world.viewer).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
+    response = make_client(world.viewer).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("role", ["manager_b", "staff_b", "other_viewer"])
-def test_manager_or_staff_of_another_warehouse_gets_404(world, purchase, role):
+def test_manager_or_staff_of_another_warehouse_gets_404(world, purchase, role, make_client):
     put_stock(world, world.wh_a, 10)
     actor = UserFactory(viewer=True) if role == "other_viewer" else getattr(world, role)
     before = snapshot()
-    response = client_for(actor).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
+    response = make_client(actor).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert snapshot() == before
 
 
-def test_unknown_request_id_is_a_404(world):
-    response = client_for(world.admin).post(APPROVE, {"id": 424242, "decision": "approve"}, format="json")
+def test_unknown_request_id_is_a_404(world, make_client):
+    response = make_client(world.admin).post(APPROVE, {"id": 424242, "decision": "approve"}, format="json")
     assert response.status_code == 404
 
 
@@ -263,18 +262,18 @@ def test_unknown_request_id_is_a_404(world):
     {"id": "ID", "decision": ["approve"]},
     {"id": "ID", "reason": "x" * 2001, "decision": "approve"},
 ])
-def test_bad_decision_input_is_a_400_and_nothing_changes(world, purchase, body):
+def test_bad_decision_input_is_a_400_and_nothing_changes(world, purchase, body, make_client):
     put_stock(world, world.wh_a, 10)
     body = {key: purchase.pk if value == "ID" else value for key, value in body.items()}
     before = snapshot()
-    response = client_for(world.admin).post(APPROVE, body, format="json")
+    response = make_client(world.admin).post(APPROVE, body, format="json")
     assert response.status_code == 400, response.content
     assert snapshot() == before
 
 
-def test_deciding_twice_is_409_not_pending(world, purchase):
+def test_deciding_twice_is_409_not_pending(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
-    client = client_for(world.manager_a)
+    client = make_client(world.manager_a)
     assert client.post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json").status_code == 200
     before = snapshot()
     for decision in ("approve", "reject"):
@@ -285,10 +284,10 @@ def test_deciding_twice_is_409_not_pending(world, purchase):
     assert quantity_of(world.wh_a, world.product) == 7
 
 
-def test_insufficient_stock_is_409_and_the_request_stays_pending(world, purchase):
+def test_insufficient_stock_is_409_and_the_request_stays_pending(world, purchase, make_client):
     put_stock(world, world.wh_a, 2)
     before = snapshot()
-    response = client_for(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
+    response = make_client(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
     assert response.status_code == 409
     assert response.json() == {"detail": response.json()["detail"], "code": "insufficient_stock",
                                "available": 2, "requested": 3}
@@ -297,41 +296,41 @@ def test_insufficient_stock_is_409_and_the_request_stays_pending(world, purchase
     assert purchase.status == "pending" and purchase.decided_by is None
 
 
-def test_approving_with_no_stock_row_at_all_is_insufficient(world, purchase):
-    response = client_for(world.admin).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
+def test_approving_with_no_stock_row_at_all_is_insufficient(world, purchase, make_client):
+    response = make_client(world.admin).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
     assert response.status_code == 409
     assert (response.json()["available"], response.json()["requested"]) == (0, 3)
     purchase.refresh_from_db()
     assert purchase.status == "pending"
 
 
-def test_approve_after_stock_arrives_succeeds(world, purchase):
-    client = client_for(world.staff_a)
+def test_approve_after_stock_arrives_succeeds(world, purchase, make_client):
+    client = make_client(world.staff_a)
     assert client.post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json").status_code == 409
     put_stock(world, world.wh_a, 3)
     assert client.post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json").status_code == 200
     assert quantity_of(world.wh_a, world.product) == 0
 
 
-def test_dismissed_staff_token_stops_working(world, purchase):
-    client = client_for(world.staff_a)
+def test_dismissed_staff_token_stops_working(world, purchase, make_client):
+    client = make_client(world.staff_a)
     world.staff_a.status = "dismissed"
     world.staff_a.save()
     assert client.post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json").status_code == 401
 
 
-def test_staff_moved_to_another_warehouse_loses_the_request(world, purchase):
+def test_staff_moved_to_another_warehouse_loses_the_request(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
     world.staff_a.warehouse = world.wh_b
     world.staff_a.save()
-    response = client_for(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
+    response = make_client(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
     assert response.status_code == 404
 
 
 # --- cancel -------------------------------------------------------------------------------------
 
-def test_requester_cancels_their_pending_request(world, purchase):
-    response = client_for(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json")
+def test_requester_cancels_their_pending_request(world, purchase, make_client):
+    response = make_client(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     purchase.refresh_from_db()
@@ -340,49 +339,49 @@ def test_requester_cancels_their_pending_request(world, purchase):
 
 
 @pytest.mark.parametrize("role", ["admin", "manager_a", "staff_a"])
-def test_someone_who_sees_the_request_but_did_not_make_it_cannot_cancel(world, purchase, role):
+def test_someone_who_sees_the_request_but_did_not_make_it_cannot_cancel(world, purchase, role, make_client):
     before = snapshot()
-    response = client_for(getattr(world, role)).post(CANCEL, {"id": purchase.pk}, format="json")
+    response = make_client(getattr(world, role)).post(CANCEL, {"id": purchase.pk}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("role", ["manager_b", "staff_b", "other_viewer"])
-def test_cancel_out_of_scope_is_404(world, purchase, role):
+def test_cancel_out_of_scope_is_404(world, purchase, role, make_client):
     actor = UserFactory(viewer=True) if role == "other_viewer" else getattr(world, role)
     before = snapshot()
-    assert client_for(actor).post(CANCEL, {"id": purchase.pk}, format="json").status_code == 404
+    assert make_client(actor).post(CANCEL, {"id": purchase.pk}, format="json").status_code == 404
     assert snapshot() == before
 
 
-def test_cancel_after_approve_is_409(world, purchase):
+def test_cancel_after_approve_is_409(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
-    assert client_for(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "approve"},
+    assert make_client(world.staff_a).post(APPROVE, {"id": purchase.pk, "decision": "approve"},
                                           format="json").status_code == 200
     before = snapshot()
-    response = client_for(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json")
+    response = make_client(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "not_pending"
     assert snapshot() == before
 
 
-def test_a_cancelled_request_cannot_be_approved_or_cancelled_again(world, purchase):
+def test_a_cancelled_request_cannot_be_approved_or_cancelled_again(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
-    assert client_for(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json").status_code == 200
-    assert client_for(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json").status_code == 409
-    response = client_for(world.admin).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
+    assert make_client(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json").status_code == 200
+    assert make_client(world.viewer).post(CANCEL, {"id": purchase.pk}, format="json").status_code == 409
+    response = make_client(world.admin).post(APPROVE, {"id": purchase.pk, "decision": "approve"}, format="json")
     assert response.status_code == 409
     assert quantity_of(world.wh_a, world.product) == 10
 
 
 @pytest.mark.parametrize("body", [{}, {"id": "x"}, {"id": 10**30}, {"id": -1}])
-def test_bad_cancel_input_is_a_400(world, purchase, body):
+def test_bad_cancel_input_is_a_400(world, purchase, body, make_client):
     before = snapshot()
-    assert client_for(world.viewer).post(CANCEL, body, format="json").status_code == 400
+    assert make_client(world.viewer).post(CANCEL, body, format="json").status_code == 400
     assert snapshot() == before
 
 
-def test_get_on_action_endpoints_is_405(world):
-    assert client_for(world.admin).get(APPROVE).status_code == 405
-    assert client_for(world.admin).get(CANCEL).status_code == 405
+def test_get_on_action_endpoints_is_405(world, make_client):
+    assert make_client(world.admin).get(APPROVE).status_code == 405
+    assert make_client(world.admin).get(CANCEL).status_code == 405

@@ -4,7 +4,6 @@ import pytest
 
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from inventory.models import Stock, StockMovement
 from inventory.tests.factories import ProductFactory
 from warehouses.tests.factories import WarehouseFactory
@@ -38,9 +37,9 @@ def third(world):
 # --- create ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ["admin", "manager_a", "manager_b"])
-def test_admin_or_manager_of_either_side_creates_a_transfer(world, role):
+def test_admin_or_manager_of_either_side_creates_a_transfer(world, role, make_client):
     actor = getattr(world, role)
-    response = client_for(actor).post(LIST, _body(world), format="json")
+    response = make_client(actor).post(LIST, _body(world), format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == FIELDS
@@ -52,10 +51,10 @@ def test_admin_or_manager_of_either_side_creates_a_transfer(world, role):
 
 
 @pytest.mark.parametrize("role", ["staff_a", "viewer", "manager_c"])
-def test_staff_viewers_and_managers_of_neither_side_cannot_create(world, third, role):
+def test_staff_viewers_and_managers_of_neither_side_cannot_create(world, third, role, make_client):
     actor = third["manager"] if role == "manager_c" else getattr(world, role)
     before = snapshot()
-    response = client_for(actor).post(LIST, _body(world), format="json")
+    response = make_client(actor).post(LIST, _body(world), format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert snapshot() == before
@@ -71,19 +70,19 @@ def test_staff_viewers_and_managers_of_neither_side_cannot_create(world, third, 
     ({"product": "x"}, "product"),
     ({"product": None}, "product"),
 ])
-def test_bad_transfer_input_is_a_400_and_nothing_is_created(world, overrides, field):
+def test_bad_transfer_input_is_a_400_and_nothing_is_created(world, overrides, field, make_client):
     overrides = {key: world.wh_a.pk if value == "SRC" else value for key, value in overrides.items()}
     before = snapshot()
-    response = client_for(world.admin).post(LIST, _body(world, **overrides), format="json")
+    response = make_client(world.admin).post(LIST, _body(world, **overrides), format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert snapshot() == before
 
 
-def test_inactive_warehouse_or_product_is_a_400(world):
+def test_inactive_warehouse_or_product_is_a_400(world, make_client):
     closed = WarehouseFactory(is_active=False, manager=world.manager_a)
     retired = ProductFactory(is_active=False)
-    client = client_for(world.manager_a)
+    client = make_client(world.manager_a)
     response = client.post(LIST, _body(world, destination_warehouse=closed.pk), format="json")
     assert response.status_code == 400 and "destination_warehouse" in response.json()
     response = client.post(LIST, _body(world, product=retired.pk), format="json")
@@ -118,42 +117,42 @@ def _ids(response):
     ("staff_b", {"ab", "bc"}),
     ("viewer", set()),
 ])
-def test_list_shows_transfers_touching_the_users_warehouses(world, transfers, role, expected):
-    assert _ids(client_for(getattr(world, role)).get(LIST)) == {transfers[name].pk for name in expected}
+def test_list_shows_transfers_touching_the_users_warehouses(world, transfers, role, expected, make_client):
+    assert _ids(make_client(getattr(world, role)).get(LIST)) == {transfers[name].pk for name in expected}
 
 
-def test_list_filters_by_either_warehouse_and_status(world, transfers, third):
-    client = client_for(world.admin)
+def test_list_filters_by_either_warehouse_and_status(world, transfers, third, make_client):
+    client = make_client(world.admin)
     assert _ids(client.get(LIST, {"warehouse": third["wh"].pk})) == {transfers["ca"].pk, transfers["bc"].pk}
     assert _ids(client.get(LIST, {"warehouse": world.wh_a.pk, "status": "pending"})) == {transfers["ab"].pk}
     assert client.get(LIST, {"warehouse": "nope"}).status_code == 400
     assert client.get(LIST, {"status": "nope"}).status_code == 400
 
 
-def test_list_query_count_is_constant(world, transfers, django_assert_num_queries):
+def test_list_query_count_is_constant(world, transfers, django_assert_num_queries, make_client):
     for _ in range(10):
         TransferRequestFactory(source_warehouse=world.wh_a, destination_warehouse=world.wh_b,
                                product=world.product, requested_by=world.manager_a)
-    client = client_for(world.staff_a)
+    client = make_client(world.staff_a)
     with django_assert_num_queries(3):
         assert client.get(LIST).json()["count"] == 12
 
 
-def test_detail_is_404_out_of_scope(world, transfers, third):
+def test_detail_is_404_out_of_scope(world, transfers, third, make_client):
     url = f"{LIST}{transfers['ab'].pk}/"
-    response = client_for(world.staff_b).get(url)
+    response = make_client(world.staff_b).get(url)
     assert response.status_code == 200 and set(response.json()) == FIELDS
     for user in (third["manager"], third["staff"], world.viewer):
-        assert client_for(user).get(url).status_code == 404
-    assert client_for(world.admin).get(f"{LIST}{10**30}/").status_code == 404
+        assert make_client(user).get(url).status_code == 404
+    assert make_client(world.admin).get(f"{LIST}{10**30}/").status_code == 404
 
 
 # --- approve / reject ---------------------------------------------------------------------------
 
-def test_admin_approves_a_transfer_and_stock_moves_with_two_movements(world, transfer):
+def test_admin_approves_a_transfer_and_stock_moves_with_two_movements(world, transfer, make_client):
     put_stock(world, world.wh_a, 10)
     put_stock(world, world.wh_b, 1)
-    response = client_for(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve", "reason": "go"},
+    response = make_client(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve", "reason": "go"},
                                             format="json")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -169,18 +168,18 @@ def test_admin_approves_a_transfer_and_stock_moves_with_two_movements(world, tra
     assert ledger_consistent()
 
 
-def test_approval_creates_the_destination_stock_row_when_missing(world, transfer):
+def test_approval_creates_the_destination_stock_row_when_missing(world, transfer, make_client):
     put_stock(world, world.wh_a, 4)
     assert not Stock.objects.filter(warehouse=world.wh_b, product=world.product).exists()
-    response = client_for(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
+    response = make_client(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
     assert response.status_code == 200
     assert (quantity_of(world.wh_a, world.product), quantity_of(world.wh_b, world.product)) == (0, 4)
     assert ledger_consistent()
 
 
-def test_admin_rejects_a_transfer_and_nothing_moves(world, transfer):
+def test_admin_rejects_a_transfer_and_nothing_moves(world, transfer, make_client):
     put_stock(world, world.wh_a, 10)
-    response = client_for(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "reject", "reason": "no"},
+    response = make_client(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "reject", "reason": "no"},
                                             format="json")
     assert response.status_code == 200
     assert response.json()["status"] == "rejected"
@@ -190,10 +189,10 @@ def test_admin_rejects_a_transfer_and_nothing_moves(world, transfer):
 
 
 @pytest.mark.parametrize("role", ["manager_a", "manager_b", "staff_a", "staff_b"])
-def test_managers_and_staff_who_see_the_transfer_cannot_decide_it(world, transfer, role):
+def test_managers_and_staff_who_see_the_transfer_cannot_decide_it(world, transfer, role, make_client):
     put_stock(world, world.wh_a, 10)
     before = snapshot()
-    response = client_for(getattr(world, role)).post(APPROVE, {"id": transfer.pk, "decision": "approve"},
+    response = make_client(getattr(world, role)).post(APPROVE, {"id": transfer.pk, "decision": "approve"},
                                                      format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
@@ -201,18 +200,18 @@ def test_managers_and_staff_who_see_the_transfer_cannot_decide_it(world, transfe
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager_c", "staff_c"])
-def test_users_who_cannot_see_the_transfer_get_404(world, transfer, third, role):
+def test_users_who_cannot_see_the_transfer_get_404(world, transfer, third, role, make_client):
     actor = getattr(world, role) if role == "viewer" else third[role.split("_")[0]]
     before = snapshot()
-    response = client_for(actor).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
+    response = make_client(actor).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
     assert response.status_code == 404
     assert snapshot() == before
 
 
-def test_insufficient_source_stock_is_409_and_the_transfer_stays_pending(world, transfer):
+def test_insufficient_source_stock_is_409_and_the_transfer_stays_pending(world, transfer, make_client):
     put_stock(world, world.wh_a, 3)
     before = snapshot()
-    response = client_for(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
+    response = make_client(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
     assert response.status_code == 409
     assert (response.json()["code"], response.json()["available"], response.json()["requested"]) == (
         "insufficient_stock", 3, 4)
@@ -221,9 +220,9 @@ def test_insufficient_source_stock_is_409_and_the_transfer_stays_pending(world, 
     assert transfer.status == "pending"
 
 
-def test_deciding_a_transfer_twice_is_409_not_pending(world, transfer):
+def test_deciding_a_transfer_twice_is_409_not_pending(world, transfer, make_client):
     put_stock(world, world.wh_a, 10)
-    client = client_for(world.admin)
+    client = make_client(world.admin)
     assert client.post(APPROVE, {"id": transfer.pk, "decision": "reject"}, format="json").status_code == 200
     before = snapshot()
     response = client.post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
@@ -233,18 +232,18 @@ def test_deciding_a_transfer_twice_is_409_not_pending(world, transfer):
 
 @pytest.mark.parametrize("body", [{"id": "ID", "decision": "yes"}, {"id": "ID"}, {"decision": "approve"},
                                   {"id": 10**30, "decision": "approve"}, {"id": "ID", "decision": 1}])
-def test_bad_transfer_decision_input_is_a_400(world, transfer, body):
+def test_bad_transfer_decision_input_is_a_400(world, transfer, body, make_client):
     body = {key: transfer.pk if value == "ID" else value for key, value in body.items()}
     before = snapshot()
-    assert client_for(world.admin).post(APPROVE, body, format="json").status_code == 400
+    assert make_client(world.admin).post(APPROVE, body, format="json").status_code == 400
     assert snapshot() == before
 
 
-def test_approving_into_a_deactivated_warehouse_is_refused_and_stays_pending(world, transfer):
+def test_approving_into_a_deactivated_warehouse_is_refused_and_stays_pending(world, transfer, make_client):
     put_stock(world, world.wh_a, 10)
     world.wh_b.is_active = False
     world.wh_b.save()
     before = snapshot()
-    response = client_for(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
+    response = make_client(world.admin).post(APPROVE, {"id": transfer.pk, "decision": "approve"}, format="json")
     assert (response.status_code, response.json()["code"]) == (400, "inactive")
     assert snapshot() == before

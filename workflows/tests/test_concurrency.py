@@ -8,7 +8,6 @@ import queue
 
 import pytest
 
-from conftest import client_for
 from core.errors import InsufficientStock, NotPending
 from core.testing import run_threads
 from inventory.models import Stock, StockMovement
@@ -135,11 +134,11 @@ def test_opposing_transfers_never_deadlock_and_conserve_units(world):
     assert ledger_consistent()
 
 
-def test_eight_identical_creations_with_one_key_create_once(world):
+def test_eight_identical_creations_with_one_key_create_once(world, make_client):
     body = {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": 2, "reason": "same"}
 
     def work(index):
-        response = client_for(world.viewer).post("/api/purchase-requests/", body, format="json",
+        response = make_client(world.viewer).post("/api/purchase-requests/", body, format="json",
                                                  HTTP_IDEMPOTENCY_KEY="eight-at-once")
         return response.status_code, response.content, response.headers.get("Idempotent-Replayed")
 
@@ -151,14 +150,14 @@ def test_eight_identical_creations_with_one_key_create_once(world):
     assert PurchaseRequest.objects.count() == 1
 
 
-def test_eight_identical_approvals_with_one_key_deduct_once(world):
+def test_eight_identical_approvals_with_one_key_deduct_once(world, make_client):
     put_stock(world, world.wh_a, 10)
     purchase = PurchaseRequestFactory(warehouse=world.wh_a, product=world.product, quantity=4,
                                       requested_by=world.viewer)
     body = {"id": purchase.pk, "decision": "approve"}
 
     def work(index):
-        response = client_for(world.manager_a).post("/api/purchase-requests/approve/", body, format="json",
+        response = make_client(world.manager_a).post("/api/purchase-requests/approve/", body, format="json",
                                                     HTTP_IDEMPOTENCY_KEY="approve-once")
         return response.status_code, response.content, response.headers.get("Idempotent-Replayed")
 

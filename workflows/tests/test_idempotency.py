@@ -7,7 +7,6 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.models import IdempotencyRecord
 from inventory.models import StockMovement
 from workflows.models import PurchaseRequest, TransferRequest
@@ -29,8 +28,8 @@ def _purchase_body(world, quantity=2):
     return {"warehouse": world.wh_a.pk, "product": world.product.pk, "quantity": quantity}
 
 
-def test_same_key_and_body_replays_the_first_response_and_creates_once(world):
-    client = client_for(world.viewer)
+def test_same_key_and_body_replays_the_first_response_and_creates_once(world, make_client):
+    client = make_client(world.viewer)
     first = _post(client, LIST, _purchase_body(world), "create-1")
     second = _post(client, LIST, _purchase_body(world), "create-1")
     assert first.status_code == second.status_code == 201
@@ -40,9 +39,9 @@ def test_same_key_and_body_replays_the_first_response_and_creates_once(world):
     assert PurchaseRequest.objects.count() == 1
 
 
-def test_a_replayed_approval_deducts_stock_once(world, purchase):
+def test_a_replayed_approval_deducts_stock_once(world, purchase, make_client):
     put_stock(world, world.wh_a, 10)
-    client = client_for(world.staff_a)
+    client = make_client(world.staff_a)
     body = {"id": purchase.pk, "decision": "approve"}
     first = _post(client, APPROVE, body, "approve-1")
     again = _post(client, APPROVE, body, "approve-1")
@@ -54,29 +53,29 @@ def test_a_replayed_approval_deducts_stock_once(world, purchase):
     assert client.post(APPROVE, body, format="json").status_code == 409
 
 
-def test_a_replayed_cancellation_answers_200_again(world, purchase):
-    client = client_for(world.viewer)
+def test_a_replayed_cancellation_answers_200_again(world, purchase, make_client):
+    client = make_client(world.viewer)
     assert _post(client, CANCEL, {"id": purchase.pk}, "cancel-1").status_code == 200
     again = _post(client, CANCEL, {"id": purchase.pk}, "cancel-1")
     assert again.status_code == 200 and again.json()["status"] == "cancelled"
 
 
-def test_a_replayed_transfer_creation_and_approval_act_once(world):
+def test_a_replayed_transfer_creation_and_approval_act_once(world, make_client):
     put_stock(world, world.wh_a, 10)
-    manager = client_for(world.manager_a)
+    manager = make_client(world.manager_a)
     body = {"source_warehouse": world.wh_a.pk, "destination_warehouse": world.wh_b.pk,
             "product": world.product.pk, "quantity": 3}
     created = [_post(manager, "/api/transfer-requests/", body, "t-1") for _ in range(2)]
     assert [r.status_code for r in created] == [201, 201] and TransferRequest.objects.count() == 1
-    admin = client_for(world.admin)
+    admin = make_client(world.admin)
     decision = {"id": created[0].json()["id"], "decision": "approve"}
     approved = [_post(admin, "/api/transfer-requests/approve/", decision, "t-approve") for _ in range(3)]
     assert [r.status_code for r in approved] == [200, 200, 200]
     assert (quantity_of(world.wh_a, world.product), quantity_of(world.wh_b, world.product)) == (7, 3)
 
 
-def test_same_key_with_a_different_body_is_409_idempotency_key_reused(world):
-    client = client_for(world.viewer)
+def test_same_key_with_a_different_body_is_409_idempotency_key_reused(world, make_client):
+    client = make_client(world.viewer)
     assert _post(client, LIST, _purchase_body(world, 2), "k").status_code == 201
     before = snapshot()
     response = _post(client, LIST, _purchase_body(world, 3), "k")
@@ -85,8 +84,8 @@ def test_same_key_with_a_different_body_is_409_idempotency_key_reused(world):
     assert snapshot() == before
 
 
-def test_same_key_on_another_endpoint_is_409_idempotency_key_reused(world, purchase):
-    client = client_for(world.viewer)
+def test_same_key_on_another_endpoint_is_409_idempotency_key_reused(world, purchase, make_client):
+    client = make_client(world.viewer)
     assert _post(client, LIST, _purchase_body(world), "k").status_code == 201
     response = _post(client, CANCEL, {"id": purchase.pk}, "k")
     assert response.status_code == 409 and response.json()["code"] == "idempotency_key_reused"
@@ -94,18 +93,18 @@ def test_same_key_on_another_endpoint_is_409_idempotency_key_reused(world, purch
     assert purchase.status == "pending"
 
 
-def test_keys_are_per_user(world):
+def test_keys_are_per_user(world, make_client):
     other = UserFactory(viewer=True)
-    first = _post(client_for(world.viewer), LIST, _purchase_body(world), "shared")
-    second = _post(client_for(other), LIST, _purchase_body(world), "shared")
+    first = _post(make_client(world.viewer), LIST, _purchase_body(world), "shared")
+    second = _post(make_client(other), LIST, _purchase_body(world), "shared")
     assert (first.status_code, second.status_code) == (201, 201)
     assert "Idempotent-Replayed" not in second.headers
     assert second.json()["id"] != first.json()["id"]
     assert set(PurchaseRequest.objects.values_list("requested_by", flat=True)) == {world.viewer.pk, other.pk}
 
 
-def test_an_error_is_not_stored_so_the_same_key_can_be_retried(world, purchase):
-    client = client_for(world.staff_a)
+def test_an_error_is_not_stored_so_the_same_key_can_be_retried(world, purchase, make_client):
+    client = make_client(world.staff_a)
     body = {"id": purchase.pk, "decision": "approve"}
     refused = _post(client, APPROVE, body, "retry-me")
     assert refused.status_code == 409 and refused.json()["code"] == "insufficient_stock"
@@ -116,8 +115,8 @@ def test_an_error_is_not_stored_so_the_same_key_can_be_retried(world, purchase):
     assert quantity_of(world.wh_a, world.product) == 2
 
 
-def test_a_validation_error_is_not_stored(world):
-    client = client_for(world.viewer)
+def test_a_validation_error_is_not_stored(world, make_client):
+    client = make_client(world.viewer)
     assert _post(client, LIST, _purchase_body(world, 0), "v").status_code == 400
     assert _post(client, LIST, _purchase_body(world, 0), "v").status_code == 400
     assert not IdempotencyRecord.objects.exists()
@@ -125,16 +124,16 @@ def test_a_validation_error_is_not_stored(world):
 
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 256, "tab\tkey"])
-def test_an_unusable_key_is_a_400(world, key):
+def test_an_unusable_key_is_a_400(world, key, make_client):
     before = snapshot()
-    response = _post(client_for(world.viewer), LIST, _purchase_body(world), key)
+    response = _post(make_client(world.viewer), LIST, _purchase_body(world), key)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
     assert snapshot() == before
 
 
-def test_an_expired_key_is_treated_as_new(world):
-    client = client_for(world.viewer)
+def test_an_expired_key_is_treated_as_new(world, make_client):
+    client = make_client(world.viewer)
     assert _post(client, LIST, _purchase_body(world), "old").status_code == 201
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=49))
     again = _post(client, LIST, _purchase_body(world), "old")
@@ -143,16 +142,16 @@ def test_an_expired_key_is_treated_as_new(world):
     assert IdempotencyRecord.objects.count() == 1
 
 
-def test_a_key_is_still_honoured_after_24_hours(world):
-    client = client_for(world.viewer)
+def test_a_key_is_still_honoured_after_24_hours(world, make_client):
+    client = make_client(world.viewer)
     assert _post(client, LIST, _purchase_body(world), "day").status_code == 201
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
     assert _post(client, LIST, _purchase_body(world), "day").headers["Idempotent-Replayed"] == "true"
     assert PurchaseRequest.objects.count() == 1
 
 
-def test_prune_command_deletes_only_records_past_the_retention(world, capsys):
-    client = client_for(world.viewer)
+def test_prune_command_deletes_only_records_past_the_retention(world, capsys, make_client):
+    client = make_client(world.viewer)
     for key in ("fresh", "day-old", "stale"):
         assert _post(client, LIST, _purchase_body(world), key).status_code == 201
     now = timezone.now()

@@ -52,7 +52,7 @@ def test_profile_patch_during_a_promotion_approval_keeps_both_changes(world):
         staff = UserFactory(staff=True, username=f"promoted{trial}", warehouse=world.wh_a)
         promotion = ManagerPromotionRequest.objects.create(user=staff, requested_by=world.manager_a, reason="x")
 
-        def work(index, staff=staff, promotion=promotion):
+        def work(index, staff=staff, promotion=promotion, trial=trial):
             if index == 0:
                 return services.decide_promotion_request(actor=world.admin, promotion_id=promotion.pk,
                                                          decision="approve").status

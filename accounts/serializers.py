@@ -13,6 +13,7 @@ from core.serializers import StrictSerializer
 from .images import InvalidImage, sanitize_image
 from .models import AuditEvent, ManagerPromotionRequest, Role, User
 from .selectors import users_visible_to
+from .services.passwords import user_for_reset_token
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -99,6 +100,61 @@ class TokensSerializer(serializers.Serializer):
 
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+def _validated_password(password: str, user: User, field: str = "new_password") -> str:
+    """`password` if Django's validators accept it for `user`; a field error otherwise."""
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({field: list(exc.messages)}) from exc
+    return password
+
+
+def _password_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
+                                 style={"input_type": "password"}, **kwargs)
+
+
+class PasswordChangeSerializer(StrictSerializer):
+    """`{old_password, new_password}`: the current password, and a new one the validators accept."""
+
+    old_password = _password_field()
+    new_password = _password_field()
+
+    def validate_old_password(self, value):
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("The current password is wrong.")
+        return value
+
+    def validate(self, attrs):
+        _validated_password(attrs["new_password"], self.context["request"].user)
+        return attrs
+
+
+class PasswordResetSerializer(StrictSerializer):
+    """`{email}`: where to send a reset link, if it belongs to an active account."""
+
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(StrictSerializer):
+    """`{uid, token, new_password}` from a reset link; a bad or used link is a 400 `invalid_token`."""
+
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = _password_field()
+
+    def validate(self, attrs):
+        user = user_for_reset_token(attrs["uid"], attrs["token"])
+        _validated_password(attrs["new_password"], user)
+        return attrs
+
+
+class DetailSerializer(serializers.Serializer):
+    """`{detail}`: a human-readable message."""
+
+    detail = serializers.CharField()
 
 
 class ProfileSerializer(serializers.Serializer):

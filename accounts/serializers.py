@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.decisions import Decision
+from core.identity import identity_key, refuse_mixed_scripts
 from core.serializers import StrictSerializer
 
 from .images import InvalidImage, sanitize_image
@@ -51,12 +52,14 @@ class RegisterSerializer(StrictSerializer):
     warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
 
     def validate_username(self, value):
-        if User.objects.filter(username__iexact=value).exists():
+        refuse_mixed_scripts(value)
+        if User.objects.filter(username_key=identity_key(value)).exists():
             raise serializers.ValidationError("A user with this username already exists.")
         return value
 
     def validate_email(self, value):
-        if User.objects.filter(email__iexact=value).exists():
+        refuse_mixed_scripts(value)
+        if User.objects.filter(email_key=identity_key(value)).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")
         return value
 
@@ -204,8 +207,9 @@ class ProfileUpdateSerializer(StrictSerializer):
     image = serializers.FileField(required=False, allow_null=True, allow_empty_file=False, max_length=255)
 
     def validate_email(self, value):
+        refuse_mixed_scripts(value)
         user = self.context["request"].user
-        if User.objects.filter(email__iexact=value).exclude(pk=user.pk).exists():
+        if User.objects.filter(email_key=identity_key(value)).exclude(pk=user.pk).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")
         return value
 

@@ -8,6 +8,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.errors import PermissionDenied
+from core.identity import identity_key
 
 from ..audit import record_event
 from ..errors import AccountNotActive, DuplicateAccount, InvalidCredentials, InvalidToken, InvalidTokenInBody
@@ -28,13 +29,13 @@ def register_user(*, username: str, email: str, password: str, role: str, wareho
                   ip: str | None = None) -> User:
     """Create a pending viewer or staff account (of `warehouse`, a Warehouse) and its profile.
 
-    Takes no locks. Raises DuplicateAccount (400) when the username or e-mail is taken
-    (case-insensitive), including when a concurrent registration wins the race on the database's
-    unique constraints.
+    Takes no locks. Raises DuplicateAccount (400) when the username or e-mail is taken (compared by
+    `core.identity.identity_key`: NFKC + casefold), including when a concurrent registration wins the
+    race on the database's unique constraints.
     """
-    if User.objects.filter(username__iexact=username).exists():
+    if User.objects.filter(username_key=identity_key(username)).exists():
         raise DuplicateAccount("A user with this username already exists.")
-    if email and User.objects.filter(email__iexact=email).exists():
+    if email and User.objects.filter(email_key=identity_key(email)).exists():
         raise DuplicateAccount("A user with this e-mail already exists.")
     try:
         with transaction.atomic():
@@ -58,7 +59,7 @@ def login_user(*, username: str, password: str, ip: str | None = None) -> tuple[
     hasher runs either way), AccountNotActive (403, `account_pending|rejected|dismissed`) for a right
     password on an account that may not log in.
     """
-    user = User.objects.select_related("role").filter(username__iexact=username).first()
+    user = User.objects.select_related("role").filter(username_key=identity_key(username)).first()
     if user is None:
         _DUMMY_USER.set_password(password)  # same cost as a real check; result ignored
         raise InvalidCredentials()

@@ -6,6 +6,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from core.errors import DomainError, PermissionDenied
+from core.identity import identity_key
 
 from .. import policies
 from ..audit import record_event
@@ -51,10 +52,11 @@ def change_password(*, user: User, old_password: str, new_password: str, ip: str
 
 
 def find_user_by_email(email: str) -> User | None:
-    """The account holding `email` (case-insensitive), or None."""
-    if not email:
+    """The account holding `email` (compared by identity key: NFKC + casefold), or None."""
+    key = identity_key(email)
+    if not key:
         return None
-    return User.objects.filter(email__iexact=email).select_related("role").first()
+    return User.objects.filter(email_key=key).select_related("role").first()
 
 
 @transaction.atomic

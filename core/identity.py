@@ -52,7 +52,8 @@ class IdentityKeysMixin:
 
     `save()` fills each key from its source (also when `update_fields` names the source), so the admin,
     the services, the factories and fixtures all agree. `QuerySet.update()` does not: change these
-    fields through `save()`.
+    fields through `save()`. `clean()` turns a taken key into a field error, so model forms (the
+    admin) answer with the form instead of the database's IntegrityError.
     """
 
     IDENTITY_KEYS: dict[str, str] = {}
@@ -60,6 +61,18 @@ class IdentityKeysMixin:
     def fill_identity_keys(self) -> None:
         for key_field, source in self.IDENTITY_KEYS.items():
             setattr(self, key_field, identity_key(getattr(self, source)))
+
+    def clean(self):
+        super().clean()
+        self.fill_identity_keys()
+        errors = {}
+        for key_field, source in self.IDENTITY_KEYS.items():
+            key = getattr(self, key_field)
+            if key and type(self)._default_manager.filter(**{key_field: key}).exclude(pk=self.pk).exists():
+                label = self._meta.get_field(source).verbose_name
+                errors[source] = f"Another {self._meta.verbose_name} has this {label} (ignoring case and width)."
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
         self.fill_identity_keys()

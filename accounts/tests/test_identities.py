@@ -108,3 +108,19 @@ def test_profile_email_cannot_take_a_twin_of_another_users_email(world, make_cli
 def test_bulk_created_users_get_their_keys(db):
     User.objects.bulk_create([User(username="Bulk", email="Bulk@Example.com", role=Role.get(Role.Name.VIEWER))])
     assert User.objects.get(username_key="bulk").email_key == "bulk@example.com"
+
+
+def test_the_admin_answers_a_twin_username_with_a_form_error(world):
+    from django.test import Client
+
+    root = UserFactory(admin=True, is_superuser=True, is_staff=True, username="root")
+    client = Client()
+    client.force_login(root)
+    UserFactory(username="José")
+    response = client.post("/admin/accounts/user/add/", {
+        "username": "JOSÉ", "password1": "Another-Strong-Pass-7", "password2": "Another-Strong-Pass-7",
+        "usable_password": "true", "role": Role.get(Role.Name.VIEWER).pk, "status": "active", "warehouse": "",
+    })
+    assert response.status_code == 200  # the form again, with its error; not a 500
+    assert b"ignoring case and width" in response.content
+    assert not User.objects.filter(username="JOSÉ").exists()

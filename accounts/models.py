@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from core.decisions import DecidedRequest, RequestStatus
+from core.identity import IdentityKeysMixin, IdentityKeysQuerySet
 
 
 class Role(models.Model):
@@ -42,7 +43,7 @@ class Role(models.Model):
         return role
 
 
-class UserManager(DjangoUserManager):
+class UserManager(DjangoUserManager.from_queryset(IdentityKeysQuerySet)):
     """Fills the role and status so `create_user`/`createsuperuser` always give a valid user."""
 
     def _create_user(self, username, email, password, **extra_fields):
@@ -57,7 +58,7 @@ class UserManager(DjangoUserManager):
         return super()._create_user(username, email, password, **extra_fields)
 
 
-class User(AbstractUser):
+class User(IdentityKeysMixin, AbstractUser):
     """An account: one role, a lifecycle status and (for staff) one warehouse."""
 
     class Status(models.TextChoices):
@@ -72,6 +73,12 @@ class User(AbstractUser):
         "warehouses.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
     )
 
+    # core.identity.identity_key of username and email (NFKC + casefold), filled by save(): the unique keys.
+    username_key = models.TextField(unique=True, editable=False)
+    email_key = models.TextField(blank=True, default="", editable=False)
+
+    IDENTITY_KEYS = {"username_key": "username", "email_key": "email"}
+
     objects = UserManager()
 
     class Meta:
@@ -81,6 +88,8 @@ class User(AbstractUser):
             models.UniqueConstraint(
                 Lower("email"), condition=~models.Q(email=""), name="user_email_ci_unique"
             ),
+            models.UniqueConstraint(fields=["email_key"], condition=~models.Q(email_key=""),
+                                    name="user_email_key_unique"),
         ]
 
     def save(self, *args, **kwargs):

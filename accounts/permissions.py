@@ -45,6 +45,8 @@ class ReadOnly(BasePermission):
 
 # --- accounts' own questions (accounts.policies), asked again by the services under their locks ---------
 
+CanChangeOwnPassword = policy_permission(
+    "CanChangeOwnPassword", user=policies.can_change_own_password, doc="Change one's own password (any active user).")
 CanManageUsers = policy_permission(
     "CanManageUsers", user=policies.can_manage_users, doc="Admins and managers: users, registrations, staff.")
 

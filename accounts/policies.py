@@ -48,6 +48,11 @@ def _manages_warehouse_of(actor, target) -> bool:
 # --- the staff lifecycle -------------------------------------------------------------------------
 
 
+def can_change_own_password(user) -> bool:
+    """Change one's own password: every active user (a reset link is for active users only, too)."""
+    return is_active(user)
+
+
 def can_manage_users(user) -> bool:
     """May list users and act on registrations and staff at all: admins and managers."""
     return is_admin(user) or is_manager(user)

@@ -8,11 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.decisions import Decision
+from core.identity import identity_key, refuse_mixed_scripts
 from core.serializers import StrictSerializer
 
 from .images import InvalidImage, sanitize_image
 from .models import AuditEvent, ManagerPromotionRequest, Role, User
 from .selectors import users_visible_to
+from .services.passwords import user_for_reset_token
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -50,12 +52,14 @@ class RegisterSerializer(StrictSerializer):
     warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
 
     def validate_username(self, value):
-        if User.objects.filter(username__iexact=value).exists():
+        refuse_mixed_scripts(value)
+        if User.objects.filter(username_key=identity_key(value)).exists():
             raise serializers.ValidationError("A user with this username already exists.")
         return value
 
     def validate_email(self, value):
-        if User.objects.filter(email__iexact=value).exists():
+        refuse_mixed_scripts(value)
+        if User.objects.filter(email_key=identity_key(value)).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")
         return value
 
@@ -99,6 +103,61 @@ class TokensSerializer(serializers.Serializer):
 
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+def _validated_password(password: str, user: User, field: str = "new_password") -> str:
+    """`password` if Django's validators accept it for `user`; a field error otherwise."""
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({field: list(exc.messages)}) from exc
+    return password
+
+
+def _password_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
+                                 style={"input_type": "password"}, **kwargs)
+
+
+class PasswordChangeSerializer(StrictSerializer):
+    """`{old_password, new_password}`: the current password, and a new one the validators accept."""
+
+    old_password = _password_field()
+    new_password = _password_field()
+
+    def validate_old_password(self, value):
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("The current password is wrong.")
+        return value
+
+    def validate(self, attrs):
+        _validated_password(attrs["new_password"], self.context["request"].user)
+        return attrs
+
+
+class PasswordResetSerializer(StrictSerializer):
+    """`{email}`: where to send a reset link, if it belongs to an active account."""
+
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(StrictSerializer):
+    """`{uid, token, new_password}` from a reset link; a bad or used link is a 400 `invalid_token`."""
+
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = _password_field()
+
+    def validate(self, attrs):
+        user = user_for_reset_token(attrs["uid"], attrs["token"])
+        _validated_password(attrs["new_password"], user)
+        return attrs
+
+
+class DetailSerializer(serializers.Serializer):
+    """`{detail}`: a human-readable message."""
+
+    detail = serializers.CharField()
 
 
 class ProfileSerializer(serializers.Serializer):
@@ -148,8 +207,9 @@ class ProfileUpdateSerializer(StrictSerializer):
     image = serializers.FileField(required=False, allow_null=True, allow_empty_file=False, max_length=255)
 
     def validate_email(self, value):
+        refuse_mixed_scripts(value)
         user = self.context["request"].user
-        if User.objects.filter(email__iexact=value).exclude(pk=user.pk).exists():
+        if User.objects.filter(email_key=identity_key(value)).exclude(pk=user.pk).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")
         return value
 

@@ -17,6 +17,7 @@ from . import services
 from .filters import AuditEventFilter, UserFilter
 from .models import User
 from .permissions import (
+    CanChangeOwnPassword,
     CanDecidePromotions,
     CanDecideRegistration,
     CanDemote,
@@ -29,8 +30,12 @@ from .selectors import audit_events_visible_to, promotion_requests_visible_to, u
 from .serializers import (
     AuditEventSerializer,
     DemoteSerializer,
+    DetailSerializer,
     DismissSerializer,
     LoginSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     ProfileSerializer,
     ProfileUpdateSerializer,
     PromotionCreateSerializer,
@@ -97,6 +102,50 @@ class LogoutView(APIView):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.logout_user(user=request.user, token=serializer.validated_data["refresh"], ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    """Change the caller's own password; every refresh token of theirs is blacklisted (other sessions end)."""
+
+    permission_classes = [CanChangeOwnPassword]
+
+    @extend_schema(request=PasswordChangeSerializer, responses={204: None, 400: ERROR, 401: ERROR, 429: ERROR})
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.change_password(user=request.user, **serializer.validated_data, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+RESET_REQUESTED = "If this address belongs to an active account, an e-mail with a reset link is on its way."
+
+
+class PasswordResetView(AnonymousAuthView):
+    """Ask for a password-reset link by e-mail: the same 202 whether or not the address is known."""
+
+    @extend_schema(request=PasswordResetSerializer, responses={
+        202: OpenApiResponse(DetailSerializer, description="Always the same body: the address is never confirmed."),
+        400: ERROR, 429: ERROR})
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_password_reset(email=serializer.validated_data["email"], ip=client_ip(request))
+        return Response({"detail": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(AnonymousAuthView):
+    """Set a new password from a reset link; the link then stops working and every session ends."""
+
+    @extend_schema(request=PasswordResetConfirmSerializer, responses={
+        204: None,
+        400: OpenApiResponse(description='`invalid_token` (bad, expired or used link), or a field map '
+                                         '(`new_password` refused by the validators)'),
+        429: ERROR})
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.reset_password(**serializer.validated_data, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

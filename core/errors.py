@@ -35,6 +35,7 @@ CODES: dict[str, Code] = {
     "inactive": Code(400, "the warehouse or product is inactive"),
     "same_warehouse": Code(400, "source and destination are the same warehouse"),
     "invalid_idempotency_key": Code(400, "the Idempotency-Key header is empty, too long or not printable"),
+    "invalid_token": Code(400, "the password-reset link is malformed, expired or already used"),
     # 401
     "not_authenticated": Code(401, "no, bad or expired access token"),
     "invalid_credentials": Code(401, "wrong username or password"),

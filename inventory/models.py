@@ -9,22 +9,29 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.policies import is_active
+from core.identity import IdentityKeysMixin, IdentityKeysQuerySet
 from warehouses.models import Warehouse
 
 # A single operation may move at most this many units (guards integer overflow and typos).
 MAX_QUANTITY = 1_000_000_000
 
 
-class Product(models.Model):
+class Product(IdentityKeysMixin, models.Model):
     """A stock-keeping unit of the catalogue."""
 
     sku = models.CharField(max_length=64)
+    # core.identity.identity_key(sku), filled by save(): SKUs are unique under NFKC + casefold.
+    sku_key = models.TextField(unique=True, editable=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=32, default="pcs")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    IDENTITY_KEYS = {"sku_key": "sku"}
+
+    objects = IdentityKeysQuerySet.as_manager()
 
     class Meta:
         ordering = ["sku"]

@@ -6,9 +6,10 @@ from django.db.models.functions import Lower
 
 from accounts.models import Role
 from accounts.policies import has_role, is_active
+from core.identity import IdentityKeysMixin, IdentityKeysQuerySet
 
 
-class WarehouseQuerySet(models.QuerySet):
+class WarehouseQuerySet(IdentityKeysQuerySet):
     """Scoped warehouse queries; `warehouses.policies` answers the same questions for one warehouse."""
 
     def for_user(self, user) -> "WarehouseQuerySet":
@@ -35,10 +36,12 @@ class WarehouseQuerySet(models.QuerySet):
         return self.none()
 
 
-class Warehouse(models.Model):
+class Warehouse(IdentityKeysMixin, models.Model):
     """A physical site holding stock; `manager` is the manager in charge of it."""
 
     code = models.CharField(max_length=32)
+    # core.identity.identity_key(code), filled by save(): codes are unique under NFKC + casefold.
+    code_key = models.TextField(unique=True, editable=False)
     name = models.CharField(max_length=200)
     address = models.TextField(blank=True)
     manager = models.ForeignKey(
@@ -51,6 +54,8 @@ class Warehouse(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    IDENTITY_KEYS = {"code_key": "code"}
 
     objects = WarehouseQuerySet.as_manager()
 

@@ -4,7 +4,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from accounts.audit import record_event
-from core.errors import Conflict, DomainError, PermissionDenied
+from accounts.policies import is_manager
+from accounts.services.locks import lock_user
+from core.errors import Conflict, DomainError, NotEligible, NotFound, PermissionDenied
 
 from . import policies
 from .models import Warehouse
@@ -36,6 +38,32 @@ def _require_editor(actor) -> None:
         raise PermissionDenied("Only an admin may create, change or delete warehouses.")
 
 
+def _lock_manager(manager):
+    """Lock the would-be manager's user row and check, under the lock, that they are an active manager.
+
+    Taken before any warehouse row (the lock order of dismiss and demote: users, then warehouses), so
+    a concurrent dismissal or demotion either finishes first (and this refuses) or waits for this
+    transaction (and then releases the warehouse itself). Raises NotEligible (400).
+    """
+    if manager is None:
+        return None
+    try:
+        locked = lock_user(manager.pk)
+    except NotFound:
+        locked = None
+    if locked is None or not is_manager(locked):
+        raise NotEligible("The manager must be an active user with the manager role.")
+    return locked
+
+
+def _lock_warehouse(pk: int) -> Warehouse:
+    """Lock a warehouse row; NotFound (404) when a concurrent request deleted it."""
+    warehouse = Warehouse.objects.select_for_update().filter(pk=pk).first()
+    if warehouse is None:
+        raise NotFound("This warehouse no longer exists.")
+    return warehouse
+
+
 def _save(warehouse: Warehouse, **kwargs) -> None:
     try:
         with transaction.atomic():
@@ -47,11 +75,13 @@ def _save(warehouse: Warehouse, **kwargs) -> None:
 @transaction.atomic
 def create_warehouse(*, actor, code: str, name: str, address: str = "", manager=None, is_active: bool = True,
                      ip: str | None = None) -> Warehouse:
-    """Create a warehouse. Takes no lock (the unique index on the lower-cased code decides races).
+    """Create a warehouse. Locks the manager's user row, if any (the unique index decides code races).
 
-    Raises PermissionDenied unless the actor is an admin, DuplicateWarehouseCode if the code is taken.
+    Raises PermissionDenied unless the actor is an admin, DuplicateWarehouseCode if the code is taken,
+    NotEligible if `manager` is not (any more) an active manager.
     """
     _require_editor(actor)
+    manager = _lock_manager(manager)
     warehouse = Warehouse(code=code, name=name, address=address, manager=manager, is_active=is_active)
     _save(warehouse)
     record_event(actor=actor, action="warehouse.create", target=warehouse, ip=ip, data=_snapshot(warehouse))
@@ -62,14 +92,18 @@ def create_warehouse(*, actor, code: str, name: str, address: str = "", manager=
 def update_warehouse(*, actor, warehouse: Warehouse, ip: str | None = None, **changes) -> Warehouse:
     """Change some of code, name, address, manager, is_active.
 
-    Locks: the warehouse row. Raises PermissionDenied unless the actor is an admin,
+    Locks: the new manager's user row (when `manager` changes), then the warehouse row. Raises
+    PermissionDenied unless the actor is an admin, NotFound (404) if the warehouse was deleted
+    meanwhile, NotEligible (400) if the new manager is not (any more) an active manager,
     DuplicateWarehouseCode if the new code is taken.
     """
     _require_editor(actor)
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise ValueError(f"unknown warehouse fields: {sorted(unknown)}")
-    warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+    if "manager" in changes:
+        changes["manager"] = _lock_manager(changes["manager"])
+    warehouse = _lock_warehouse(warehouse.pk)
     before = _snapshot(warehouse)
     for field, value in changes.items():
         setattr(warehouse, field, value)
@@ -96,12 +130,12 @@ def warehouse_in_use(warehouse: Warehouse) -> bool:
 def delete_warehouse(*, actor, warehouse: Warehouse, ip: str | None = None) -> None:
     """Delete an unused warehouse.
 
-    Locks: the warehouse row. Raises PermissionDenied unless the actor is an admin, WarehouseInUse
-    (409) if anything refers to it, also when a reference appears concurrently (the database's
-    protected foreign keys refuse the delete).
+    Locks: the warehouse row. Raises PermissionDenied unless the actor is an admin, NotFound (404) if
+    it was deleted meanwhile, WarehouseInUse (409) if anything refers to it, also when a reference
+    appears concurrently (the database's protected foreign keys refuse the delete).
     """
     _require_editor(actor)
-    warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+    warehouse = _lock_warehouse(warehouse.pk)
     if warehouse_in_use(warehouse):
         raise WarehouseInUse()
     snapshot = {"id": warehouse.pk, **_snapshot(warehouse)}

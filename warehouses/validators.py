@@ -3,6 +3,8 @@
 from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
+from core.identity import identity_key, refuse_mixed_scripts
+
 
 def required_text(value: str) -> str:
     """The value stripped of surrounding blanks; blank text is refused."""
@@ -13,13 +15,15 @@ def required_text(value: str) -> str:
 
 
 def unique_ci_text(value: str, *, queryset: QuerySet, field: str, instance: Model | None, message: str) -> str:
-    """A required text that no other row of `queryset` holds in `field`, compared case-insensitively.
+    """A required text that no other row of `queryset` holds in `field`, compared by identity key.
 
-    The database's unique index on `Lower(field)` is the guarantee under races; this only gives the
-    client a field error instead of a conflict in the common case.
+    Two values are the same when their `core.identity.identity_key` (NFKC + casefold) is: `ＢＯＬＴ-1`
+    is `bolt-1`. Text mixing Latin, Cyrillic or Greek letters is refused. The model's unique
+    `<field>_key` column is the guarantee under races; this only gives the client a field error
+    instead of a conflict in the common case.
     """
-    value = required_text(value)
-    taken = queryset.filter(**{f"{field}__iexact": value})
+    value = refuse_mixed_scripts(required_text(value))
+    taken = queryset.filter(**{f"{field}_key": identity_key(value)})
     if instance is not None:
         taken = taken.exclude(pk=instance.pk)
     if taken.exists():

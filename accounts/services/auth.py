@@ -7,11 +7,13 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.errors import PermissionDenied
+from core.errors import NotEligible, PermissionDenied
+from core.identity import identity_key
 
 from ..audit import record_event
 from ..errors import AccountNotActive, DuplicateAccount, InvalidCredentials, InvalidToken, InvalidTokenInBody
 from ..models import Role, User, UserProfile
+from .locks import lock_warehouse
 
 # A password hash computed once, so a login for an unknown user costs as much as a real check.
 _DUMMY_USER = User(username="__timing__")
@@ -28,13 +30,19 @@ def register_user(*, username: str, email: str, password: str, role: str, wareho
                   ip: str | None = None) -> User:
     """Create a pending viewer or staff account (of `warehouse`, a Warehouse) and its profile.
 
-    Takes no locks. Raises DuplicateAccount (400) when the username or e-mail is taken
-    (case-insensitive), including when a concurrent registration wins the race on the database's
-    unique constraints.
+    Locks the staff member's warehouse row (so a concurrent delete either waits and then sees the new
+    user, or wins and this answers NotFound, 404; NotEligible `warehouse_inactive` if deactivated
+    meanwhile). Raises DuplicateAccount (400) when the username or e-mail is taken (compared by
+    `core.identity.identity_key`: NFKC + casefold), including when a concurrent registration wins the
+    race on the database's unique constraints.
     """
-    if User.objects.filter(username__iexact=username).exists():
+    if role == Role.Name.STAFF and warehouse is not None:
+        warehouse = lock_warehouse(warehouse.pk)
+        if not warehouse.is_active:
+            raise NotEligible("The warehouse must be active.", code="warehouse_inactive")
+    if User.objects.filter(username_key=identity_key(username)).exists():
         raise DuplicateAccount("A user with this username already exists.")
-    if email and User.objects.filter(email__iexact=email).exists():
+    if email and User.objects.filter(email_key=identity_key(email)).exists():
         raise DuplicateAccount("A user with this e-mail already exists.")
     try:
         with transaction.atomic():
@@ -58,7 +66,7 @@ def login_user(*, username: str, password: str, ip: str | None = None) -> tuple[
     hasher runs either way), AccountNotActive (403, `account_pending|rejected|dismissed`) for a right
     password on an account that may not log in.
     """
-    user = User.objects.select_related("role").filter(username__iexact=username).first()
+    user = User.objects.select_related("role").filter(username_key=identity_key(username)).first()
     if user is None:
         _DUMMY_USER.set_password(password)  # same cost as a real check; result ignored
         raise InvalidCredentials()

@@ -15,7 +15,7 @@ from ..audit import record_event
 from ..errors import NotActive
 from ..models import Role, User
 from .auth import blacklist_all_tokens
-from .locks import lock_managed_warehouses, lock_user, lock_users
+from .locks import lock_managed_warehouses, lock_user, lock_users, lock_warehouses_of
 
 
 def _release_managed_warehouses(user: User, new_manager: User | None = None) -> list[int]:
@@ -91,8 +91,9 @@ def demote_manager(*, actor: User, user: User, reason: str, warehouse: models.Mo
     """Turn a manager into staff of `warehouse` (a Warehouse; default: the one they last belonged to).
 
     Locks the manager's row and the new manager's row (pk order), then the warehouses they managed
-    (pk order), which move to `reassign_to` or become unmanaged. Raises PermissionDenied (403) unless
-    `policies.can_demote` (admin), NotEligible (400; codes `not_eligible`, `invalid_reassign_to`,
+    and the destination (together, pk order); the managed ones move to `reassign_to` or become
+    unmanaged. Raises PermissionDenied (403) unless `policies.can_demote` (admin), NotFound (404) when
+    the destination warehouse was deleted meanwhile, NotEligible (400; codes `not_eligible`, `invalid_reassign_to`,
     `warehouse_required`, `warehouse_inactive`) when the user is not an active manager,
     `reassign_to` is not another active manager, or no active warehouse is known.
     """
@@ -109,9 +110,13 @@ def demote_manager(*, actor: User, user: User, reason: str, warehouse: models.Mo
     if destination is None:
         raise NotEligible("This manager has no previous warehouse; give one in `warehouse`.",
                           code="warehouse_required")
+    locked_warehouses = lock_warehouses_of(target, also=destination.pk)
+    destination = next(row for row in locked_warehouses if row.pk == destination.pk)
     if not destination.is_active:
         raise NotEligible("The warehouse must be active.", code="warehouse_inactive")
-    moved = _release_managed_warehouses(target, new_manager)
+    moved = [row.pk for row in locked_warehouses if row.manager_id == target.pk]
+    if moved:
+        target.managed_warehouses.filter(pk__in=moved).update(manager=new_manager, updated_at=timezone.now())
     target.role = Role.get(Role.Name.STAFF)
     target.warehouse = destination
     target.save(update_fields=["role", "warehouse"])

@@ -2,6 +2,8 @@
 
 from django.db import IntegrityError, transaction
 
+from core.identity import identity_key
+
 from ..audit import record_event
 from ..errors import DuplicateAccount
 from ..images import sanitize_image
@@ -25,7 +27,8 @@ def update_profile(*, user: User, data: dict, ip: str | None = None) -> User:
         if field in data and getattr(user, field) != data[field]:
             setattr(user, field, data[field])
             changed.append(field)
-    if "email" in changed and user.email and User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+    taken = User.objects.filter(email_key=identity_key(user.email)).exclude(pk=user.pk)
+    if "email" in changed and user.email and taken.exists():
         raise DuplicateAccount("A user with this e-mail already exists.")
     if changed:
         try:

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from core.decisions import Decision, RequestStatus
-from core.errors import AlreadyPending, NotEligible, NotPending, PermissionDenied
+from core.errors import AlreadyPending, NotEligible, NotFound, NotPending, PermissionDenied
 
 from .. import policies
 from ..audit import record_event
@@ -53,7 +53,9 @@ def decide_promotion_request(*, actor: User, promotion_id: int, decision: str, r
     """
     if not policies.can_decide_promotions(actor):
         raise PermissionDenied("Only an admin may decide promotion requests.")
-    promotion = ManagerPromotionRequest.objects.select_for_update().get(pk=promotion_id)
+    promotion = ManagerPromotionRequest.objects.select_for_update().filter(pk=promotion_id).first()
+    if promotion is None:
+        raise NotFound("This promotion request no longer exists.")
     if not promotion.is_pending:
         raise NotPending()
     target = lock_user(promotion.user_id)

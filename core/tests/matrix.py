@@ -143,6 +143,14 @@ class Case:
         return _expect(self.expect)
 
 
+def _reset_link(user) -> dict:
+    """`{uid, token}` of a password-reset link for `user`, as the e-mail carries them."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.http import urlsafe_base64_encode
+
+    return {"uid": urlsafe_base64_encode(str(user.pk).encode()), "token": default_token_generator.make_token(user)}
+
+
 def _get(path):
     return lambda s: path
 
@@ -155,6 +163,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "auth/refresh/"): Case("*=200", body=lambda s, u: {"refresh": str(RefreshToken.for_user(s.w.viewer))}),
     ("POST", "auth/logout/"): Case("*=204 anon=401", body=lambda s, u: {
         "refresh": str(RefreshToken.for_user(u or s.w.viewer))}),
+    ("POST", "auth/password/change/"): Case("*=204 anon=401", body={
+        "old_password": PASSWORD, "new_password": "An0ther-long-phrase!"}),
+    ("POST", "auth/password/reset/"): Case("*=202", body={"email": "viewer1@example.com"}),
+    ("POST", "auth/password/reset/confirm/"): Case("*=204", body=lambda s, u: {
+        **_reset_link(s.w.viewer), "new_password": "An0ther-long-phrase!"}),
     ("GET", "profile/"): Case(READ_ALL),
     ("PUT", "profile/"): Case(READ_ALL, body={"first_name": "Ada"}),
     ("PATCH", "profile/"): Case(READ_ALL, body={"first_name": "Ada"}),

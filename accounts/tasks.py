@@ -1,0 +1,54 @@
+"""Background tasks of accounts: the password-reset e-mail (Django's task API, database backend).
+
+`services.request_password_reset` enqueues `send_password_reset_email` in its transaction; the worker
+(`python manage.py db_worker`) makes the token and sends the link after the commit, so the request
+itself never talks to the mail server. Settings: `SITE_URL` (prefix of the link), `DEFAULT_FROM_EMAIL`,
+`PASSWORD_RESET_TIMEOUT` (how long the link works).
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_tasks import task
+
+from . import policies
+from .models import User
+
+logger = logging.getLogger(__name__)
+
+
+def reset_link(user: User) -> str:
+    """`{SITE_URL}/reset-password?uid=<uid>&token=<token>` for `user`, valid until its password changes."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return f"{getattr(settings, 'SITE_URL', '').rstrip('/')}/reset-password?uid={uid}&token={token}"
+
+
+@task()
+def send_password_reset_email(user_id: int) -> str:
+    """Send the reset link to an active user's e-mail address. Returns "sent" or why it did nothing.
+
+    An SMTP failure fails the task (the worker records it); the user can ask again.
+    """
+    user = User.objects.select_related("role").filter(pk=user_id).first()
+    if user is None or not policies.is_active(user) or not user.email:
+        logger.info("password reset for user %s skipped: no active account with an e-mail", user_id)
+        return "skipped"
+    context = {
+        "user": user,
+        "link": reset_link(user),
+        "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+    }
+    EmailMessage(
+        subject="Reset your inventory password",
+        body=render_to_string("accounts/email/password_reset.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+    ).send()
+    logger.info("password-reset e-mail sent to user %s", user_id)
+    return "sent"

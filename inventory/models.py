@@ -55,6 +55,7 @@ class Stock(models.Model):
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="stocks")
     quantity = models.BigIntegerField(default=0, editable=False)  # on hand
     # Promised and not yet taken: the sum of the row's active reservations (verify_ledger proves it).
+    # `available` = quantity − reserved is computed where it is read (annotated in SQL), never stored.
     reserved = models.BigIntegerField(default=0, editable=False)
     # Shipped to this warehouse and not yet received (filled by in-transit transfers).
     incoming = models.BigIntegerField(default=0, editable=False)
@@ -75,11 +76,6 @@ class Stock(models.Model):
 
     def __str__(self):
         return f"{self.product_id}@{self.warehouse_id}: {self.quantity}"
-
-    @property
-    def available(self) -> int:
-        """Units that may still be taken or promised: on hand minus reserved (never stored)."""
-        return self.quantity - self.reserved
 
 
 class MovementQuerySet(models.QuerySet):

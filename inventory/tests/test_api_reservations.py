@@ -287,29 +287,26 @@ def test_api_adjust_cannot_take_reserved_units(make_client, mostly_reserved):
     assert state() == before
 
 
-def test_api_purchase_approval_cannot_take_reserved_units(make_client, mostly_reserved):
-    world = mostly_reserved
-    purchase = create_purchase_request(actor=world.viewer, warehouse=world.wh_a, product=world.product, quantity=3)
-    before = state()
-    response = make_client(world.staff_a).post("/api/purchase-requests/approve/",
-                                               {"id": purchase.pk, "decision": "approve"}, format="json")
-    assert_refused(response, available=2, requested=3)
-    assert state() == before
-    purchase.refresh_from_db()
-    assert purchase.status == "pending"
+def _purchase(world):
+    request = create_purchase_request(actor=world.viewer, warehouse=world.wh_a, product=world.product, quantity=3)
+    return request, "/api/purchase-requests/approve/", world.staff_a
 
 
-def test_api_direct_transfer_approval_cannot_take_reserved_units(make_client, mostly_reserved):
-    world = mostly_reserved
-    transfer = create_transfer_request(actor=world.admin, source=world.wh_a, destination=world.wh_b,
-                                       product=world.product, quantity=3)
+def _direct_transfer(world):
+    request = create_transfer_request(actor=world.admin, source=world.wh_a, destination=world.wh_b,
+                                      product=world.product, quantity=3)
+    return request, "/api/transfer-requests/approve/", world.admin
+
+
+@pytest.mark.parametrize("make", [_purchase, _direct_transfer], ids=["purchase", "direct_transfer"])
+def test_api_request_approvals_cannot_take_reserved_units(make_client, mostly_reserved, make):
+    request, url, decider = make(mostly_reserved)
     before = state()
-    response = make_client(world.admin).post("/api/transfer-requests/approve/",
-                                             {"id": transfer.pk, "decision": "approve"}, format="json")
+    response = make_client(decider).post(url, {"id": request.pk, "decision": "approve"}, format="json")
     assert_refused(response, available=2, requested=3)
     assert state() == before
-    transfer.refresh_from_db()
-    assert transfer.status == "pending"
+    request.refresh_from_db()
+    assert request.status == "pending"
 
 
 def test_api_reserve_cannot_take_reserved_units(make_client, mostly_reserved):

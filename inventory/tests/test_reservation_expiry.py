@@ -1,17 +1,16 @@
 """Reservation expiry on the task worker: one self-rescheduling task, at most one waiting instance (SPEC §10)."""
 
-import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from inventory.models import Reservation, Stock
 from inventory.services import adjust_stock, assign_stock, reserve_stock
 from inventory.tasks import EXPIRY_INTERVAL, EXPIRY_TASK_PATH, ensure_expiry_scheduled, expire_reservations
+from inventory.tests.worker import run_worker
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -89,16 +88,6 @@ def test_the_chain_ends_when_no_active_reservation_expires(stocked):
     with time_machine.travel(T0 + timedelta(minutes=2), tick=False):
         assert expire_reservations.call() == 1
     assert queued() == []
-
-
-def run_worker():
-    """The real worker: process every due task, then exit (restoring the signal handlers it installs)."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 @pytest.mark.django_db(transaction=True)

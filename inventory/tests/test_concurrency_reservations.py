@@ -16,6 +16,7 @@ from inventory.services import (
     release_reservation,
     reserve_stock,
 )
+from inventory.tests.factories import ProductFactory
 from workflows.models import PurchaseRequest
 from workflows.services import create_purchase_request, decide_purchase_request
 
@@ -53,7 +54,7 @@ def test_twenty_concurrent_purchase_approvals_take_only_the_ten_unreserved_units
     stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=20)
     reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
     requests = [create_purchase_request(actor=world.viewer, warehouse=world.wh_a, product=world.product, quantity=1)
-                for _ in range(6)]
+                for _ in range(20)]
     deciders = [world.admin, world.manager_a, world.staff_a]
 
     def work(index):
@@ -96,3 +97,26 @@ def test_concurrent_fulfil_release_and_expiry_of_one_reservation_exactly_one_win
     assert stock.reserved == 0
     assert stock.quantity == (6 if hold.status == "fulfilled" else 10)
     assert_buckets_equal_their_sources(stock)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reservations_with_expiry_leave_exactly_one_waiting_expiry_run(world):
+    from django_tasks_db.models import DBTaskResult
+
+    from inventory.tasks import EXPIRY_TASK_PATH
+
+    # One product each: the stock row locks do not serialize them, only the scheduling lock does.
+    products = ProductFactory.create_batch(12)
+    for product in products:
+        assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=1)
+    base = timezone.now() + timedelta(hours=1)
+
+    def work(index):
+        return reserve_stock(actor=world.staff_a, warehouse=world.wh_a, product=products[index], quantity=1,
+                             expires_at=base + timedelta(minutes=(index * 7) % 12)).expires_at
+
+    results = run_threads(12, work)
+    assert [kind for kind, _ in outcomes(results)] == ["ok"] * 12
+    waiting = DBTaskResult.objects.filter(task_path=EXPIRY_TASK_PATH, status="READY")
+    assert list(waiting.values_list("run_after", flat=True)) == [min(results)]

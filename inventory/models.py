@@ -56,9 +56,10 @@ class Stock(models.Model):
     quantity = models.BigIntegerField(default=0, editable=False)  # on hand
     # Promised and not yet taken: the sum of the row's active reservations (verify_ledger proves it).
     # `available` = quantity − reserved is computed where it is read (annotated in SQL), never stored.
-    reserved = models.BigIntegerField(default=0, editable=False)
+    # `db_default` too: rows written outside the ORM (seed_demo's COPY) start with empty buckets.
+    reserved = models.BigIntegerField(default=0, db_default=0, editable=False)
     # Shipped to this warehouse and not yet received (filled by in-transit transfers).
-    incoming = models.BigIntegerField(default=0, editable=False)
+    incoming = models.BigIntegerField(default=0, db_default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = StockQuerySet.as_manager()

@@ -58,6 +58,7 @@ CODES: dict[str, Code] = {
     "not_pending": Code(409, "the request was already decided"),
     "already_pending": Code(409, "a pending request already exists"),
     "not_active": Code(409, "the user or reservation is not active"),
+    "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
     "warehouse_in_use": Code(409, "the warehouse has stock, history, staff or settings"),
     "idempotency_key_reused": Code(409, "the Idempotency-Key was used with a different request"),
     # 415, 429, 500, 503

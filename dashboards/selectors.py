@@ -120,7 +120,7 @@ def stocks_with_threshold():
 
 
 STOCK_ROW_FIELDS = ("id", "product_id", "product__sku", "product__name", "warehouse_id", "warehouse__code",
-                    "warehouse__name", "quantity", "threshold", "updated_at")
+                    "warehouse__name", "quantity", "reserved", "incoming", "threshold", "updated_at")
 
 
 def stock_row(values: dict) -> dict:
@@ -132,6 +132,9 @@ def stock_row(values: dict) -> dict:
         "warehouse": {"id": values["warehouse_id"], "code": values["warehouse__code"],
                       "name": values["warehouse__name"]},
         "quantity": values["quantity"],
+        "reserved": values["reserved"],
+        "available": values["quantity"] - values["reserved"],
+        "incoming": values["incoming"],
         "threshold": threshold,
         "is_low": threshold is not None and values["quantity"] < threshold,
         "updated_at": values["updated_at"],

@@ -7,7 +7,7 @@ from core.admin import ReadOnlyAdmin
 from core.http import client_ip
 
 from . import policies, services
-from .models import LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
 @admin.register(Product)
@@ -42,12 +42,28 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Stock)
 class StockAdmin(ReadOnlyAdmin):
-    """Balances (read-only: use the assign and adjust API, which write the ledger)."""
+    """Balances and their buckets (read-only: use the API, which writes the ledger and the reservations)."""
 
-    list_display = ["product", "warehouse", "quantity", "updated_at"]
+    list_display = ["product", "warehouse", "quantity", "reserved", "available", "incoming", "updated_at"]
     list_filter = ["warehouse"]
     search_fields = ["product__sku", "product__name"]
     list_select_related = ["product", "warehouse"]
+
+    @admin.display(description="available")
+    def available(self, obj) -> int:
+        return obj.quantity - obj.reserved
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    """Reservations (read-only here: release and fulfil through the API, which keep `reserved` in step)."""
+
+    list_display = ["id", "created_at", "warehouse", "product", "quantity", "fulfilled_quantity", "status",
+                    "reference", "expires_at", "closed_at", "created_by"]
+    list_filter = ["status", "warehouse"]
+    search_fields = ["reference", "product__sku"]
+    list_select_related = ["warehouse", "product", "created_by"]
+    date_hierarchy = "created_at"
 
 
 @admin.register(StockMovement)

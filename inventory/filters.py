@@ -4,7 +4,7 @@ import django_filters
 
 from core.filters import BaseFilterSet, BooleanFilter, IdFilter, date_from_filter, date_to_filter
 
-from .models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
 class ProductFilter(BaseFilterSet):
@@ -64,3 +64,16 @@ class AlertFilter(BaseFilterSet):
     class Meta:
         model = LowStockAlert
         fields = ["status", "warehouse"]
+
+
+class ReservationFilter(BaseFilterSet):
+    """`status` (active/released/fulfilled/expired), `warehouse`, `product` (ids), `reference` (exact)."""
+
+    status = django_filters.ChoiceFilter(choices=Reservation.Status.choices)
+    warehouse = IdFilter(field_name="warehouse_id")
+    product = IdFilter(field_name="product_id")
+    reference = django_filters.CharFilter(max_length=100)
+
+    class Meta:
+        model = Reservation
+        fields = ["status", "warehouse", "product", "reference"]

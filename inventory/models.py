@@ -60,7 +60,13 @@ class Stock(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stocks")
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="stocks")
-    quantity = models.BigIntegerField(default=0, editable=False)
+    quantity = models.BigIntegerField(default=0, editable=False)  # on hand
+    # Promised and not yet taken: the sum of the row's active reservations (verify_ledger proves it).
+    # `available` = quantity − reserved is computed where it is read (annotated in SQL), never stored.
+    # `db_default` too: rows written outside the ORM (seed_demo's COPY) start with empty buckets.
+    reserved = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # Shipped to this warehouse and not yet received (filled by in-transit transfers).
+    incoming = models.BigIntegerField(default=0, db_default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = StockQuerySet.as_manager()
@@ -70,6 +76,9 @@ class Stock(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product", "warehouse"], name="stock_unique_product_warehouse"),
             models.CheckConstraint(condition=models.Q(quantity__gte=0), name="stock_quantity_non_negative"),
+            models.CheckConstraint(condition=models.Q(reserved__gte=0, reserved__lte=models.F("quantity")),
+                                   name="stock_reserved_within_quantity"),
+            models.CheckConstraint(condition=models.Q(incoming__gte=0), name="stock_incoming_non_negative"),
         ]
         indexes = [models.Index(fields=["warehouse", "product"], name="stock_warehouse_product")]
 
@@ -94,10 +103,13 @@ class StockMovement(models.Model):
         PURCHASE = "purchase", "Purchase"
         TRANSFER_OUT = "transfer_out", "Transfer out"
         TRANSFER_IN = "transfer_in", "Transfer in"
+        FULFIL = "fulfil", "Fulfil"
 
     class ReferenceType(models.TextChoices):
         PURCHASE_REQUEST = "purchase_request", "Purchase request"
         TRANSFER_REQUEST = "transfer_request", "Transfer request"
+        RESERVATION = "reservation", "Reservation"
+        STOCK_COUNT = "stock_count", "Stock count"
 
     class Reason(models.TextChoices):
         COUNT = "count", "Count"
@@ -106,6 +118,7 @@ class StockMovement(models.Model):
         FOUND = "found", "Found"
         RETURN = "return", "Return"
         RECEIPT = "receipt", "Receipt"
+        CORRECTION = "correction", "Correction"
 
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements")
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
@@ -224,3 +237,64 @@ class LowStockAlert(models.Model):
 
     def __str__(self):
         return f"alert {self.product_id}@{self.warehouse_id} ({self.status})"
+
+
+class ReservationQuerySet(models.QuerySet):
+    """Reservations scoped to the warehouses a user operates (they are warehouse-private)."""
+
+    def for_user(self, user) -> "ReservationQuerySet":
+        """Admin all; manager and staff the reservations of their warehouses; viewer none."""
+        return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
+
+
+class Reservation(models.Model):
+    """Units of one stock row promised (e.g. to an order) and not yet taken.
+
+    While `active`, its `quantity` counts in `Stock.reserved` of `stock`. `expires_at` null means
+    held until released or fulfilled. Written only by `inventory.services.reservations`.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+        FULFILLED = "fulfilled", "Fulfilled"
+        EXPIRED = "expired", "Expired"
+
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.BigIntegerField()
+    fulfilled_quantity = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    note = models.TextField(blank=True, max_length=1000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="reservation_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(fulfilled_quantity__gte=0, fulfilled_quantity__lte=models.F("quantity")),
+                name="reservation_fulfilled_within_quantity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stock", "status"], name="reservation_stock_status"),
+            models.Index(fields=["status", "expires_at"], name="reservation_status_expires"),
+            models.Index(fields=["warehouse", "status"], name="reservation_warehouse_status"),
+        ]
+
+    def __str__(self):
+        return f"reservation {self.pk}: {self.quantity} of {self.product_id}@{self.warehouse_id} ({self.status})"
+
+    def is_due(self, now) -> bool:
+        """An active hold whose `expires_at` has passed no longer holds units."""
+        return self.expires_at is not None and self.expires_at <= now

@@ -25,9 +25,16 @@ CanReadLedger = policy_permission("CanReadLedger", user=policies.can_read_ledger
 CanReadAlerts = policy_permission("CanReadAlerts", user=policies.can_read_alerts,
                                   doc="Reads the alerts of the warehouses the user operates.")
 
+CanReserve = policy_permission(
+    "CanReserve", user=policies.may_reserve_somewhere,
+    obj=lambda user, reservation: policies.can_act_on_reservation(user, reservation),
+    doc="Reads, creates, releases and fulfils reservations (admin; manager and staff, in their warehouses).",
+)
+
 PRODUCT_PERMISSIONS = [IsActiveUser & (ReadOnly | CanEditProducts)]
 THRESHOLD_PERMISSIONS = [IsActiveUser & (ReadOnly | CanSetThresholds)]
 ASSIGN_PERMISSIONS = [IsActiveUser & CanAssignStock]
 ADJUST_PERMISSIONS = [IsActiveUser & CanAdjustStock]
 LEDGER_PERMISSIONS = [IsActiveUser & CanReadLedger]
 ALERT_PERMISSIONS = [IsActiveUser & CanReadAlerts]
+RESERVATION_PERMISSIONS = [IsActiveUser & CanReserve]

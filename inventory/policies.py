@@ -62,3 +62,18 @@ def can_read_ledger(user) -> bool:
 def can_read_alerts(user) -> bool:
     """The alert list (scoped to the warehouses the user operates): admins, managers, staff."""
     return operates_any(user)
+
+
+def can_reserve(user, warehouse) -> bool:
+    """Reserve stock in a warehouse: an admin, or the warehouse's manager or staff."""
+    return can_operate(user, warehouse)
+
+
+def can_act_on_reservation(user, reservation) -> bool:
+    """Release or fulfil a reservation: an admin, or the manager or staff of its warehouse."""
+    return can_operate(user, reservation.warehouse)
+
+
+def may_reserve_somewhere(user) -> bool:
+    """Could reserve stock in some warehouse (admin, manager, staff): the gate of the reservation API."""
+    return operates_any(user)

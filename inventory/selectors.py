@@ -2,7 +2,7 @@
 
 from django.db.models import BooleanField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from .models import LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
 def _threshold_of_row() -> Subquery:
@@ -27,7 +27,7 @@ def low_condition(quantity: str = "quantity", threshold: str = "threshold") -> Q
 
 
 def stock_levels_for(user) -> QuerySet[Stock]:
-    """Stock rows a user may read, with `threshold` (or null), `is_low` and `sku`, in SQL (one query)."""
+    """Stock rows a user may read, with `threshold` (or null), `is_low`, `available` and `sku`, in SQL (one query)."""
     return (
         Stock.objects.for_user(user)
         .select_related("product", "warehouse")
@@ -39,6 +39,7 @@ def stock_levels_for(user) -> QuerySet[Stock]:
                 output_field=BooleanField(),
             ),
             sku=F("product__sku"),
+            available=F("quantity") - F("reserved"),
         )
     )
 
@@ -61,3 +62,8 @@ def movements_for(user) -> QuerySet[StockMovement]:
 def thresholds_for(user) -> QuerySet[LowStockThreshold]:
     """Thresholds of the warehouses the user may read."""
     return LowStockThreshold.objects.for_user(user)
+
+
+def reservations_for(user) -> QuerySet[Reservation]:
+    """Reservations of the warehouses the user operates (admin all, manager theirs, staff own), newest first."""
+    return Reservation.objects.for_user(user).order_by("-created_at", "-id")

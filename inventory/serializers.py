@@ -1,5 +1,6 @@
 """Representations and input validation of products, stock rows, stock operations, the ledger, thresholds, alerts."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -7,7 +8,8 @@ from core.serializers import StrictModelSerializer, StrictSerializer
 from warehouses.models import Warehouse
 from warehouses.validators import required_text, unique_ci_text
 
-from .models import MAX_QUANTITY, LowStockAlert, LowStockThreshold, Product, StockMovement
+from .models import MAX_QUANTITY, LowStockAlert, LowStockThreshold, Product, Reservation, StockMovement
+from .services.reservations import MAX_HOLD
 
 
 class ProductSerializer(StrictModelSerializer):
@@ -47,12 +49,16 @@ class _WarehouseRefSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="StockLevel")
 class StockRowSerializer(serializers.Serializer):
-    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, threshold, is_low, updated_at}`."""
+    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, reserved, available, incoming,
+    threshold, is_low, updated_at}`."""
 
     id = serializers.IntegerField(read_only=True)
     product = _ProductRefSerializer(read_only=True)
     warehouse = _WarehouseRefSerializer(read_only=True)
-    quantity = serializers.IntegerField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True, help_text="On hand.")
+    reserved = serializers.IntegerField(read_only=True, help_text="Promised by active reservations.")
+    available = serializers.IntegerField(read_only=True, help_text="quantity − reserved: what may be taken.")
+    incoming = serializers.IntegerField(read_only=True, help_text="Shipped here, not yet received.")
     threshold = serializers.IntegerField(read_only=True, allow_null=True)
     is_low = serializers.BooleanField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -73,10 +79,14 @@ class AssignStockSerializer(_StockOperationSerializer):
 
 
 class AdjustStockSerializer(_StockOperationSerializer):
-    """`{warehouse, product, delta (non-zero, |delta| <= 1e9), reason, note?}`."""
+    """`{warehouse, product, delta (non-zero, |delta| <= 1e9), reason, expected_quantity?, note?}`."""
 
     delta = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
     reason = serializers.ChoiceField(choices=StockMovement.Reason.choices)
+    expected_quantity = serializers.IntegerField(
+        required=False, min_value=0, max_value=10**15,
+        help_text="Optimistic concurrency: the on-hand quantity the client saw; if it differs → 409 stale_quantity.",
+    )
 
     def validate_delta(self, value: int) -> int:
         if value == 0:
@@ -130,3 +140,42 @@ class LowStockAlertSerializer(serializers.ModelSerializer):
         fields = ["id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
                   "resolved_at"]
         read_only_fields = fields
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    """`{id, warehouse, product, quantity, fulfilled_quantity, status, reference, note, created_by, created_at,
+    expires_at, closed_at}`; foreign keys are ids."""
+
+    class Meta:
+        model = Reservation
+        fields = ["id", "warehouse", "product", "quantity", "fulfilled_quantity", "status", "reference", "note",
+                  "created_by", "created_at", "expires_at", "closed_at"]
+        read_only_fields = fields
+
+
+class ReserveSerializer(_StockOperationSerializer):
+    """`{warehouse, product, quantity (1..1e9), expires_at? (future, ≤ 30 days), reference? (≤ 100), note?}`."""
+
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+    def validate_expires_at(self, value):
+        if value is None:
+            return value
+        now = timezone.now()
+        if value <= now:
+            raise serializers.ValidationError("Must be in the future.")
+        if value > now + MAX_HOLD:
+            raise serializers.ValidationError(f"Must be at most {MAX_HOLD.days} days ahead.")
+        return value
+
+
+class ReleaseSerializer(StrictSerializer):
+    """Release takes no fields: any key is a 400 naming it."""
+
+
+class FulfilSerializer(StrictSerializer):
+    """`{quantity?}`: how many of the reserved units to take (default all; the rest is released)."""
+
+    quantity = serializers.IntegerField(required=False, min_value=1, max_value=MAX_QUANTITY)

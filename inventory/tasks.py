@@ -17,7 +17,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
@@ -146,3 +147,68 @@ def _retry_or_give_up(alert_id: int, attempt: int, error: str) -> str:
 def _give_up(alert_id: int, attempt: int, error: str) -> None:
     LowStockAlert.objects.filter(pk=alert_id).update(email_status=EmailStatus.FAILED, email_error=error[:2000])
     logger.error("e-mail of low-stock alert %s failed for good after %s attempt(s): %s", alert_id, attempt, error)
+
+
+# --- reservation expiry ------------------------------------------------------------------------------
+# One self-rescheduling task on the same worker (`db_worker`), no other scheduler: it expires what is
+# due, then enqueues its next run for the earliest remaining `expires_at` (at most once a minute)
+# while any active reservation has one. At most one READY instance exists: the check and the enqueue
+# run in one transaction serialized by an advisory lock (on SQLite, write transactions are already
+# serialized). A hold that the worker misses is still expired by the next operation on its stock row.
+
+EXPIRY_TASK_PATH = "inventory.tasks.expire_reservations"
+EXPIRY_INTERVAL = timedelta(seconds=60)
+# pg_advisory_xact_lock key of "schedule the expiry task" (any constant unique in this database).
+EXPIRY_SCHEDULE_LOCK = 0x1E5E_2A7E
+
+
+def _serialize_scheduling() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EXPIRY_SCHEDULE_LOCK])
+
+
+def ensure_expiry_scheduled(run_at) -> bool:
+    """Make sure an expiry run is queued at or before `run_at`; return True if the schedule changed.
+
+    A queued run that is later is moved to `run_at` rather than joined by a second one, so at most
+    one instance waits. Runs in the caller's transaction (a rollback drops it with the reservation).
+    """
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    with transaction.atomic():
+        _serialize_scheduling()
+        ready = DBTaskResult.objects.filter(task_path=EXPIRY_TASK_PATH, status="READY")
+        now_marker = get_date_max()  # django-tasks-db's run_after of a task enqueued to run at once
+        if ready.filter(Q(run_after=now_marker) | Q(run_after__lte=run_at)).exists():
+            return False
+        if ready.filter(run_after__gt=run_at).exclude(run_after=now_marker).update(run_after=run_at):
+            return True
+        expire_reservations.using(run_after=run_at).enqueue()
+        return True
+
+
+@task()
+def expire_reservations() -> int:
+    """Expire the due reservations, then schedule the next run while any active one has an `expires_at`.
+
+    The next run is at the earliest remaining `expires_at`, but not sooner than a minute from now.
+    Returns how many reservations it expired.
+    """
+    from .models import Reservation
+    from .services.reservations import expire_due_reservations
+
+    expired = 0
+    while True:
+        batch = expire_due_reservations()
+        expired += batch
+        if batch < 500:
+            break
+    with transaction.atomic():
+        _serialize_scheduling()
+        earliest = (Reservation.objects.filter(status=Reservation.Status.ACTIVE, expires_at__isnull=False)
+                    .order_by("expires_at").values_list("expires_at", flat=True).first())
+        if earliest is not None:
+            ensure_expiry_scheduled(max(timezone.now() + EXPIRY_INTERVAL, earliest))
+    logger.info("expired %s reservation(s); next run %s", expired, "scheduled" if earliest else "not needed")
+    return expired

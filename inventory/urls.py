@@ -6,6 +6,7 @@ from . import views
 router = SimpleRouter()
 router.register("products", views.ProductViewSet, basename="product")
 router.register("low-stock-thresholds", views.ThresholdViewSet, basename="low-stock-threshold")
+router.register("reservations", views.ReservationViewSet, basename="reservation")
 
 urlpatterns = [
     path("stocks/", views.StockListView.as_view(), name="stock-list"),

@@ -2,7 +2,8 @@
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +15,7 @@ from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
 
 from . import selectors, services
-from .filters import AlertFilter, MovementFilter, ProductFilter, StockFilter, ThresholdFilter
+from .filters import AlertFilter, MovementFilter, ProductFilter, ReservationFilter, StockFilter, ThresholdFilter
 from .models import LowStockAlert
 from .permissions import (
     ADJUST_PERMISSIONS,
@@ -22,13 +23,18 @@ from .permissions import (
     ASSIGN_PERMISSIONS,
     LEDGER_PERMISSIONS,
     PRODUCT_PERMISSIONS,
+    RESERVATION_PERMISSIONS,
     THRESHOLD_PERMISSIONS,
 )
 from .serializers import (
     AdjustStockSerializer,
     AssignStockSerializer,
+    FulfilSerializer,
     LowStockAlertSerializer,
     ProductSerializer,
+    ReleaseSerializer,
+    ReservationSerializer,
+    ReserveSerializer,
     StockMovementSerializer,
     StockRowSerializer,
     ThresholdSerializer,
@@ -37,6 +43,19 @@ from .serializers import (
 ERRORS = {400: OpenApiResponse(description="Validation error (field map) or inactive/invalid input"),
           403: OpenApiResponse(description="permission_denied"),
           409: OpenApiResponse(description="insufficient_stock (with available, requested) or idempotency_key_reused")}
+ADJUST_ERRORS = {**ERRORS, 409: OpenApiResponse(
+    description="insufficient_stock (with available, requested), stale_quantity (with current) or "
+                "idempotency_key_reused")}
+RESERVE_ERRORS = {400: OpenApiResponse(description="Validation error (field map), inactive, invalid_quantity"),
+                  403: OpenApiResponse(description="permission_denied"),
+                  409: OpenApiResponse(description="insufficient_stock (with available, requested) or "
+                                                   "idempotency_key_reused")}
+RESERVATION_ACTION_ERRORS = {
+    400: OpenApiResponse(description="Validation error (field map); invalid_quantity (more than reserved); inactive"),
+    403: OpenApiResponse(description="permission_denied"),
+    404: OpenApiResponse(description="not_found (unknown, or not in the caller's warehouses)"),
+    409: OpenApiResponse(description="not_active (with status) or idempotency_key_reused"),
+}
 
 
 class ProductViewSet(viewsets.ModelViewSet):
@@ -118,14 +137,63 @@ class AdjustStockView(_StockOperationView):
     success_status = status.HTTP_200_OK
 
     @extend_schema(request=AdjustStockSerializer,
-                   responses={200: StockRowSerializer, **ERRORS})
+                   responses={200: StockRowSerializer, **ADJUST_ERRORS})
     @idempotent
     def post(self, request):
         data = self._validated(request)
         stock = services.adjust_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
                                       delta=data["delta"], reason=data["reason"], note=data["note"],
-                                      ip=client_ip(request))
+                                      expected_quantity=data.get("expected_quantity"), ip=client_ip(request))
         return self._respond(stock)
+
+
+class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """`/api/reservations/`: promised units of the warehouses the user operates; reserve, release, fulfil."""
+
+    serializer_class = ReservationSerializer
+    permission_classes = RESERVATION_PERMISSIONS
+    filterset_class = ReservationFilter
+    ordering_fields = ["created_at", "expires_at", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.reservations_for(self.request.user)
+
+    def _validated(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(request=ReserveSerializer, responses={201: ReservationSerializer, **RESERVE_ERRORS},
+                   description="Promise units of a product in a warehouse: `reserved` grows by `quantity`.")
+    @idempotent
+    def create(self, request):
+        data = self._validated(ReserveSerializer)
+        reservation = services.reserve_stock(actor=request.user, ip=client_ip(request), **data)
+        return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReleaseSerializer, responses={200: ReservationSerializer, **RESERVATION_ACTION_ERRORS},
+                   description="active → released: the units are free again (`reserved` shrinks).")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def release(self, request, pk=None):
+        reservation = self.get_object()  # out of scope → 404, may not act → 403
+        self._validated(ReleaseSerializer)
+        reservation = services.release_reservation(actor=request.user, reservation_id=reservation.pk,
+                                                   ip=client_ip(request))
+        return Response(ReservationSerializer(reservation).data)
+
+    @extend_schema(request=FulfilSerializer, responses={200: ReservationSerializer, **RESERVATION_ACTION_ERRORS},
+                   description="Take `quantity` (default all) of the reserved units out of the warehouse (a "
+                               "`fulfil` movement); the remainder is released. Status `fulfilled`.")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def fulfil(self, request, pk=None):
+        reservation = self.get_object()
+        data = self._validated(FulfilSerializer)
+        reservation = services.fulfil_reservation(actor=request.user, reservation_id=reservation.pk,
+                                                  quantity=data.get("quantity"), ip=client_ip(request))
+        return Response(ReservationSerializer(reservation).data)
 
 
 class ChangeFeedCursorPagination(LedgerCursorPagination):

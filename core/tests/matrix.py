@@ -82,6 +82,13 @@ class Scene:
                                                               product=self.w.product, threshold=1))
 
     @property
+    def reservation(self):
+        from inventory.services import reserve_stock
+
+        return self._once("reservation", lambda: reserve_stock(
+            actor=self.w.admin, warehouse=self.w.wh_a, product=self.w.product, quantity=2))
+
+    @property
     def purchase(self):
         from workflows.services import create_purchase_request
 
@@ -216,6 +223,18 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("DELETE", "low-stock-thresholds/<pk>/"): Case("admin,manager=204 *=403 anon=401",
                                                    path=lambda s: f"low-stock-thresholds/{s.threshold.pk}/"),
     ("GET", "alerts/"): Case(OPERATORS_READ),
+    # --- reservations (SPEC §10): warehouse-private, like the ledger ---
+    ("GET", "reservations/"): Case(OPERATORS_READ),
+    ("POST", "reservations/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk, "product": s.w.product.pk, "quantity": 1}),
+    ("GET", "reservations/<pk>/"): Case("admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",
+                                        path=lambda s: f"reservations/{s.reservation.pk}/"),
+    ("POST", "reservations/<pk>/release/"): Case(
+        "admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401", body={},
+        path=lambda s: f"reservations/{s.reservation.pk}/release/"),
+    ("POST", "reservations/<pk>/fulfil/"): Case(
+        "admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401", body={"quantity": 1},
+        path=lambda s: f"reservations/{s.reservation.pk}/fulfil/"),
     # --- workflows (SPEC §5) ---
     ("GET", "purchase-requests/"): Case(READ_ALL),
     ("POST", "purchase-requests/"): Case("viewer=201 *=403 anon=401", body=lambda s, u: {

@@ -1,23 +1,32 @@
 """Inventory services: the only code that changes stock, the catalogue and thresholds.
 
 `stock` is the one door for quantities (the only writer of `Stock.quantity`); `catalogue` holds
-products; `thresholds` the low-stock thresholds. The public names are re-exported here, so callers
-import `from inventory.services import assign_stock`.
+products; `thresholds` the low-stock thresholds; `reservations` the promised units. The public
+names are re-exported here, so callers import `from inventory.services import assign_stock`.
 """
 
 from core.errors import InactiveObject, InvalidQuantity
 
 from .catalogue import PRODUCT_FIELDS, DuplicateSku, create_product, update_product
+from .reservations import (
+    ReservationNotActive,
+    expire_due_reservations,
+    fulfil_reservation,
+    release_reservation,
+    reserve_stock,
+)
 from .stock import (
     MAX_BALANCE,
     Kind,
     Reference,
+    StaleQuantity,
     adjust_stock,
     assign_stock,
     check_active,
     check_quantity,
     deduct_stock,
     move_stock,
+    require_available,
 )
 from .thresholds import DuplicateThreshold, delete_threshold, set_threshold, update_threshold
 
@@ -25,4 +34,6 @@ __all__ = [
     "MAX_BALANCE", "PRODUCT_FIELDS", "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
     "Kind", "Reference", "adjust_stock", "assign_stock", "check_active", "check_quantity", "create_product",
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
+    "ReservationNotActive", "StaleQuantity", "expire_due_reservations", "fulfil_reservation", "release_reservation",
+    "reserve_stock", "require_available",
 ]

@@ -7,18 +7,27 @@ function here runs in one transaction, checks the actor against `inventory.polic
 checks everything before it writes, and writes each new balance together with its ledger row
 (`StockMovement`, with `quantity_after`). Low-stock alerts are evaluated in the same transaction,
 after the write.
+
+It is also the only writer of `Stock.reserved`, and it owns the availability rule
+(`require_available`): after any operation `quantity >= reserved`, so an operation that takes units
+needs at most `available` (plus the units it releases of its own reservation). Whenever it locks
+stock rows it first expires their due reservations (`lock_rows`), so an expired hold never blocks a
+sale even when the worker is down.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.audit import record_event
 from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, PermissionDenied
 from warehouses.models import Warehouse
 
 from .. import alerts, locks, policies
-from ..models import MAX_QUANTITY, Product, Stock, StockMovement
+from ..models import MAX_QUANTITY, Product, Reservation, Stock, StockMovement
 
 # No balance may grow beyond this (far below the 64-bit limit of the column).
 MAX_BALANCE = 10**15
@@ -52,17 +61,42 @@ def check_active(*, warehouses: list[Warehouse], product: Product) -> None:
         raise InactiveObject(f"Product {product.sku} is inactive.")
 
 
+class StaleQuantity(DomainError):
+    """The row's quantity is not the one the client based its change on (optimistic concurrency)."""
+
+    code = "stale_quantity"
+    default_detail = "The quantity changed since you read it."
+
+
+def require_available(stock: Stock, *, requested: int, release: int = 0) -> None:
+    """The availability rule: taking (or promising) `requested` units may use only what is not reserved.
+
+    `release` is the number of units of the operation's own reservation it gives back in the same
+    write (a fulfilment takes units it reserved itself). Keeps `quantity >= reserved` after the
+    operation. Raises InsufficientStock with `available` and `requested`; the caller writes nothing.
+    """
+    available = stock.quantity - stock.reserved + release
+    if requested > available:
+        raise InsufficientStock(available=max(available, 0), requested=requested)
+
+
 def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
-           reference: Reference | None = None) -> StockMovement:
-    """Write one locked row's new balance and its ledger row. The caller holds the row lock."""
+           reference: Reference | None = None, release: int = 0) -> StockMovement:
+    """Write one locked row's new balance and its ledger row. The caller holds the row lock.
+
+    `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold).
+    """
+    if not 0 <= release <= stock.reserved:
+        raise ValueError(f"cannot release {release} of {stock.reserved} reserved units")
+    if change < 0:
+        require_available(stock, requested=-change, release=release)
     previous = stock.quantity
     new_quantity = previous + change
-    if new_quantity < 0:
-        raise InsufficientStock(available=previous, requested=-change)
     if new_quantity > MAX_BALANCE:
         raise InvalidQuantity(f"The resulting quantity would exceed {MAX_BALANCE}.")
     stock.quantity = new_quantity
-    stock.save(update_fields=["quantity", "updated_at"])
+    stock.reserved -= release
+    stock.save(update_fields=["quantity", "reserved", "updated_at"])
     movement = StockMovement.objects.create(
         stock=stock,
         warehouse_id=stock.warehouse_id,
@@ -78,6 +112,70 @@ def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", not
     )
     alerts.stock_level_changed(stock=stock, previous_quantity=previous)
     return movement
+
+
+def hold(stock: Stock, *, quantity: int) -> None:
+    """Promise `quantity` units of a locked row (`reserved` grows). Raises InsufficientStock, nothing written."""
+    require_available(stock, requested=quantity)
+    stock.reserved += quantity
+    stock.save(update_fields=["reserved", "updated_at"])
+
+
+def unhold(stock: Stock, *, quantity: int) -> None:
+    """Give back `quantity` promised units of a locked row (`reserved` shrinks)."""
+    if not 0 < quantity <= stock.reserved:
+        raise ValueError(f"cannot release {quantity} of {stock.reserved} reserved units")
+    stock.reserved -= quantity
+    stock.save(update_fields=["reserved", "updated_at"])
+
+
+def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: Reference,
+                  note: str = "") -> StockMovement:
+    """Take `taken` units that a reservation of `release` units held (a `fulfil` movement); the rest is freed."""
+    return _apply(stock, change=-taken, kind=Kind.FULFIL, actor=actor, reference=reference, release=release,
+                  note=note)
+
+
+def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime) -> None:
+    """Close one due reservation as `expired` and give its units back. Both rows are locked by the caller."""
+    unhold(stock, quantity=reservation.quantity)
+    reservation.status = Reservation.Status.EXPIRED
+    reservation.closed_at = now
+    reservation.save(update_fields=["status", "closed_at"])
+    record_event(actor=None, action="reservation.expire", target=reservation,
+                 data={"stock": stock.pk, "quantity": reservation.quantity,
+                       "expires_at": reservation.expires_at.isoformat(), "reserved_after": stock.reserved})
+
+
+def expire_due_of(rows: Iterable[Stock], *, now: datetime) -> int:
+    """Expire the due active reservations of locked stock rows; return how many.
+
+    `skip_locked`: a reservation row locked by another transaction is being released or fulfilled;
+    that transaction locked the reservation first and waits for our stock row, so waiting for it
+    here (the opposite lock order) could deadlock. It settles that reservation itself.
+    """
+    by_pk = {row.pk: row for row in rows}
+    due = (Reservation.objects.select_for_update(skip_locked=True)
+           .filter(stock_id__in=by_pk, status=Reservation.Status.ACTIVE, expires_at__lte=now).order_by("pk"))
+    count = 0
+    for reservation in due:
+        expire_reservation(reservation, by_pk[reservation.stock_id], now=now)
+        count += 1
+    return count
+
+
+def lock_rows(pairs: Iterable[tuple[int, int]], *, now: datetime | None = None) -> dict[tuple[int, int], Stock]:
+    """Lock stock rows (primary-key order, `inventory.locks`) and expire their due reservations first."""
+    rows = locks.lock_stock_rows(pairs)
+    expire_due_of(rows.values(), now=now or timezone.now())
+    return rows
+
+
+def lock_row(product_id: int, warehouse_id: int, *, create: bool = False, now: datetime | None = None) -> Stock:
+    """Lock one stock row (creating it first if `create`), after expiring its due reservations."""
+    if create:
+        locks.ensure_stock_rows([(product_id, warehouse_id)])
+    return lock_rows([(product_id, warehouse_id)], now=now)[(product_id, warehouse_id)]
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -103,7 +201,7 @@ def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
     _require(policies.can_assign_stock(actor, warehouse), "Only an admin or this warehouse's manager "
                                                           "may assign stock here.")
     check_active(warehouses=[warehouse], product=product)
-    stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
+    stock = lock_row(product.pk, warehouse.pk, create=True)
     movement = _apply(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note)
     record_event(actor=actor, action="stock.assign", target=stock, ip=ip,
                  data={"movement": movement.pk, "quantity": quantity, "quantity_after": stock.quantity})
@@ -112,12 +210,14 @@ def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
 
 @transaction.atomic
 def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, reason: str,
-                 note: str = "", ip: str | None = None) -> Stock:
-    """Change a balance by `delta` (an `adjust` movement: count, damage, loss, found, return, receipt).
+                 note: str = "", expected_quantity: int | None = None, ip: str | None = None) -> Stock:
+    """Change a balance by `delta` (an `adjust` movement: count, damage, loss, found, return, receipt, correction).
 
-    Locks: the stock row (created first if missing, for a positive delta). Raises
-    PermissionDenied unless the actor operates the warehouse, InsufficientStock if the result
-    would be below zero (nothing written), InactiveObject, InvalidQuantity.
+    Locks: the stock row (created first if missing, for a positive delta), then its due
+    reservations (expired). Raises PermissionDenied unless the actor operates the warehouse,
+    StaleQuantity (with `current`) if `expected_quantity` is given and the locked row's quantity
+    differs, InsufficientStock if a negative delta needs more than `available` (nothing written),
+    InactiveObject, InvalidQuantity.
     """
     check_quantity(delta, allow_negative=True)
     if reason not in StockMovement.Reason.values:
@@ -127,7 +227,10 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     check_active(warehouses=[warehouse], product=product)
     if delta < 0 and not Stock.objects.filter(product=product, warehouse=warehouse).exists():
         raise InsufficientStock(available=0, requested=-delta)
-    stock = locks.lock_stock_row(product.pk, warehouse.pk, create=True)
+    stock = lock_row(product.pk, warehouse.pk, create=True)
+    if expected_quantity is not None and stock.quantity != expected_quantity:
+        raise StaleQuantity(f"The quantity is {stock.quantity}, not the expected {expected_quantity}.",
+                            current=stock.quantity)
     movement = _apply(stock, change=delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note)
     record_event(actor=actor, action="stock.adjust", target=stock, ip=ip,
                  data={"movement": movement.pk, "delta": delta, "reason": reason, "quantity_after": stock.quantity})
@@ -141,15 +244,15 @@ def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
 
     The caller (a workflow service) has checked the actor's right to decide; this checks again that
     the actor operates the warehouse. Locks: the stock row. Raises PermissionDenied unless the actor
-    operates the warehouse, InsufficientStock before writing anything if not enough is on hand,
-    InactiveObject, InvalidQuantity.
+    operates the warehouse, InsufficientStock before writing anything if more than `available` is
+    needed (reserved units are not taken), InactiveObject, InvalidQuantity.
     """
     check_quantity(quantity)
     _require_change(actor, warehouse)
     check_active(warehouses=[warehouse], product=product)
     if not Stock.objects.filter(product=product, warehouse=warehouse).exists():
         raise InsufficientStock(available=0, requested=quantity)
-    stock = locks.lock_stock_row(product.pk, warehouse.pk)
+    stock = lock_row(product.pk, warehouse.pk)
     return _apply(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
 
 
@@ -160,7 +263,7 @@ def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Pro
 
     All or nothing. Locks: both stock rows, in primary-key order (the destination row is created
     first if missing). Raises PermissionDenied unless the actor operates both warehouses,
-    InsufficientStock before writing if the source lacks the quantity, InactiveObject,
+    InsufficientStock before writing if the source has fewer `available` units, InactiveObject,
     InvalidQuantity, DomainError `same_warehouse`.
     """
     check_quantity(quantity)
@@ -172,7 +275,7 @@ def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Pro
         raise InsufficientStock(available=0, requested=quantity)
     src_key, dst_key = (product.pk, source.pk), (product.pk, destination.pk)
     locks.ensure_stock_rows([dst_key])
-    rows = locks.lock_stock_rows([src_key, dst_key])
+    rows = lock_rows([src_key, dst_key])
     out_row = _apply(rows[src_key], change=-quantity, kind=Kind.TRANSFER_OUT, actor=actor,
                      reference=reference, note=note)
     in_row = _apply(rows[dst_key], change=quantity, kind=Kind.TRANSFER_IN, actor=actor,

@@ -1,15 +1,16 @@
 """Factories for every inventory model.
 
-Stock quantities and ledger rows are never written directly: `StockFactory` goes through
-`assign_stock` (the one door), so every balance has its movement. There is deliberately no
+Stock quantities, reservations and ledger rows are never written directly: `StockFactory` goes
+through `assign_stock` and `ReservationFactory` through `reserve_stock` (the one door), so every
+balance has its movement and every `reserved` its reservations. There is deliberately no
 StockMovement factory; use the services (and `time_machine` to choose when a movement happens).
 """
 
 import factory
 
 from accounts.tests.factories import UserFactory
-from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock
-from inventory.services import assign_stock
+from inventory.models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock
+from inventory.services import assign_stock, reserve_stock
 from warehouses.tests.factories import WarehouseFactory
 
 
@@ -68,3 +69,34 @@ class LowStockAlertFactory(factory.django.DjangoModelFactory):
     threshold = 5
     status = LowStockAlert.Status.OPEN
     resolved_at = None
+
+
+class ReservationFactory(factory.Factory):
+    """An active reservation made through `reserve_stock` (stock is assigned first unless `assign=0`).
+
+    `ReservationFactory(warehouse=..., product=..., quantity=2, expires_at=...)`; `assign` is how many
+    units to put on the row first (default: exactly `quantity`).
+    """
+
+    class Meta:
+        model = Reservation
+
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
+    quantity = 2
+    actor = factory.SubFactory(UserFactory, admin=True)
+    expires_at = None
+    reference = ""
+    note = ""
+    assign = factory.LazyAttribute(lambda o: o.quantity)
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        raise TypeError("ReservationFactory only creates through reserve_stock; use ReservationFactory().")
+
+    @classmethod
+    def _create(cls, model_class, *, product, warehouse, quantity, actor, expires_at, reference, note, assign):
+        if assign:
+            assign_stock(actor=actor, warehouse=warehouse, product=product, quantity=assign)
+        return reserve_stock(actor=actor, warehouse=warehouse, product=product, quantity=quantity,
+                             expires_at=expires_at, reference=reference, note=note)

@@ -6,7 +6,7 @@ from django.test import Client
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
 from inventory.models import Product, StockMovement
-from inventory.services import assign_stock
+from inventory.services import assign_stock, reserve_stock
 from inventory.tests.factories import ThresholdFactory
 from warehouses.models import Warehouse
 
@@ -93,3 +93,21 @@ def test_a_django_staff_account_without_the_admin_role_cannot_edit_products_or_w
                        {"sku": "X", "name": "X", "unit": "pcs"}).status_code == 403
     assert client.get("/admin/warehouses/warehouse/add/").status_code == 403
     assert (list(Product.objects.values()), list(Warehouse.objects.values())) == before
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_buckets_and_reservations_read_only(site, world):
+    client, _ = site
+    hold = reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3,
+                         reference="SO-77")
+    stocks = client.get("/admin/inventory/stock/")
+    assert stocks.status_code == 200
+    assert b"column-reserved" in stocks.content and b"column-available" in stocks.content
+    assert b"column-incoming" in stocks.content
+    listing = client.get("/admin/inventory/reservation/?status__exact=active")
+    assert listing.status_code == 200 and b"SO-77" in listing.content
+    assert client.get("/admin/inventory/reservation/add/").status_code == 403
+    assert client.post(f"/admin/inventory/reservation/{hold.pk}/change/", {"status": "released"}).status_code == 403
+    assert client.get(f"/admin/inventory/reservation/{hold.pk}/delete/").status_code == 403
+    hold.refresh_from_db()
+    assert hold.status == "active"

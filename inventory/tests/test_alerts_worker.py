@@ -5,7 +5,6 @@ The SMTP server is aiosmtpd on 127.0.0.1 in this process; the worker runs in-pro
 """
 
 import email
-import signal
 import socket
 import threading
 from datetime import timedelta
@@ -13,7 +12,6 @@ from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.core.management import call_command
 from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -21,6 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from inventory.models import LowStockAlert
 from inventory.services import adjust_stock, assign_stock
 from inventory.tests.factories import ThresholdFactory
+from inventory.tests.worker import run_worker
 
 TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
 EmailStatus = LowStockAlert.EmailStatus
@@ -63,16 +62,6 @@ def smtp(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield mailbox
     controller.stop()
-
-
-def run_worker():
-    """The real worker: process every due task, then exit (restoring the signal handlers it installs)."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def open_alert(world):

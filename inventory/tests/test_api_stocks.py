@@ -2,7 +2,7 @@ import pytest
 
 from accounts.models import AuditEvent
 from inventory.models import Stock, StockMovement
-from inventory.services import assign_stock
+from inventory.services import assign_stock, reserve_stock
 from inventory.tests.factories import ProductFactory, ThresholdFactory
 from warehouses.tests.factories import WarehouseFactory
 
@@ -36,7 +36,9 @@ def test_every_active_user_reads_all_stock_levels(make_client, world, who):
     assert row["product"] == {"id": world.product.pk, "sku": "BOLT-1", "name": "Bolt"}
     assert row["warehouse"] == {"id": world.wh_a.pk, "code": "A", "name": "Alpha"}
     assert (row["quantity"], row["threshold"], row["is_low"]) == (7, None, False)
-    assert set(row) == {"id", "product", "warehouse", "quantity", "threshold", "is_low", "updated_at"}
+    assert (row["reserved"], row["available"], row["incoming"]) == (0, 7, 0)
+    assert set(row) == {"id", "product", "warehouse", "quantity", "reserved", "available", "incoming", "threshold",
+                        "is_low", "updated_at"}
 
 
 @pytest.mark.django_db
@@ -88,11 +90,15 @@ def test_stock_list_query_count_is_constant(make_client, world, django_assert_nu
     for product in products:
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3)
         ThresholdFactory(warehouse=world.wh_a, product=product, threshold=5)
+        reserve_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=1)
     client = make_client(world.viewer)
-    with django_assert_num_queries(3):  # the user (with its role), count, page: threshold and is_low are annotated
+    # the user (with its role), count, page: threshold, is_low and available are annotated in SQL
+    with django_assert_num_queries(3):
         response = client.get(LIST, {"low": "true", "ordering": "sku"})
     assert len(response.data["results"]) == rows
     assert all(r["is_low"] for r in response.data["results"])
+    assert all((r["quantity"], r["reserved"], r["available"], r["incoming"]) == (3, 1, 2, 0)
+               for r in response.data["results"])
 
 
 # --- assign ---------------------------------------------------------------------------------------
@@ -107,7 +113,9 @@ def test_admin_and_the_warehouses_manager_assign_stock(make_client, world, who):
     assert response.status_code == 201, response.data
     assert response.data["quantity"] == 12
     assert response.data["warehouse"]["code"] == "A" and response.data["product"]["sku"] == "BOLT-1"
-    assert set(response.data) == {"id", "product", "warehouse", "quantity", "threshold", "is_low", "updated_at"}
+    assert set(response.data) == {"id", "product", "warehouse", "quantity", "reserved", "available", "incoming",
+                                  "threshold", "is_low", "updated_at"}
+    assert (response.data["reserved"], response.data["available"], response.data["incoming"]) == (0, 12, 0)
     movement = StockMovement.objects.get()
     assert (movement.kind, movement.quantity_change, movement.quantity_after, movement.note) == (
         "assign", 12, 12, "opening")

@@ -7,8 +7,8 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from inventory.ledger import ledger_mismatches
-from inventory.models import LowStockThreshold, Product, Stock, StockMovement
-from inventory.services import adjust_stock, assign_stock
+from inventory.models import LowStockThreshold, Product, Reservation, Stock, StockMovement
+from inventory.services import adjust_stock, assign_stock, reserve_stock
 from warehouses.models import Warehouse
 
 
@@ -47,6 +47,21 @@ def test_verify_ledger_exits_non_zero_when_a_balance_differs_from_its_ledger(wor
             call_command("verify_ledger", stdout=out)
         raise Rollback
     assert f"balance mismatch at stock {stock.pk}: expected 5, found 9" in out.getvalue()
+    assert "0 mismatches" in run("verify_ledger")
+
+
+@pytest.mark.django_db
+def test_verify_ledger_exits_non_zero_when_reserved_differs_from_the_active_reservations(world):
+    stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    hold = reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
+    assert "0 mismatches" in run("verify_ledger")
+    out = StringIO()
+    with pytest.raises(Rollback), transaction.atomic():
+        Reservation.objects.filter(pk=hold.pk).update(status="released")  # test-only corruption: a ghost hold
+        with pytest.raises(CommandError, match="1 mismatch"):
+            call_command("verify_ledger", stdout=out)
+        raise Rollback
+    assert f"reserved mismatch at stock {stock.pk}: expected 0, found 3" in out.getvalue()
     assert "0 mismatches" in run("verify_ledger")
 
 

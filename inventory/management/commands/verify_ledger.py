@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.ledger import balance_mismatches, owner_mismatches, running_mismatches
+from inventory.ledger import balance_mismatches, bucket_mismatches, owner_mismatches, running_mismatches
 from inventory.models import Stock, StockMovement
 
 
@@ -11,7 +11,8 @@ class Command(BaseCommand):
 
     help = (
         "For every stock row check quantity == sum(quantity_change) of its movements, and that each "
-        "movement's quantity_after is the running sum in id order. Exits non-zero on any mismatch."
+        "movement's quantity_after is the running sum in id order, and reserved == the units held by active "
+        "reservations (incoming == units in transit). Exits non-zero on any mismatch."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         movements = StockMovement.objects.count()
         self.stdout.write(f"Checked {rows} stock rows and {movements} movements.")
         count = 0
-        for source in (balance_mismatches, running_mismatches, owner_mismatches):
+        for source in (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches):
             for mismatch in source():
                 count += 1
                 if count <= show:

@@ -1,0 +1,189 @@
+"""Reservations: units of a stock row promised (to an order, a customer) and not yet taken.
+
+A reservation's units count in `Stock.reserved` while it is `active`; the stock door
+(`inventory.services.stock`) is the only writer of that column and applies the availability rule.
+Lock order: the reservation row first (it is the document), then its stock row. An active
+reservation whose `expires_at` has passed no longer holds units: the worker expires it
+(`expire_due_reservations`), and so does any operation that locks its stock row (`stock.lock_rows`).
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import record_event
+from core.errors import DomainError, InsufficientStock, InvalidQuantity, NotFound, PermissionDenied
+from warehouses.models import Warehouse
+
+from .. import locks, policies
+from ..models import Product, Reservation, Stock, StockMovement
+from ..tasks import ensure_expiry_scheduled
+from .stock import (
+    Reference,
+    check_active,
+    check_quantity,
+    expire_reservation,
+    hold,
+    lock_row,
+    take_reserved,
+    unhold,
+)
+
+Status = Reservation.Status
+
+# How far ahead a reservation may expire: a longer hold is a business decision, not a reservation.
+MAX_HOLD = timedelta(days=30)
+REFERENCE_MAX_LENGTH = 100
+REFERENCE_TYPE = StockMovement.ReferenceType.RESERVATION
+
+
+class ReservationNotActive(DomainError):
+    """The reservation is released, fulfilled or expired (or due to expire): it holds nothing to act on."""
+
+    code = "not_active"
+    default_detail = "This reservation is not active."
+
+
+def check_expires_at(expires_at: datetime | None, *, now: datetime) -> None:
+    """`expires_at` is in the future and at most `MAX_HOLD` ahead (or None: held until released or fulfilled)."""
+    if expires_at is None:
+        return
+    if expires_at <= now:
+        raise DomainError("expires_at must be in the future.", code="invalid")
+    if expires_at > now + MAX_HOLD:
+        raise DomainError(f"expires_at must be at most {MAX_HOLD.days} days ahead.", code="invalid")
+
+
+@transaction.atomic
+def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int,
+                  expires_at: datetime | None = None, reference: str = "", note: str = "",
+                  ip: str | None = None) -> Reservation:
+    """Promise `quantity` units of a product in a warehouse: `reserved` grows, a `Reservation` is created.
+
+    Locks: the stock row (after expiring its due reservations). Raises PermissionDenied unless the
+    actor is an admin or the warehouse's manager or staff; InactiveObject; InvalidQuantity;
+    DomainError `invalid` for an `expires_at` in the past or more than 30 days ahead or a reference
+    over 100 characters; InsufficientStock (with `available`, `requested`) if more than `available`
+    is asked for or the row does not exist. Nothing is written when it raises. A reservation with an
+    `expires_at` makes sure the expiry task is scheduled (in this transaction).
+    """
+    now = timezone.now()
+    check_quantity(quantity)
+    check_expires_at(expires_at, now=now)
+    if len(reference) > REFERENCE_MAX_LENGTH:
+        raise DomainError(f"reference must be at most {REFERENCE_MAX_LENGTH} characters.", code="invalid")
+    if not policies.can_reserve(actor, warehouse):
+        raise PermissionDenied("Only an admin or this warehouse's manager or staff may reserve stock here.")
+    check_active(warehouses=[warehouse], product=product)
+    if not Stock.objects.filter(product=product, warehouse=warehouse).exists():
+        raise InsufficientStock(available=0, requested=quantity)
+    stock = lock_row(product.pk, warehouse.pk, now=now)
+    hold(stock, quantity=quantity)
+    reservation = Reservation.objects.create(
+        warehouse=warehouse, product=product, stock=stock, quantity=quantity, reference=reference, note=note,
+        created_by=actor, created_at=now, expires_at=expires_at,
+    )
+    record_event(actor=actor, action="reservation.create", target=reservation, ip=ip,
+                 data={"stock": stock.pk, "quantity": quantity, "reference": reference,
+                       "expires_at": expires_at.isoformat() if expires_at else None,
+                       "reserved_after": stock.reserved})
+    if expires_at is not None:
+        ensure_expiry_scheduled(expires_at)
+    return reservation
+
+
+def _lock_active(*, actor, reservation_id: int, now: datetime) -> Reservation:
+    """Lock a reservation the actor may act on and which still holds its units."""
+    reservation = locks.lock_reservation(reservation_id)
+    if reservation is None or not Reservation.objects.for_user(actor).filter(pk=reservation.pk).exists():
+        raise NotFound("No such reservation.")
+    if not policies.can_act_on_reservation(actor, reservation):
+        raise PermissionDenied("Only an admin or this warehouse's manager or staff may act on this reservation.")
+    status = Status.EXPIRED if reservation.status == Status.ACTIVE and reservation.is_due(now) else reservation.status
+    if status != Status.ACTIVE:
+        raise ReservationNotActive(f"This reservation is {status}.", status=status)
+    return reservation
+
+
+def _lock_stock_of(reservation: Reservation, *, now: datetime) -> Stock:
+    stock = lock_row(reservation.product_id, reservation.warehouse_id, now=now)
+    if stock.pk != reservation.stock_id:  # rows are never deleted or re-keyed; this would be a bug
+        raise RuntimeError(f"reservation {reservation.pk} holds stock {reservation.stock_id}, not {stock.pk}")
+    return stock
+
+
+@transaction.atomic
+def release_reservation(*, actor, reservation_id: int, ip: str | None = None) -> Reservation:
+    """Give a reservation's units back: active → `released`, `reserved` shrinks.
+
+    Locks: the reservation row, then its stock row. Raises NotFound if unknown or outside the
+    actor's warehouses, PermissionDenied unless the actor may act on it, ReservationNotActive
+    (`not_active`, with `status`) if it is not active or its `expires_at` has passed.
+    """
+    now = timezone.now()
+    reservation = _lock_active(actor=actor, reservation_id=reservation_id, now=now)
+    stock = _lock_stock_of(reservation, now=now)
+    unhold(stock, quantity=reservation.quantity)
+    reservation.status = Status.RELEASED
+    reservation.closed_at = now
+    reservation.save(update_fields=["status", "closed_at"])
+    record_event(actor=actor, action="reservation.release", target=reservation, ip=ip,
+                 data={"stock": stock.pk, "quantity": reservation.quantity, "reserved_after": stock.reserved})
+    return reservation
+
+
+@transaction.atomic
+def fulfil_reservation(*, actor, reservation_id: int, quantity: int | None = None,
+                       ip: str | None = None) -> Reservation:
+    """Take a reservation's units out of the warehouse (one `fulfil` movement); release any remainder.
+
+    `quantity` defaults to all of it. `quantity` and `reserved` of the stock row shrink by the units
+    taken, `reserved` also by the remainder, in one write. Locks: the reservation row, then its stock
+    row. Raises NotFound, PermissionDenied, ReservationNotActive as `release_reservation`;
+    InvalidQuantity if `quantity` is not positive or more than the reservation's; InactiveObject if
+    the warehouse or product was deactivated (release the reservation instead).
+    """
+    now = timezone.now()
+    reservation = _lock_active(actor=actor, reservation_id=reservation_id, now=now)
+    taken = reservation.quantity if quantity is None else quantity
+    check_quantity(taken)
+    if taken > reservation.quantity:
+        raise InvalidQuantity(f"Cannot fulfil {taken}: the reservation holds {reservation.quantity}.")
+    check_active(warehouses=[reservation.warehouse], product=Product.objects.get(pk=reservation.product_id))
+    stock = _lock_stock_of(reservation, now=now)
+    movement = take_reserved(stock, taken=taken, release=reservation.quantity, actor=actor,
+                             reference=Reference(type=REFERENCE_TYPE, id=reservation.pk), note=reservation.reference)
+    reservation.status = Status.FULFILLED
+    reservation.fulfilled_quantity = taken
+    reservation.closed_at = now
+    reservation.save(update_fields=["status", "fulfilled_quantity", "closed_at"])
+    record_event(actor=actor, action="reservation.fulfil", target=reservation, ip=ip,
+                 data={"stock": stock.pk, "movement": movement.pk, "quantity": taken,
+                       "released": reservation.quantity - taken, "quantity_after": stock.quantity,
+                       "reserved_after": stock.reserved})
+    return reservation
+
+
+def expire_due_reservations(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Expire active reservations whose `expires_at` is at or before `now`; return how many.
+
+    One short transaction per reservation (the worker must not hold many stock rows at once):
+    lock the reservation (`skip_locked`: one being released or fulfilled is settled by that
+    transaction), then its stock row (document → stock, the documented order), then expire it.
+    At most `limit` per call; the task calls again for the rest.
+    """
+    now = now or timezone.now()
+    due = list(Reservation.objects.filter(status=Status.ACTIVE, expires_at__lte=now)
+               .order_by("expires_at", "pk").values_list("pk", flat=True)[:limit])
+    count = 0
+    for pk in due:
+        with transaction.atomic():
+            reservation = (Reservation.objects.select_for_update(skip_locked=True)
+                           .filter(pk=pk, status=Status.ACTIVE, expires_at__lte=now).first())
+            if reservation is None:
+                continue
+            stock = locks.lock_stock_row(reservation.product_id, reservation.warehouse_id)
+            expire_reservation(reservation, stock, now=now)
+            count += 1
+    return count

@@ -35,6 +35,7 @@ CODES: dict[str, Code] = {
     "inactive": Code(400, "the warehouse or product is inactive"),
     "same_warehouse": Code(400, "source and destination are the same warehouse"),
     "invalid_idempotency_key": Code(400, "the Idempotency-Key header is empty, too long or not printable"),
+    "invalid_file": Code(400, "an imported file is refused (with errors: [{row, field, message}])"),
     # 401
     "not_authenticated": Code(401, "no, bad or expired access token"),
     "invalid_credentials": Code(401, "wrong username or password"),
@@ -58,6 +59,7 @@ CODES: dict[str, Code] = {
     "already_pending": Code(409, "a pending request already exists"),
     "not_active": Code(409, "the user or reservation is not active"),
     "warehouse_in_use": Code(409, "the warehouse has stock, history, staff or settings"),
+    "invalid_state": Code(409, "the document is not in a state that allows this action (with status)"),
     "idempotency_key_reused": Code(409, "the Idempotency-Key was used with a different request"),
     # 415, 429, 500, 503
     "unsupported_media_type": Code(415, "the body's content type is not accepted"),

@@ -152,3 +152,10 @@ class InvalidQuantity(DomainError):
 class InactiveObject(DomainError):
     code = "inactive"
     default_detail = "The warehouse or product is inactive."
+
+
+class InvalidState(Conflict):
+    """A document is not in a state that allows the action; raise it with `status=` (the current state)."""
+
+    code = "invalid_state"
+    default_detail = "This action is not allowed in the current state."

@@ -4,7 +4,7 @@ import django_filters
 
 from core.filters import BaseFilterSet, BooleanFilter, IdFilter, date_from_filter, date_to_filter
 
-from .models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockAlert, LowStockThreshold, Product, Stock, StockCount, StockMovement
 
 
 class ProductFilter(BaseFilterSet):
@@ -63,4 +63,15 @@ class AlertFilter(BaseFilterSet):
 
     class Meta:
         model = LowStockAlert
+        fields = ["status", "warehouse"]
+
+
+class StockCountFilter(BaseFilterSet):
+    """`status` (open/submitted/applied/rejected/cancelled) and `warehouse` (an id)."""
+
+    status = django_filters.ChoiceFilter(choices=StockCount.Status.choices)
+    warehouse = IdFilter(field_name="warehouse_id")
+
+    class Meta:
+        model = StockCount
         fields = ["status", "warehouse"]

@@ -34,10 +34,13 @@ def lock_stock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], S
     Returns the locked rows keyed by `(product_id, warehouse_id)`.
     """
     pairs = set(pairs)
-    query = Q(pk__in=[])
+    # One clause per warehouse (`product_id IN (...)`): a batch of thousands of rows stays one flat query.
+    by_warehouse: dict[int, set[int]] = {}
     for product_id, warehouse_id in pairs:
-        clause = Q(product_id=product_id, warehouse_id=warehouse_id)
-        query |= clause
+        by_warehouse.setdefault(warehouse_id, set()).add(product_id)
+    query = Q(pk__in=[])
+    for warehouse_id, product_ids in by_warehouse.items():
+        query |= Q(warehouse_id=warehouse_id, product_id__in=sorted(product_ids))
     rows = Stock.objects.select_for_update().filter(query).order_by("pk")
     locked = {(row.product_id, row.warehouse_id): row for row in rows}
     missing = pairs - locked.keys()

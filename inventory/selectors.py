@@ -1,8 +1,8 @@
 """Reads of the inventory: stock levels with their thresholds, and the ledger."""
 
-from django.db.models import BooleanField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
-from .models import LowStockThreshold, Product, Stock, StockMovement
+from .models import LowStockThreshold, Product, Stock, StockCount, StockCountLine, StockMovement
 
 
 def _threshold_of_row() -> Subquery:
@@ -61,3 +61,9 @@ def movements_for(user) -> QuerySet[StockMovement]:
 def thresholds_for(user) -> QuerySet[LowStockThreshold]:
     """Thresholds of the warehouses the user may read."""
     return LowStockThreshold.objects.for_user(user)
+
+
+def stock_counts_for(user) -> QuerySet[StockCount]:
+    """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
+    return (StockCount.objects.for_user(user)
+            .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))

@@ -114,6 +114,32 @@ class Scene:
                                                                        reason="ready"))
 
     @property
+    def count(self):
+        """An open count of warehouse A by staff_a, every line counted as expected (submits as applied)."""
+        from inventory.services import open_count, record_counts
+
+        def make():
+            count = open_count(actor=self.w.staff_a, warehouse=self.w.wh_a)
+            record_counts(actor=self.w.staff_a, count_id=count.pk,
+                          counts={line.pk: line.expected for line in count.lines.all()})
+            return count
+
+        return self._once("count", make)
+
+    @property
+    def submitted_count(self):
+        """A count of warehouse A submitted by staff_a that found one unit missing (awaits a decision)."""
+        from inventory.services import open_count, record_counts, submit_count
+
+        def make():
+            count = open_count(actor=self.w.staff_a, warehouse=self.w.wh_a)
+            record_counts(actor=self.w.staff_a, count_id=count.pk,
+                          counts={line.pk: line.expected - 1 for line in count.lines.all()})
+            return submit_count(actor=self.w.staff_a, count_id=count.pk)
+
+        return self._once("submitted_count", make)
+
+    @property
     def lone_manager(self):
         return self.user("lone_manager", manager=True, warehouse=self.w.wh_a)
 
@@ -203,6 +229,22 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("DELETE", "low-stock-thresholds/<pk>/"): Case("admin,manager=204 *=403 anon=401",
                                                    path=lambda s: f"low-stock-thresholds/{s.threshold.pk}/"),
     ("GET", "alerts/"): Case(OPERATORS_READ),
+    # --- stock counts (SPEC §12) ---
+    ("GET", "stock-counts/"): Case(OPERATORS_READ),
+    ("POST", "stock-counts/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk}),
+    ("GET", "stock-counts/<int:pk>/"): Case("admin,manager,staff=200 *=404 anon=401",
+                                            path=lambda s: f"stock-counts/{s.count.pk}/"),
+    ("PATCH", "stock-counts/<int:pk>/lines/"): Case(
+        "admin,manager,staff=200 *=404 anon=401", path=lambda s: f"stock-counts/{s.count.pk}/lines/",
+        body=lambda s, u: {"lines": [{"line": s.count.lines.first().pk, "counted": 7}]}),
+    ("POST", "stock-counts/<int:pk>/submit/"): Case("admin,manager,staff=200 *=404 anon=401",
+                                                    path=lambda s: f"stock-counts/{s.count.pk}/submit/"),
+    ("POST", "stock-counts/<int:pk>/approve/"): Case(
+        "admin,manager=200 staff=403 *=404 anon=401", path=lambda s: f"stock-counts/{s.submitted_count.pk}/approve/",
+        body={"decision": "approve"}),
+    ("POST", "stock-counts/<int:pk>/cancel/"): Case("admin,manager,staff=200 *=404 anon=401",
+                                                    path=lambda s: f"stock-counts/{s.count.pk}/cancel/"),
     # --- workflows (SPEC §5) ---
     ("GET", "purchase-requests/"): Case(READ_ALL),
     ("POST", "purchase-requests/"): Case("viewer=201 *=403 anon=401", body=lambda s, u: {

@@ -1,18 +1,22 @@
 """Inventory services: the only code that changes stock, the catalogue and thresholds.
 
 `stock` is the one door for quantities (the only writer of `Stock.quantity`); `catalogue` holds
-products; `thresholds` the low-stock thresholds. The public names are re-exported here, so callers
+products; `thresholds` the low-stock thresholds; `counts`
+the stock counts; `files` the CSV imports and exports. The public names are re-exported here, so callers
 import `from inventory.services import assign_stock`.
 """
 
 from core.errors import InactiveObject, InvalidQuantity
 
 from .catalogue import PRODUCT_FIELDS, DuplicateSku, create_product, update_product
+from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
 from .stock import (
     MAX_BALANCE,
     Kind,
     Reference,
+    StockChange,
     adjust_stock,
+    apply_stock_changes,
     assign_stock,
     check_active,
     check_quantity,
@@ -25,4 +29,6 @@ __all__ = [
     "MAX_BALANCE", "PRODUCT_FIELDS", "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
     "Kind", "Reference", "adjust_stock", "assign_stock", "check_active", "check_quantity", "create_product",
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
+    "StockChange", "apply_stock_changes", "cancel_count", "decide_count", "open_count", "record_counts",
+    "submit_count",
 ]

@@ -223,3 +223,36 @@ class CountDecisionSerializer(StrictSerializer):
 
 class EmptyBodySerializer(StrictSerializer):
     """An action that takes no body: any key is refused."""
+
+
+# --- files (SPEC §13) -----------------------------------------------------------------------------------
+
+
+class ProductImportSerializer(StrictSerializer):
+    """Multipart `{file, dry_run?}`."""
+
+    file = serializers.FileField(allow_empty_file=True)
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class StockImportSerializer(ProductImportSerializer):
+    """Multipart `{file, dry_run?, mode?: "assign"|"set"}`."""
+
+    mode = serializers.ChoiceField(choices=["assign", "set"], required=False, default="assign")
+
+
+class ProductImportResultSerializer(serializers.Serializer):
+    """`{created, updated, unchanged, dry_run}`."""
+
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    dry_run = serializers.BooleanField()
+
+
+class StockImportResultSerializer(serializers.Serializer):
+    """`{changed, unchanged, dry_run}`."""
+
+    changed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    dry_run = serializers.BooleanField()

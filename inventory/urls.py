@@ -11,7 +11,12 @@ urlpatterns = [
     path("stocks/", views.StockListView.as_view(), name="stock-list"),
     path("stocks/assign/", views.AssignStockView.as_view(), name="stock-assign"),
     path("stocks/adjust/", views.AdjustStockView.as_view(), name="stock-adjust"),
+    path("stocks/import/", views.StockImportView.as_view(), name="stock-import"),
+    path("stocks/export/", views.StockExportView.as_view(), name="stock-export"),
     path("stock-movements/", views.StockMovementListView.as_view(), name="stock-movement-list"),
+    # Before the router's `products/<pk>/`, which would take "import" and "export" for ids.
+    path("products/import/", views.ProductImportView.as_view(), name="product-import"),
+    path("products/export/", views.ProductExportView.as_view(), name="product-export"),
     *router.urls,
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
     path("stock-counts/", views.StockCountListCreateView.as_view(), name="stock-count-list"),

@@ -1,9 +1,12 @@
 """Inventory API: products, stock levels, assign/adjust, the ledger, low-stock thresholds and alerts."""
 
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +15,8 @@ from core.filters import StableOrderingFilter
 from core.http import client_ip
 from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
+from core.parsers import JSONParser, MultiPartParser
+from core.spreadsheets import csv_lines
 
 from . import selectors, services
 from .filters import AlertFilter, MovementFilter, ProductFilter, StockCountFilter, StockFilter, ThresholdFilter
@@ -25,7 +30,9 @@ from .permissions import (
     COUNT_OBJECT_PERMISSIONS,
     COUNT_PERMISSIONS,
     LEDGER_PERMISSIONS,
+    PRODUCT_IMPORT_PERMISSIONS,
     PRODUCT_PERMISSIONS,
+    STOCK_IMPORT_PERMISSIONS,
     THRESHOLD_PERMISSIONS,
 )
 from .serializers import (
@@ -34,14 +41,19 @@ from .serializers import (
     CountDecisionSerializer,
     EmptyBodySerializer,
     LowStockAlertSerializer,
+    ProductImportResultSerializer,
+    ProductImportSerializer,
     ProductSerializer,
     StockCountCreateSerializer,
     StockCountLinesSerializer,
     StockCountSerializer,
+    StockImportResultSerializer,
+    StockImportSerializer,
     StockMovementSerializer,
     StockRowSerializer,
     ThresholdSerializer,
 )
+from .services import files
 
 ERRORS = {400: OpenApiResponse(description="Validation error (field map) or inactive/invalid input"),
           403: OpenApiResponse(description="permission_denied"),
@@ -311,3 +323,123 @@ class StockCountCancelView(_StockCountActionView):
 
     def act(self, count, data):
         return services.cancel_count(actor=self.request.user, count_id=count.pk, ip=client_ip(self.request))
+
+
+# --- files (SPEC §13) ---------------------------------------------------------------------------------
+
+IMPORT_ERRORS = {
+    400: OpenApiResponse(description="`invalid_file` with `errors: [{row, field, message}]` (row 1 is the header; "
+                                     "`row: null` for the whole file), a validation error (field map), or "
+                                     "`bad_request` for a body over the upload limit"),
+    403: OpenApiResponse(description="`permission_denied`"),
+    409: OpenApiResponse(description="`idempotency_key_reused`"),
+}
+
+
+class ImportFileParser(MultiPartParser):
+    """Multipart for the CSV imports: a file of up to 5 MiB, the body refused unread past the import cap."""
+
+    max_bytes_setting = "IMPORT_UPLOAD_MAX_BYTES"
+
+
+class _ImportView(APIView):
+    """`POST` multipart `{file, dry_run?, ...}`: refuse an oversized file unread, then call the import service."""
+
+    parser_classes = [ImportFileParser, JSONParser]
+    input_serializer: type
+
+    def _upload(self, request) -> tuple[dict, object]:
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["file"]
+        if upload.size > files.MAX_BYTES:
+            raise files.InvalidFile([files.RowError(None, "file", f"The file is larger than "
+                                                                  f"{files.MAX_BYTES // (1024 * 1024)} MiB.")])
+        return data, upload.chunks()
+
+
+class ProductImportView(_ImportView):
+    """`POST /api/products/import/`: create and update products from a CSV file (admin, manager)."""
+
+    permission_classes = PRODUCT_IMPORT_PERMISSIONS
+    input_serializer = ProductImportSerializer
+
+    @extend_schema(request={"multipart/form-data": ProductImportSerializer},
+                   responses={200: ProductImportResultSerializer, **IMPORT_ERRORS})
+    @idempotent
+    def post(self, request):
+        data, chunks = self._upload(request)
+        result = services.import_products(actor=request.user, binary=chunks, dry_run=data["dry_run"],
+                                          ip=client_ip(request))
+        return Response(result)
+
+
+class StockImportView(_ImportView):
+    """`POST /api/stocks/import/`: assign or set stock from a CSV file (admin; manager, in their warehouses)."""
+
+    permission_classes = STOCK_IMPORT_PERMISSIONS
+    input_serializer = StockImportSerializer
+
+    @extend_schema(request={"multipart/form-data": StockImportSerializer},
+                   responses={200: StockImportResultSerializer, **IMPORT_ERRORS})
+    @idempotent
+    def post(self, request):
+        data, chunks = self._upload(request)
+        result = services.import_stock(actor=request.user, binary=chunks, mode=data["mode"], dry_run=data["dry_run"],
+                                       ip=client_ip(request))
+        return Response(result)
+
+
+def _csv_response(filename: str, lines) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class _ExportView(generics.GenericAPIView):
+    """A streamed CSV of a list's rows, with the list's filters; errors stay JSON."""
+
+    permission_classes = [IsActiveUser]
+    pagination_class = None
+
+    def perform_content_negotiation(self, request, force=False):
+        # The file is a plain Django response; what DRF renders here (errors) is JSON.
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+@extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiResponse(
+    OpenApiTypes.STR, description="sku,name,description,unit,is_active — re-imports unchanged")}))
+class ProductExportView(_ExportView):
+    """`GET /api/products/export/`: the catalogue as CSV in the import's columns (filters `search`, `is_active`)."""
+
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    filterset_class = ProductFilter
+    search_fields = ["sku", "name"]
+
+    def get_queryset(self):
+        return selectors.products_for(self.request.user).order_by("sku", "id")
+
+    def get(self, request):
+        rows = files.product_export_rows(self.filter_queryset(self.get_queryset()))
+        return _csv_response("products.csv", csv_lines(files.PRODUCT_COLUMNS, rows, text_columns=(0, 1, 2, 3)))
+
+
+@extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiResponse(
+    OpenApiTypes.STR, description="warehouse_code,sku,product,quantity,reserved,available,incoming,threshold — "
+                                  "re-imports unchanged with mode=set")}))
+class StockExportView(_ExportView):
+    """`GET /api/stocks/export/`: the rows `GET /api/stocks/` lists, with its filters and ordering, as CSV."""
+
+    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    filterset_class = StockFilter
+    search_fields = StockListView.search_fields
+    ordering_fields = StockListView.ordering_fields
+    ordering = StockListView.ordering
+
+    def get_queryset(self):
+        return selectors.stock_levels_for(self.request.user).order_by("warehouse_id", "product_id")
+
+    def get(self, request):
+        rows = files.stock_export_rows(self.filter_queryset(self.get_queryset()))
+        return _csv_response("stocks.csv", csv_lines(files.STOCK_EXPORT_COLUMNS, rows, text_columns=(0, 1, 2)))

@@ -19,6 +19,7 @@ test_strict_bodies.py) and API5 (function level: the roles).
 
 from dataclasses import dataclass, field
 
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
@@ -155,7 +156,9 @@ def send(method: str, path: str, body, user):
     client = client_for(user)
     if body is None:
         return getattr(client, method.lower())(path)
-    return getattr(client, method.lower())(path, body, format="json")
+    # A body carrying a file (the CSV imports) goes as multipart, every other one as JSON.
+    fmt = "multipart" if any(isinstance(value, UploadedFile) for value in body.values()) else "json"
+    return getattr(client, method.lower())(path, body, format=fmt)
 
 
 @dataclass
@@ -167,6 +170,10 @@ class Case:
 
     def expected(self):
         return _expect(self.expect)
+
+
+def _csv(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("data.csv", text.encode(), content_type="text/csv")
 
 
 def _get(path):
@@ -229,6 +236,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("DELETE", "low-stock-thresholds/<pk>/"): Case("admin,manager=204 *=403 anon=401",
                                                    path=lambda s: f"low-stock-thresholds/{s.threshold.pk}/"),
     ("GET", "alerts/"): Case(OPERATORS_READ),
+    # --- files (SPEC §13) ---
+    ("POST", "products/import/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401",
+                                       body=lambda s, u: {"file": _csv("sku,name\nNEW-1,New\n")}),
+    ("GET", "products/export/"): Case(READ_ALL),
+    # A row of another manager's warehouse is a bad row of the file (400), not a 403 of the request.
+    ("POST", "stocks/import/"): Case("admin,manager=200 manager_b=400 viewer,staff,staff_b=403 anon=401",
+                                     body=lambda s, u: {"file": _csv(f"warehouse_code,sku,quantity\n"
+                                                                     f"{s.w.wh_a.code},{s.w.product.sku},5\n")}),
+    ("GET", "stocks/export/"): Case(READ_ALL),
     # --- stock counts (SPEC §12) ---
     ("GET", "stock-counts/"): Case(OPERATORS_READ),
     ("POST", "stock-counts/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {

@@ -10,6 +10,7 @@ from core.errors import InactiveObject, InvalidQuantity
 
 from .catalogue import PRODUCT_FIELDS, DuplicateSku, create_product, update_product
 from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
+from .files import InvalidFile, import_products, import_stock
 from .stock import (
     MAX_BALANCE,
     Kind,
@@ -30,5 +31,5 @@ __all__ = [
     "Kind", "Reference", "adjust_stock", "assign_stock", "check_active", "check_quantity", "create_product",
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
     "StockChange", "apply_stock_changes", "cancel_count", "decide_count", "open_count", "record_counts",
-    "submit_count",
+    "submit_count", "InvalidFile", "import_products", "import_stock",
 ]

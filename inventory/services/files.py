@@ -371,7 +371,7 @@ def _validate_stock_rows(actor, rows, *, mode: str):
 
 def _cells(rows, field: str) -> set[str]:
     """The distinct, lower-cased, non-blank values of one column."""
-    return {cells[field].strip().lower() for _, cells in rows if cells.get(field, "").strip()}
+    return {unneutralise(cells[field].strip()).lower() for _, cells in rows if cells.get(field, "").strip()}
 
 
 def _by_lower(queryset, field: str, keys: Iterable[str]) -> Iterator:

@@ -20,11 +20,12 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
         Stock.objects.filter(product_id__in={p for p, _ in ordered}, warehouse_id__in={w for _, w in ordered})
         .values_list("product_id", "warehouse_id")
     )
-    for product_id, warehouse_id in ordered:
-        if (product_id, warehouse_id) not in existing:
-            Stock.objects.bulk_create(
-                [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)], ignore_conflicts=True
-            )
+    # One statement per 1 000 rows; a statement inserts its rows in list order, so the order stays fixed.
+    Stock.objects.bulk_create(
+        [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)
+         for product_id, warehouse_id in ordered if (product_id, warehouse_id) not in existing],
+        ignore_conflicts=True, batch_size=1000,
+    )
 
 
 def lock_stock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:

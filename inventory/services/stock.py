@@ -53,8 +53,12 @@ def check_active(*, warehouses: list[Warehouse], product: Product) -> None:
 
 
 def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
-           reference: Reference | None = None) -> StockMovement:
-    """Write one locked row's new balance and its ledger row. The caller holds the row lock."""
+           reference: Reference | None = None, evaluate_alerts: bool = True) -> StockMovement:
+    """Write one locked row's new balance and its ledger row. The caller holds the row lock.
+
+    `evaluate_alerts=False`: the caller evaluates the alerts of its rows itself, in the same transaction
+    (a batch does it for all its rows at once: `alerts.stock_levels_changed`).
+    """
     previous = stock.quantity
     new_quantity = previous + change
     if new_quantity < 0:
@@ -76,7 +80,8 @@ def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", not
         reason=reason,
         note=note or "",
     )
-    alerts.stock_level_changed(stock=stock, previous_quantity=previous)
+    if evaluate_alerts:
+        alerts.stock_level_changed(stock=stock, previous_quantity=previous)
     return movement
 
 
@@ -226,8 +231,14 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
         error = InsufficientStock(available=available, requested=requested, product=keys[index][0])
         error.shortfalls = [index for index, _, _ in shortfalls]
         raise error
-    return [
-        _apply(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note, reference=reference)
-        if delta else None
-        for key, change, delta in zip(keys, changes, deltas, strict=True)
-    ]
+    movements, changed = [], []
+    for key, change, delta in zip(keys, changes, deltas, strict=True):
+        if not delta:
+            movements.append(None)
+            continue
+        changed.append((rows[key], rows[key].quantity))
+        movements.append(_apply(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
+                                reference=reference, evaluate_alerts=False))
+    # One threshold and one alert query for the whole batch instead of two per row.
+    alerts.stock_levels_changed(changed)
+    return movements

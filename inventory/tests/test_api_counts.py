@@ -335,3 +335,19 @@ def test_count_detail_reads_in_a_fixed_number_of_queries(make_client, stocked, d
     with django_assert_max_num_queries(6):
         response = client.get(url(count))
     assert len(response.data["lines"]) == 7
+
+
+def test_applying_a_count_opens_and_resolves_alerts_like_any_stock_change(make_client, stocked):
+    from inventory.models import LowStockAlert
+    from inventory.services import set_threshold
+
+    w = stocked
+    set_threshold(actor=w.admin, warehouse=w.wh_a, product=w.product, threshold=20)      # 50: not low
+    set_threshold(actor=w.admin, warehouse=w.wh_a, product=w.product2, threshold=20)     # 10: low, alert open
+    assert LowStockAlert.objects.filter(status="open").count() == 1
+    count = StockCountFactory(warehouse=w.wh_a, actor=w.staff_a)
+    count_lines(make_client(w.staff_a), count, {w.product.pk: 5, w.product2.pk: 25})
+    make_client(w.staff_a).post(url(count, "submit"))
+    make_client(w.manager_a).post(url(count, "approve"), {"decision": "approve"}, format="json")
+    alerts = {a.product_id: (a.status, a.quantity_at_trigger) for a in LowStockAlert.objects.all()}
+    assert alerts == {w.product.pk: ("open", 5), w.product2.pk: ("resolved", 10)}

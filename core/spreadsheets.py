@@ -8,6 +8,8 @@ apostrophe back off (`unneutralise`), so an exported file re-imports unchanged.
 import csv
 from collections.abc import Iterable, Iterator
 
+from django.http import StreamingHttpResponse
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Lines per chunk of a streamed response: fewer, larger chunks.
 BATCH_LINES = 1000
@@ -51,3 +53,10 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable], *, text_columns: 
             batch = []
     if batch:
         yield "".join(batch)
+
+
+def csv_response(filename: str, lines: Iterable[str]) -> StreamingHttpResponse:
+    """A streamed CSV attachment of `lines` (from `csv_lines`)."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,6 +1,5 @@
 """Inventory API: products, stock levels, assign/adjust, the ledger, low-stock thresholds and alerts."""
 
-from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -15,8 +14,8 @@ from core.filters import StableOrderingFilter
 from core.http import client_ip
 from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
-from core.parsers import JSONParser, MultiPartParser
-from core.spreadsheets import csv_lines
+from core.parsers import ImportFileParser, JSONParser
+from core.spreadsheets import csv_lines, csv_response
 
 from . import selectors, services
 from .filters import AlertFilter, MovementFilter, ProductFilter, StockCountFilter, StockFilter, ThresholdFilter
@@ -336,12 +335,6 @@ IMPORT_ERRORS = {
 }
 
 
-class ImportFileParser(MultiPartParser):
-    """Multipart for the CSV imports: a file of up to 5 MiB, the body refused unread past the import cap."""
-
-    max_bytes_setting = "IMPORT_UPLOAD_MAX_BYTES"
-
-
 class _ImportView(APIView):
     """`POST` multipart `{file, dry_run?, ...}`: refuse an oversized file unread, then call the import service."""
 
@@ -391,12 +384,6 @@ class StockImportView(_ImportView):
         return Response(result)
 
 
-def _csv_response(filename: str, lines) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 class _ExportView(generics.GenericAPIView):
     """A streamed CSV of a list's rows, with the list's filters; errors stay JSON."""
 
@@ -422,7 +409,7 @@ class ProductExportView(_ExportView):
 
     def get(self, request):
         rows = files.product_export_rows(self.filter_queryset(self.get_queryset()))
-        return _csv_response("products.csv", csv_lines(files.PRODUCT_COLUMNS, rows, text_columns=(0, 1, 2, 3)))
+        return csv_response("products.csv", csv_lines(files.PRODUCT_COLUMNS, rows, text_columns=(0, 1, 2, 3)))
 
 
 @extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiResponse(
@@ -442,4 +429,4 @@ class StockExportView(_ExportView):
 
     def get(self, request):
         rows = files.stock_export_rows(self.filter_queryset(self.get_queryset()))
-        return _csv_response("stocks.csv", csv_lines(files.STOCK_EXPORT_COLUMNS, rows, text_columns=(0, 1, 2)))
+        return csv_response("stocks.csv", csv_lines(files.STOCK_EXPORT_COLUMNS, rows, text_columns=(0, 1, 2)))

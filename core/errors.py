@@ -36,6 +36,7 @@ CODES: dict[str, Code] = {
     "same_warehouse": Code(400, "source and destination are the same warehouse"),
     "invalid_idempotency_key": Code(400, "the Idempotency-Key header is empty, too long or not printable"),
     "invalid_token": Code(400, "the password-reset link is malformed, expired or already used"),
+    "invalid_file": Code(400, "an imported file is refused (with errors: [{row, field, message}])"),
     # 401
     "not_authenticated": Code(401, "no, bad or expired access token"),
     "invalid_credentials": Code(401, "wrong username or password"),
@@ -60,6 +61,7 @@ CODES: dict[str, Code] = {
     "not_active": Code(409, "the user or reservation is not active"),
     "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
     "warehouse_in_use": Code(409, "the warehouse has stock, history, staff or settings"),
+    "invalid_state": Code(409, "the document is not in a state that allows this action (with status)"),
     "idempotency_key_reused": Code(409, "the Idempotency-Key was used with a different request"),
     # 415, 429, 500, 503
     "unsupported_media_type": Code(415, "the body's content type is not accepted"),
@@ -152,3 +154,10 @@ class InvalidQuantity(DomainError):
 class InactiveObject(DomainError):
     code = "inactive"
     default_detail = "The warehouse or product is inactive."
+
+
+class InvalidState(Conflict):
+    """A document is not in a state that allows the action; raise it with `status=` (the current state)."""
+
+    code = "invalid_state"
+    default_detail = "This action is not allowed in the current state."

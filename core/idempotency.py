@@ -45,8 +45,23 @@ def request_fingerprint(request) -> str:
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         body = repr(request.data)
-    raw = f"{request.method}\n{request.path}\n{body}".encode()
+    raw = f"{request.method}\n{request.path}\n{body}\n{_files_digest(request)}".encode()
     return hashlib.sha256(raw).hexdigest()
+
+
+def _files_digest(request) -> str:
+    """The uploaded files' contents (a file is named in `request.data` only by its name)."""
+    files = getattr(request, "FILES", None)
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        for upload in files.getlist(name):
+            digest.update(name.encode() + b"\0")
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:

@@ -43,3 +43,8 @@ class MultiPartParser(parsers.MultiPartParser):
             raise ParseError(f"The request body is larger than {limit // (1024 * 1024)} MiB.", code="bad_request")
         return super().parse(stream, media_type, parser_context)
 
+
+class ImportFileParser(MultiPartParser):
+    """Multipart for the CSV imports: a file of up to 5 MiB, the body refused unread past `IMPORT_UPLOAD_MAX_BYTES`."""
+
+    max_bytes_setting = "IMPORT_UPLOAD_MAX_BYTES"

@@ -12,6 +12,7 @@ open alert, and a caller that does not hold the lock loses a race quietly (see `
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import LowStockAlert, LowStockThreshold
@@ -34,6 +35,46 @@ def stock_level_changed(*, stock, previous_quantity: int) -> LowStockAlert | Non
     )
     return evaluate(product_id=stock.product_id, warehouse_id=stock.warehouse_id,
                     quantity=stock.quantity, threshold=threshold)
+
+
+def stock_levels_changed(changes: list[tuple]) -> list[LowStockAlert]:
+    """`stock_level_changed` for many locked rows at once (a count, an import): `[(stock, previous quantity)]`.
+
+    Reads the thresholds and the open alerts of all the rows in two queries, then opens or resolves
+    each row's alert as `evaluate` would, judging each row by its final quantity. Returns the new alerts.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Low-stock alerts are evaluated inside a stock or threshold transaction.")
+    final = {(stock.product_id, stock.warehouse_id): stock.quantity for stock, _ in changes}
+    first = {}
+    for stock, previous in changes:
+        first.setdefault((stock.product_id, stock.warehouse_id), previous)
+    keys = [key for key in final if final[key] != first[key]]
+    if not keys:
+        return []
+    by_warehouse: dict[int, list[int]] = {}
+    for product_id, warehouse_id in keys:
+        by_warehouse.setdefault(warehouse_id, []).append(product_id)
+    rows = Q(pk__in=[])
+    for warehouse_id, product_ids in by_warehouse.items():
+        rows |= Q(warehouse_id=warehouse_id, product_id__in=product_ids)
+    thresholds = {(p, w): t for p, w, t in LowStockThreshold.objects.filter(rows).values_list(
+        "product_id", "warehouse_id", "threshold")}
+    open_alerts = {(a.product_id, a.warehouse_id): a
+                   for a in LowStockAlert.objects.filter(rows, status=LowStockAlert.Status.OPEN)}
+    opened, now = [], timezone.now()
+    for product_id, warehouse_id in keys:
+        key = (product_id, warehouse_id)
+        is_low = below_threshold(final[key], thresholds.get(key))
+        alert = open_alerts.get(key)
+        if is_low and alert is None:
+            new = _open_alert(product_id=product_id, warehouse_id=warehouse_id, quantity=final[key],
+                              threshold=thresholds[key])
+            opened += [new] if new else []
+        elif not is_low and alert is not None:
+            alert.status, alert.resolved_at = LowStockAlert.Status.RESOLVED, now
+            alert.save(update_fields=["status", "resolved_at"])
+    return opened
 
 
 def evaluate(*, product_id: int, warehouse_id: int, quantity: int, threshold: int | None) -> LowStockAlert | None:

@@ -20,11 +20,12 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
         Stock.objects.filter(product_id__in={p for p, _ in ordered}, warehouse_id__in={w for _, w in ordered})
         .values_list("product_id", "warehouse_id")
     )
-    for product_id, warehouse_id in ordered:
-        if (product_id, warehouse_id) not in existing:
-            Stock.objects.bulk_create(
-                [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)], ignore_conflicts=True
-            )
+    # One statement per 1 000 rows; a statement inserts its rows in list order, so the order stays fixed.
+    Stock.objects.bulk_create(
+        [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)
+         for product_id, warehouse_id in ordered if (product_id, warehouse_id) not in existing],
+        ignore_conflicts=True, batch_size=1000,
+    )
 
 
 def lock_stock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
@@ -34,10 +35,13 @@ def lock_stock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], S
     Returns the locked rows keyed by `(product_id, warehouse_id)`.
     """
     pairs = set(pairs)
-    query = Q(pk__in=[])
+    # One clause per warehouse (`product_id IN (...)`): a batch of thousands of rows stays one flat query.
+    by_warehouse: dict[int, set[int]] = {}
     for product_id, warehouse_id in pairs:
-        clause = Q(product_id=product_id, warehouse_id=warehouse_id)
-        query |= clause
+        by_warehouse.setdefault(warehouse_id, set()).add(product_id)
+    query = Q(pk__in=[])
+    for warehouse_id, product_ids in by_warehouse.items():
+        query |= Q(warehouse_id=warehouse_id, product_id__in=sorted(product_ids))
     rows = Stock.objects.select_for_update().filter(query).order_by("pk")
     locked = {(row.product_id, row.warehouse_id): row for row in rows}
     missing = pairs - locked.keys()

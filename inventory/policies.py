@@ -77,3 +77,44 @@ def can_act_on_reservation(user, reservation) -> bool:
 def may_reserve_somewhere(user) -> bool:
     """Could reserve stock in some warehouse (admin, manager, staff): the gate of the reservation API."""
     return operates_any(user)
+
+
+# --- stock counts (SPEC §12) ---------------------------------------------------------------------
+
+
+def can_count(user, warehouse) -> bool:
+    """Open, fill in and submit counts of a warehouse: an admin, or its manager or staff."""
+    return can_operate(user, warehouse)
+
+
+def may_count_somewhere(user) -> bool:
+    """Could count in some warehouse (admin, manager, staff): the gate of the count endpoints."""
+    return operates_any(user)
+
+
+def can_decide_count(user, count) -> bool:
+    """Approve or reject a submitted count: an admin or the warehouse's manager, never the one who submitted it."""
+    return can_manage(user, count.warehouse) and count.submitted_by_id != user.pk
+
+
+def can_cancel_count(user, count) -> bool:
+    """Cancel a count: its creator (still operating the warehouse), the warehouse's manager, an admin."""
+    return can_manage(user, count.warehouse) or (can_operate(user, count.warehouse) and count.created_by_id == user.pk)
+
+
+# --- files (SPEC §13) ----------------------------------------------------------------------------
+
+
+def can_import_products(user) -> bool:
+    """Import the catalogue from a file: whoever may create and change products (admins, managers)."""
+    return can_edit_products(user)
+
+
+def can_import_stock(user, warehouse) -> bool:
+    """Import stock into a warehouse: an admin, or its manager (a `set` is a count, an `assign` an assignment)."""
+    return can_manage(user, warehouse)
+
+
+def may_import_stock_somewhere(user) -> bool:
+    """Could import stock into some warehouse (admin, manager)."""
+    return manages_any(user)

@@ -12,7 +12,18 @@ urlpatterns = [
     path("stocks/", views.StockListView.as_view(), name="stock-list"),
     path("stocks/assign/", views.AssignStockView.as_view(), name="stock-assign"),
     path("stocks/adjust/", views.AdjustStockView.as_view(), name="stock-adjust"),
+    path("stocks/import/", views.StockImportView.as_view(), name="stock-import"),
+    path("stocks/export/", views.StockExportView.as_view(), name="stock-export"),
     path("stock-movements/", views.StockMovementListView.as_view(), name="stock-movement-list"),
+    # Before the router's `products/<pk>/`, which would take "import" and "export" for ids.
+    path("products/import/", views.ProductImportView.as_view(), name="product-import"),
+    path("products/export/", views.ProductExportView.as_view(), name="product-export"),
     *router.urls,
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
+    path("stock-counts/", views.StockCountListCreateView.as_view(), name="stock-count-list"),
+    path("stock-counts/<int:pk>/", views.StockCountDetailView.as_view(), name="stock-count-detail"),
+    path("stock-counts/<int:pk>/lines/", views.StockCountLinesView.as_view(), name="stock-count-lines"),
+    path("stock-counts/<int:pk>/submit/", views.StockCountSubmitView.as_view(), name="stock-count-submit"),
+    path("stock-counts/<int:pk>/approve/", views.StockCountDecisionView.as_view(), name="stock-count-approve"),
+    path("stock-counts/<int:pk>/cancel/", views.StockCountCancelView.as_view(), name="stock-count-cancel"),
 ]

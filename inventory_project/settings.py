@@ -201,6 +201,8 @@ if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
 # A multipart body (the only kind that may carry a file) larger than this is refused before it is read.
 UPLOAD_MAX_BYTES = 3 * 1024 * 1024
+# The CSV imports take a file of up to 5 MiB (SPEC §13); their multipart body may carry a little more.
+IMPORT_UPLOAD_MAX_BYTES = 5 * 1024 * 1024 + 64 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ActiveUserJWTAuthentication"],

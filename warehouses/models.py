@@ -52,6 +52,8 @@ class Warehouse(IdentityKeysMixin, models.Model):
         related_name="managed_warehouses",
     )
     is_active = models.BooleanField(default=True)
+    # A submitted count whose every |difference| is at most this is applied without a second person (SPEC §12).
+    count_tolerance = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

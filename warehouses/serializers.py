@@ -11,14 +11,14 @@ from .validators import required_text, unique_ci_text
 
 
 class WarehouseSerializer(StrictModelSerializer):
-    """`{id, code, name, address, manager, is_active, created_at}`; `manager` is a user id or null."""
+    """`{id, code, name, address, manager, is_active, count_tolerance, created_at}`; `manager`: a user id or null."""
 
     manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.select_related("role"), allow_null=True,
                                                  required=False)
 
     class Meta:
         model = Warehouse
-        fields = ["id", "code", "name", "address", "manager", "is_active", "created_at"]
+        fields = ["id", "code", "name", "address", "manager", "is_active", "count_tolerance", "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"address": {"required": False, "max_length": 2000}}
 

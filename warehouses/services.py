@@ -11,7 +11,7 @@ from core.errors import Conflict, DomainError, NotEligible, NotFound, Permission
 from . import policies
 from .models import Warehouse
 
-FIELDS = ("code", "name", "address", "manager", "is_active")
+FIELDS = ("code", "name", "address", "manager", "is_active", "count_tolerance")
 
 
 class DuplicateWarehouseCode(DomainError):
@@ -30,7 +30,7 @@ class WarehouseInUse(Conflict):
 
 def _snapshot(warehouse: Warehouse) -> dict:
     return {"code": warehouse.code, "name": warehouse.name, "manager": warehouse.manager_id,
-            "is_active": warehouse.is_active}
+            "is_active": warehouse.is_active, "count_tolerance": warehouse.count_tolerance}
 
 
 def _require_editor(actor) -> None:
@@ -74,7 +74,7 @@ def _save(warehouse: Warehouse, **kwargs) -> None:
 
 @transaction.atomic
 def create_warehouse(*, actor, code: str, name: str, address: str = "", manager=None, is_active: bool = True,
-                     ip: str | None = None) -> Warehouse:
+                     count_tolerance: int = 0, ip: str | None = None) -> Warehouse:
     """Create a warehouse. Locks the manager's user row, if any (the unique index decides code races).
 
     Raises PermissionDenied unless the actor is an admin, DuplicateWarehouseCode if the code is taken,
@@ -82,7 +82,8 @@ def create_warehouse(*, actor, code: str, name: str, address: str = "", manager=
     """
     _require_editor(actor)
     manager = _lock_manager(manager)
-    warehouse = Warehouse(code=code, name=name, address=address, manager=manager, is_active=is_active)
+    warehouse = Warehouse(code=code, name=name, address=address, manager=manager, is_active=is_active,
+                          count_tolerance=count_tolerance)
     _save(warehouse)
     record_event(actor=actor, action="warehouse.create", target=warehouse, ip=ip, data=_snapshot(warehouse))
     return warehouse

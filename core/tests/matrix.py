@@ -19,6 +19,7 @@ test_strict_bodies.py) and API5 (function level: the roles).
 
 from dataclasses import dataclass, field
 
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
@@ -121,6 +122,32 @@ class Scene:
                                                                        reason="ready"))
 
     @property
+    def count(self):
+        """An open count of warehouse A by staff_a, every line counted as expected (submits as applied)."""
+        from inventory.services import open_count, record_counts
+
+        def make():
+            count = open_count(actor=self.w.staff_a, warehouse=self.w.wh_a)
+            record_counts(actor=self.w.staff_a, count_id=count.pk,
+                          counts={line.pk: line.expected for line in count.lines.all()})
+            return count
+
+        return self._once("count", make)
+
+    @property
+    def submitted_count(self):
+        """A count of warehouse A submitted by staff_a that found one unit missing (awaits a decision)."""
+        from inventory.services import open_count, record_counts, submit_count
+
+        def make():
+            count = open_count(actor=self.w.staff_a, warehouse=self.w.wh_a)
+            record_counts(actor=self.w.staff_a, count_id=count.pk,
+                          counts={line.pk: line.expected - 1 for line in count.lines.all()})
+            return submit_count(actor=self.w.staff_a, count_id=count.pk)
+
+        return self._once("submitted_count", make)
+
+    @property
     def lone_manager(self):
         return self.user("lone_manager", manager=True, warehouse=self.w.wh_a)
 
@@ -136,7 +163,9 @@ def send(method: str, path: str, body, user):
     client = client_for(user)
     if body is None:
         return getattr(client, method.lower())(path)
-    return getattr(client, method.lower())(path, body, format="json")
+    # A body carrying a file (the CSV imports) goes as multipart, every other one as JSON.
+    fmt = "multipart" if any(isinstance(value, UploadedFile) for value in body.values()) else "json"
+    return getattr(client, method.lower())(path, body, format=fmt)
 
 
 @dataclass
@@ -156,6 +185,10 @@ def _reset_link(user) -> dict:
     from django.utils.http import urlsafe_base64_encode
 
     return {"uid": urlsafe_base64_encode(str(user.pk).encode()), "token": default_token_generator.make_token(user)}
+
+
+def _csv(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("data.csv", text.encode(), content_type="text/csv")
 
 
 def _get(path):
@@ -227,14 +260,39 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "reservations/"): Case(OPERATORS_READ),
     ("POST", "reservations/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {
         "warehouse": s.w.wh_a.pk, "product": s.w.product.pk, "quantity": 1}),
-    ("GET", "reservations/<pk>/"): Case("admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",
+    ("GET", "reservations/<pk>/"): Case("admin,manager,staff=200 manager_b,staff_b,viewer=404 anon=401",
                                         path=lambda s: f"reservations/{s.reservation.pk}/"),
     ("POST", "reservations/<pk>/release/"): Case(
-        "admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401", body={},
+        "admin,manager,staff=200 manager_b,staff_b,viewer=404 anon=401", body={},
         path=lambda s: f"reservations/{s.reservation.pk}/release/"),
     ("POST", "reservations/<pk>/fulfil/"): Case(
-        "admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401", body={"quantity": 1},
+        "admin,manager,staff=200 manager_b,staff_b,viewer=404 anon=401", body={"quantity": 1},
         path=lambda s: f"reservations/{s.reservation.pk}/fulfil/"),
+    # --- files (SPEC §13) ---
+    ("POST", "products/import/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401",
+                                       body=lambda s, u: {"file": _csv("sku,name\nNEW-1,New\n")}),
+    ("GET", "products/export/"): Case(READ_ALL),
+    # A row of another manager's warehouse is a bad row of the file (400), not a 403 of the request.
+    ("POST", "stocks/import/"): Case("admin,manager=200 manager_b=400 viewer,staff,staff_b=403 anon=401",
+                                     body=lambda s, u: {"file": _csv(f"warehouse_code,sku,quantity\n"
+                                                                     f"{s.w.wh_a.code},{s.w.product.sku},5\n")}),
+    ("GET", "stocks/export/"): Case(READ_ALL),
+    # --- stock counts (SPEC §12) ---
+    ("GET", "stock-counts/"): Case(OPERATORS_READ),
+    ("POST", "stock-counts/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk}),
+    ("GET", "stock-counts/<int:pk>/"): Case("admin,manager,staff=200 *=404 anon=401",
+                                            path=lambda s: f"stock-counts/{s.count.pk}/"),
+    ("PATCH", "stock-counts/<int:pk>/lines/"): Case(
+        "admin,manager,staff=200 *=404 anon=401", path=lambda s: f"stock-counts/{s.count.pk}/lines/",
+        body=lambda s, u: {"lines": [{"line": s.count.lines.first().pk, "counted": 7}]}),
+    ("POST", "stock-counts/<int:pk>/submit/"): Case("admin,manager,staff=200 *=404 anon=401",
+                                                    path=lambda s: f"stock-counts/{s.count.pk}/submit/"),
+    ("POST", "stock-counts/<int:pk>/approve/"): Case(
+        "admin,manager=200 staff=403 *=404 anon=401", path=lambda s: f"stock-counts/{s.submitted_count.pk}/approve/",
+        body={"decision": "approve"}),
+    ("POST", "stock-counts/<int:pk>/cancel/"): Case("admin,manager,staff=200 *=404 anon=401",
+                                                    path=lambda s: f"stock-counts/{s.count.pk}/cancel/"),
     # --- workflows (SPEC §5) ---
     ("GET", "purchase-requests/"): Case(READ_ALL),
     ("POST", "purchase-requests/"): Case("viewer=201 *=403 anon=401", body=lambda s, u: {

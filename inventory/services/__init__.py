@@ -1,13 +1,16 @@
 """Inventory services: the only code that changes stock, the catalogue and thresholds.
 
 `stock` is the one door for quantities (the only writer of `Stock.quantity`); `catalogue` holds
-products; `thresholds` the low-stock thresholds; `reservations` the promised units. The public
-names are re-exported here, so callers import `from inventory.services import assign_stock`.
+products; `thresholds` the low-stock thresholds; `reservations` the promised units; `counts` the
+stock counts; `files` the CSV imports and exports. The public names are re-exported here, so callers
+import `from inventory.services import assign_stock`.
 """
 
 from core.errors import InactiveObject, InvalidQuantity
 
 from .catalogue import PRODUCT_FIELDS, DuplicateSku, create_product, update_product
+from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
+from .files import InvalidFile, import_products, import_stock
 from .reservations import (
     ReservationNotActive,
     expire_due_reservations,
@@ -20,7 +23,9 @@ from .stock import (
     Kind,
     Reference,
     StaleQuantity,
+    StockChange,
     adjust_stock,
+    apply_stock_changes,
     assign_stock,
     check_active,
     check_quantity,
@@ -36,4 +41,6 @@ __all__ = [
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
     "ReservationNotActive", "StaleQuantity", "expire_due_reservations", "fulfil_reservation", "release_reservation",
     "reserve_stock", "require_available",
+    "StockChange", "apply_stock_changes", "cancel_count", "decide_count", "open_count", "record_counts",
+    "submit_count", "InvalidFile", "import_products", "import_stock",
 ]

@@ -81,10 +81,12 @@ def require_available(stock: Stock, *, requested: int, release: int = 0) -> None
 
 
 def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
-           reference: Reference | None = None, release: int = 0) -> StockMovement:
+           reference: Reference | None = None, release: int = 0, evaluate_alerts: bool = True) -> StockMovement:
     """Write one locked row's new balance and its ledger row. The caller holds the row lock.
 
     `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold).
+    `evaluate_alerts=False`: the caller evaluates the alerts of its rows itself, in the same transaction
+    (a batch does it for all its rows at once: `alerts.stock_levels_changed`).
     """
     if not 0 <= release <= stock.reserved:
         raise ValueError(f"cannot release {release} of {stock.reserved} reserved units")
@@ -110,7 +112,8 @@ def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", not
         reason=reason,
         note=note or "",
     )
-    alerts.stock_level_changed(stock=stock, previous_quantity=previous)
+    if evaluate_alerts:
+        alerts.stock_level_changed(stock=stock, previous_quantity=previous)
     return movement
 
 
@@ -281,3 +284,62 @@ def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Pro
     in_row = _apply(rows[dst_key], change=quantity, kind=Kind.TRANSFER_IN, actor=actor,
                     reference=reference, note=note)
     return out_row, in_row
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """One line of a batch: change the balance of (product, warehouse) by `delta`, or make it `target`."""
+
+    product_id: int
+    warehouse_id: int
+    delta: int | None = None
+    target: int | None = None
+    note: str = ""
+
+
+@transaction.atomic
+def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason: str = "",
+                        reference: Reference | None = None) -> list[StockMovement | None]:
+    """Apply a batch of stock changes (a count, an import): all lines or none, one movement per changed line.
+
+    Locks: every stock row of the batch in one query, in primary-key order (missing rows are created
+    first, for positive changes). Then checks every line before writing any: a line that would take
+    a row below zero (or below what it holds reserved) raises InsufficientStock naming the first such
+    `product` and carrying every failing line's index in `.shortfalls`; nothing is written. Raises
+    PermissionDenied unless the actor may change stock in every warehouse (assigning asks
+    `can_assign_stock`), InvalidQuantity past MAX_BALANCE. Returns, per line, its movement or None
+    when the line changes nothing.
+    """
+    warehouses = Warehouse.objects.in_bulk({change.warehouse_id for change in changes})
+    allowed = policies.can_assign_stock if kind == Kind.ASSIGN else policies.can_change_stock
+    for warehouse in warehouses.values():
+        _require(allowed(actor, warehouse), f"You may not change the stock of warehouse {warehouse.code}.")
+    keys = [(change.product_id, change.warehouse_id) for change in changes]
+    locks.ensure_stock_rows(key for key, change in zip(keys, changes, strict=True)
+                            if (change.delta or 0) > 0 or (change.target or 0) > 0)
+    existing = Stock.objects.filter(product_id__in={p for p, _ in keys}, warehouse_id__in={w for _, w in keys})
+    present = set(existing.values_list("product_id", "warehouse_id"))
+    rows = lock_rows([key for key in keys if key in present])
+    deltas, shortfalls = [], []
+    for index, (key, change) in enumerate(zip(keys, changes, strict=True)):
+        quantity = rows[key].quantity if key in rows else 0
+        delta = change.delta if change.delta is not None else change.target - quantity
+        deltas.append(delta)
+        if delta and quantity + delta < getattr(rows.get(key), "reserved", 0):
+            shortfalls.append((index, quantity - getattr(rows.get(key), "reserved", 0), -delta))
+    if shortfalls:
+        index, available, requested = shortfalls[0]
+        error = InsufficientStock(available=available, requested=requested, product=keys[index][0])
+        error.shortfalls = [index for index, _, _ in shortfalls]
+        raise error
+    movements, changed = [], []
+    for key, change, delta in zip(keys, changes, deltas, strict=True):
+        if not delta:
+            movements.append(None)
+            continue
+        changed.append((rows[key], rows[key].quantity))
+        movements.append(_apply(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
+                                reference=reference, evaluate_alerts=False))
+    # One threshold and one alert query for the whole batch instead of two per row.
+    alerts.stock_levels_changed(changed)
+    return movements

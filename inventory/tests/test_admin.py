@@ -71,7 +71,8 @@ def test_the_admin_refuses_to_delete_a_used_warehouse_and_deletes_an_unused_one(
     client, root = site
     assert client.get(f"/admin/warehouses/warehouse/{world.wh_a.pk}/delete/").status_code == 403
     response = client.post("/admin/warehouses/warehouse/add/", {"code": "ADM", "name": "Admin made", "address": "",
-                                                                "manager": "", "is_active": "on"})
+                                                                "manager": "", "is_active": "on",
+                                                                "count_tolerance": "0"})
     assert response.status_code == 302
     created = Warehouse.objects.get(code="ADM")
     assert AuditEvent.objects.filter(action="warehouse.create", actor=root).exists()

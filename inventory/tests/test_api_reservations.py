@@ -216,7 +216,7 @@ def test_fulfil_without_a_body_takes_everything(make_client, world, two):
 
 
 @pytest.mark.parametrize("action", ["release", "fulfil"])
-@pytest.mark.parametrize(("who", "status"), [("viewer", 403), ("manager_b", 404), ("staff_b", 404)])
+@pytest.mark.parametrize(("who", "status"), [("viewer", 404), ("manager_b", 404), ("staff_b", 404)])
 def test_others_cannot_act_on_warehouse_as_reservations(make_client, world, two, action, who, status):
     before = state()
     response = make_client(getattr(world, who)).post(detail(two[0].pk, action), {}, format="json")

@@ -26,7 +26,7 @@ def test_every_active_user_can_list_and_read_warehouses(make_client, world, who)
     assert response.status_code == 200
     assert response.data["count"] == 2
     row = response.data["results"][0]
-    assert set(row) == {"id", "code", "name", "address", "manager", "is_active", "created_at"}
+    assert set(row) == {"id", "code", "name", "address", "manager", "is_active", "count_tolerance", "created_at"}
     assert row["code"] == "A" and row["manager"] == world.manager_a.pk
     assert client.get(detail(world.wh_b.pk)).data["code"] == "B"
 

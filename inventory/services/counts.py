@@ -1,0 +1,185 @@
+"""Stock counts (SPEC §12): open with an expected snapshot, count, submit, approve or reject, cancel.
+
+Every action locks the count row first (`select_for_update`), then re-checks scope (404), the policy
+(403) and the state (409 `invalid_state`), in that order. Applying a count writes its found
+differences through the stock door (`stock.apply_stock_changes`), which locks the stock rows second,
+in primary-key order: the documented lock order (document, then stock rows) is kept.
+
+Applying keeps the difference: each line writes `counted − expected` as one `adjust` movement (reason
+`count`), so movements between opening and applying stay in the balance.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import record_event
+from core.decisions import Decision
+from core.errors import DomainError, InactiveObject, InvalidState, NotFound, PermissionDenied
+from warehouses.models import Warehouse
+
+from .. import locks, policies
+from ..models import Product, Stock, StockCount, StockCountLine, StockMovement
+from .stock import Reference, StockChange, apply_stock_changes
+
+Status = StockCount.Status
+# A count names at most this many products (the default, every row of the warehouse, is bounded the same way).
+MAX_COUNT_LINES = 10_000
+
+
+def _lock(*, actor, count_id: int, allowed, denied: str, states: Iterable[str]) -> StockCount:
+    """Lock the count row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless in `states`."""
+    count = StockCount.objects.select_for_update().filter(pk=count_id).first()
+    if count is None or not StockCount.objects.for_user(actor).filter(pk=count.pk).exists():
+        raise NotFound(f"No stock count with id {count_id}.")
+    if not allowed(actor, count):
+        raise PermissionDenied(denied)
+    if count.status not in states:
+        raise InvalidState(f"This count is {count.status}.", status=count.status)
+    return count
+
+
+def _lines(count: StockCount) -> list[StockCountLine]:
+    return list(count.lines.order_by("id"))
+
+
+@transaction.atomic
+def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = None, note: str = "",
+               ip: str | None = None) -> StockCount:
+    """Open a count of `products` (default: every product with a stock row in the warehouse).
+
+    Each line's `expected` is the product's on-hand quantity now (a missing stock row is created at 0).
+    Locks nothing (the snapshot is one statement). Raises PermissionDenied unless the actor operates
+    the warehouse, InactiveObject for an inactive warehouse, DomainError `invalid` when there is
+    nothing to count or too much.
+    """
+    if not policies.can_count(actor, warehouse):
+        raise PermissionDenied("Only an admin or this warehouse's manager or staff may count its stock.")
+    if not warehouse.is_active:
+        raise InactiveObject(f"Warehouse {warehouse.code} is inactive.")
+    if products is None:
+        product_ids = list(Stock.objects.filter(warehouse=warehouse).order_by("product_id")
+                           .values_list("product_id", flat=True)[:MAX_COUNT_LINES + 1])
+    else:
+        product_ids = sorted({product.pk for product in products})
+        locks.ensure_stock_rows((product_id, warehouse.pk) for product_id in product_ids)
+    if not product_ids:
+        raise DomainError("There is nothing to count in this warehouse: name the products.")
+    if len(product_ids) > MAX_COUNT_LINES:
+        raise DomainError(f"A count holds at most {MAX_COUNT_LINES} products.")
+    count = StockCount.objects.create(warehouse=warehouse, note=note or "", created_by=actor)
+    snapshot = Stock.objects.filter(warehouse=warehouse, product_id__in=product_ids).values_list(
+        "pk", "product_id", "quantity")
+    StockCountLine.objects.bulk_create([
+        StockCountLine(count=count, stock_id=stock_id, product_id=product_id, expected=quantity)
+        for stock_id, product_id, quantity in sorted(snapshot, key=lambda row: row[1])
+    ])
+    record_event(actor=actor, action="stock_count.open", target=count, ip=ip,
+                 data={"warehouse": warehouse.pk, "lines": len(product_ids)})
+    return count
+
+
+@transaction.atomic
+def record_counts(*, actor, count_id: int, counts: dict[int, int], ip: str | None = None) -> StockCount:
+    """Set `counted` on lines of an open count (`counts`: line id → counted); other lines keep theirs.
+
+    Locks: the count row. Raises NotFound, PermissionDenied unless the actor operates the warehouse,
+    InvalidState unless the count is open, DomainError `invalid` (with `lines`) for ids that are not
+    lines of this count.
+    """
+    count = _lock(actor=actor, count_id=count_id, states=[Status.OPEN],
+                  allowed=lambda user, obj: policies.can_count(user, obj.warehouse),
+                  denied="Only an admin or this warehouse's manager or staff may count its stock.")
+    lines = {line.pk: line for line in count.lines.filter(pk__in=list(counts))}
+    foreign = sorted(set(counts) - lines.keys())
+    if foreign:
+        raise DomainError(f"Not lines of this count: {', '.join(map(str, foreign))}.", lines=foreign)
+    for line_id, counted in counts.items():
+        lines[line_id].counted = counted
+    StockCountLine.objects.bulk_update(lines.values(), ["counted"])
+    record_event(actor=actor, action="stock_count.count", target=count, ip=ip,
+                 data={"lines": {str(pk): counted for pk, counted in sorted(counts.items())}})
+    return count
+
+
+def _apply(count: StockCount, *, actor) -> int:
+    """Write each line's found difference through the stock door; returns the number of movements."""
+    changes = [StockChange(product_id=line.product_id, warehouse_id=count.warehouse_id,
+                           delta=line.counted - line.expected)
+               for line in _lines(count) if line.counted != line.expected]
+    if not changes:
+        return 0
+    movements = apply_stock_changes(actor=actor, changes=changes, kind=StockMovement.Kind.ADJUST,
+                                    reason=StockMovement.Reason.COUNT, reference=Reference("stock_count", count.pk))
+    return sum(movement is not None for movement in movements)
+
+
+def _within_tolerance(count: StockCount) -> bool:
+    tolerance = count.warehouse.count_tolerance
+    return all(abs(line.counted - line.expected) <= tolerance for line in _lines(count))
+
+
+@transaction.atomic
+def submit_count(*, actor, count_id: int, ip: str | None = None) -> StockCount:
+    """Submit an open count; applied at once when every |difference| is within the warehouse's tolerance.
+
+    Locks: the count row, then (when applied) its stock rows in primary-key order. Raises NotFound,
+    PermissionDenied unless the actor operates the warehouse, InvalidState unless open, DomainError
+    `invalid` (with `lines`) naming the lines not yet counted, InsufficientStock when applying would
+    take a row below zero (or below its reserved units); nothing is written then.
+    """
+    count = _lock(actor=actor, count_id=count_id, states=[Status.OPEN],
+                  allowed=lambda user, obj: policies.can_count(user, obj.warehouse),
+                  denied="Only an admin or this warehouse's manager or staff may submit this count.")
+    missing = [line.pk for line in _lines(count) if line.counted is None]
+    if missing:
+        raise DomainError(f"Lines not counted yet: {', '.join(map(str, missing))}.", lines=missing)
+    now = timezone.now()
+    count.status, count.submitted_by, count.submitted_at = Status.SUBMITTED, actor, now
+    data = {"auto_applied": False}
+    if _within_tolerance(count):
+        data = {"auto_applied": True, "movements": _apply(count, actor=actor)}
+        count.status, count.decided_at = Status.APPLIED, now
+    count.save(update_fields=["status", "submitted_by", "submitted_at", "decided_at"])
+    record_event(actor=actor, action="stock_count.submit", target=count, ip=ip, data=data)
+    return count
+
+
+@transaction.atomic
+def decide_count(*, actor, count_id: int, decision: str, reason: str = "", ip: str | None = None) -> StockCount:
+    """Approve (apply the found differences) or reject a submitted count.
+
+    Locks: the count row, then (on approve) its stock rows in primary-key order. Raises NotFound,
+    PermissionDenied unless the actor is an admin or the warehouse's manager and did not submit it,
+    InvalidState unless submitted, InsufficientStock (nothing written, the count stays submitted),
+    DomainError `invalid_decision`.
+    """
+    if decision not in Decision.values:
+        raise DomainError("The decision must be 'approve' or 'reject'.", code="invalid_decision")
+    count = _lock(actor=actor, count_id=count_id, states=[Status.SUBMITTED], allowed=policies.can_decide_count,
+                  denied="Only an admin or this warehouse's manager, other than its submitter, may decide a count.")
+    data = {"reason": reason or ""}
+    if decision == Decision.APPROVE:
+        data["movements"] = _apply(count, actor=actor)
+    count.status = Status.APPLIED if decision == Decision.APPROVE else Status.REJECTED
+    count.decided_by, count.decided_at, count.decision_reason = actor, timezone.now(), reason or ""
+    count.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    record_event(actor=actor, action=f"stock_count.{decision}", target=count, ip=ip, data=data)
+    return count
+
+
+@transaction.atomic
+def cancel_count(*, actor, count_id: int, ip: str | None = None) -> StockCount:
+    """Cancel an open or submitted count; nothing is written to stock.
+
+    Locks: the count row. Raises NotFound, PermissionDenied unless the actor created it or is an admin
+    or the warehouse's manager, InvalidState unless open or submitted.
+    """
+    count = _lock(actor=actor, count_id=count_id, states=[Status.OPEN, Status.SUBMITTED],
+                  allowed=policies.can_cancel_count,
+                  denied="Only the count's creator, this warehouse's manager or an admin may cancel it.")
+    count.status = Status.CANCELLED
+    count.save(update_fields=["status"])
+    record_event(actor=actor, action="stock_count.cancel", target=count, ip=ip, data={})
+    return count

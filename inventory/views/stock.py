@@ -1,0 +1,149 @@
+"""Stock levels, assign and adjust, the ledger and low-stock alerts."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsActiveUser
+from core.filters import StableOrderingFilter
+from core.http import client_ip
+from core.idempotency import idempotent
+from core.pagination import LedgerCursorPagination
+
+from .. import selectors, services
+from ..filters import (
+    AlertFilter,
+    MovementFilter,
+    StockFilter,
+)
+from ..models import LowStockAlert
+from ..permissions import (
+    ADJUST_PERMISSIONS,
+    ALERT_PERMISSIONS,
+    ASSIGN_PERMISSIONS,
+    LEDGER_PERMISSIONS,
+)
+from ..serializers import (
+    AdjustStockSerializer,
+    AssignStockSerializer,
+    LowStockAlertSerializer,
+    StockMovementSerializer,
+    StockRowSerializer,
+)
+
+ERRORS = {400: OpenApiResponse(description="Validation error (field map) or inactive/invalid input"),
+          403: OpenApiResponse(description="permission_denied"),
+          409: OpenApiResponse(description="insufficient_stock (with available, requested) or idempotency_key_reused")}
+
+
+ADJUST_ERRORS = {**ERRORS, 409: OpenApiResponse(
+    description="insufficient_stock (with available, requested), stale_quantity (with current) or "
+                "idempotency_key_reused")}
+
+
+class StockListView(generics.ListAPIView):
+    """`/api/stocks/`: one row per product per warehouse with its threshold and whether it is low."""
+
+    serializer_class = StockRowSerializer
+    permission_classes = [IsActiveUser]
+    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    filterset_class = StockFilter
+    search_fields = ["product__sku", "product__name"]
+    ordering_fields = ["quantity", "updated_at", "sku", "product__sku"]  # the product's SKU, by either name
+    ordering = ["warehouse_id", "product_id"]  # the (warehouse, product) index: fast on a million rows
+
+    def get_queryset(self):
+        return selectors.stock_levels_for(self.request.user).order_by("warehouse_id", "product_id")
+
+
+class _StockOperationView(APIView):
+    """A stock operation: validate the strict body, call the stock service, answer with the stock row."""
+
+    input_serializer: type
+    success_status: int
+
+    def _respond(self, stock):
+        row = selectors.stock_row_for(self.request.user, pk=stock.pk)
+        return Response(StockRowSerializer(row).data, status=self.success_status)
+
+    def _validated(self, request) -> dict:
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class AssignStockView(_StockOperationView):
+    """`POST /api/stocks/assign/`: add stock to a warehouse the user manages."""
+
+    permission_classes = ASSIGN_PERMISSIONS
+    input_serializer = AssignStockSerializer
+    success_status = status.HTTP_201_CREATED
+
+    @extend_schema(request=AssignStockSerializer,
+                   responses={201: StockRowSerializer, **ERRORS})
+    @idempotent
+    def post(self, request):
+        data = self._validated(request)
+        stock = services.assign_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
+                                      quantity=data["quantity"], note=data["note"], ip=client_ip(request))
+        return self._respond(stock)
+
+
+class AdjustStockView(_StockOperationView):
+    """`POST /api/stocks/adjust/`: count, damage, loss, found, return or receipt in a warehouse the user operates."""
+
+    permission_classes = ADJUST_PERMISSIONS
+    input_serializer = AdjustStockSerializer
+    success_status = status.HTTP_200_OK
+
+    @extend_schema(request=AdjustStockSerializer,
+                   responses={200: StockRowSerializer, **ADJUST_ERRORS})
+    @idempotent
+    def post(self, request):
+        data = self._validated(request)
+        stock = services.adjust_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
+                                      delta=data["delta"], reason=data["reason"], note=data["note"],
+                                      expected_quantity=data.get("expected_quantity"), ip=client_ip(request))
+        return self._respond(stock)
+
+
+class ChangeFeedCursorPagination(LedgerCursorPagination):
+    """Newest first; with `?after=<id>` oldest first, so a client can follow the ledger as it grows."""
+
+    def get_ordering(self, request, queryset, view):
+        if "after" in request.query_params:
+            return ("id",)
+        return super().get_ordering(request, queryset, view)
+
+
+class StockMovementListView(generics.ListAPIView):
+    """`/api/stock-movements/`: the append-only ledger of the warehouses the user operates."""
+
+    serializer_class = StockMovementSerializer
+    permission_classes = LEDGER_PERMISSIONS
+    pagination_class = ChangeFeedCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MovementFilter
+
+    def get_queryset(self):
+        return selectors.movements_for(self.request.user)
+
+
+class AlertListView(generics.ListAPIView):
+    """`/api/alerts/`: low-stock alerts of the warehouses the user operates, newest first."""
+
+    permission_classes = ALERT_PERMISSIONS
+    serializer_class = LowStockAlertSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]  # no free-text search here
+    filterset_class = AlertFilter
+    ordering_fields = ["created_at", "quantity_at_trigger", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return LowStockAlert.objects.for_user(self.request.user).only(*LowStockAlertSerializer.Meta.fields)
+
+
+# --- stock counts (SPEC §12) ------------------------------------------------------------------------

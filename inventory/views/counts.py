@@ -114,6 +114,8 @@ class StockCountSubmitView(_StockCountActionView):
         return services.submit_count(actor=self.request.user, count_id=count.pk, ip=client_ip(self.request))
 
 
+@extend_schema_view(post=extend_schema(request=CountDecisionSerializer,
+                                       responses={200: StockCountSerializer, **COUNT_ERRORS}))
 class StockCountDecisionView(_StockCountActionView):
     """Approve (apply the differences) or reject a submitted count: admin or manager, never its submitter."""
 

@@ -1,7 +1,8 @@
 """Files in and out (SPEC §13): CSV imports and streamed CSV exports."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.filters import SearchFilter
 from rest_framework.renderers import JSONRenderer
@@ -102,6 +103,8 @@ class _ExportView(generics.GenericAPIView):
         return JSONRenderer(), JSONRenderer.media_type
 
 
+@extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiResponse(
+    OpenApiTypes.STR, description="sku,name,description,unit,is_active — re-imports unchanged")}))
 class ProductExportView(_ExportView):
     """`GET /api/products/export/`: the catalogue as CSV in the import's columns (filters `search`, `is_active`)."""
 
@@ -117,6 +120,9 @@ class ProductExportView(_ExportView):
         return csv_response("products.csv", csv_lines(files.PRODUCT_COLUMNS, rows, text_columns=(0, 1, 2, 3)))
 
 
+@extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiResponse(
+    OpenApiTypes.STR, description="warehouse_code,sku,product,quantity,reserved,available,incoming,threshold — "
+                                  "re-imports unchanged with mode=set")}))
 class StockExportView(_ExportView):
     """`GET /api/stocks/export/`: the rows `GET /api/stocks/` lists, with its filters and ordering, as CSV."""
 

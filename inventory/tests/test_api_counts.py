@@ -5,7 +5,7 @@ import pytest
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
 from inventory.models import Stock, StockCount, StockMovement
-from inventory.services import adjust_stock, assign_stock
+from inventory.services import adjust_stock, assign_stock, reserve_stock
 from inventory.tests.factories import ProductFactory, StockCountFactory, StockCountLineFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
@@ -300,13 +300,10 @@ def test_approving_a_count_below_zero_is_409_and_writes_nothing(make_client, sto
     assert count.status == "submitted"
 
 
-@pytest.mark.xfail(not hasattr(Stock, "reserved"), reason="needs reservations (issue 10)", strict=False)
 def test_a_count_may_not_take_a_row_below_its_reserved_units(make_client, stocked):
-    from inventory.services import create_reservation  # noqa: PLC0415 (arrives with issue 10)
-
     w = stocked
     count = StockCountFactory(warehouse=w.wh_a, actor=w.staff_a)
-    create_reservation(actor=w.admin, warehouse=w.wh_a, product=w.product, quantity=40)
+    reserve_stock(actor=w.admin, warehouse=w.wh_a, product=w.product, quantity=40)
     count_lines(make_client(w.staff_a), count, {w.product.pk: 30, w.product2.pk: 10})
     make_client(w.staff_a).post(url(count, "submit"))
     response = make_client(w.manager_a).post(url(count, "approve"), {"decision": "approve"}, format="json")

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditEvent
 from inventory.models import LowStockAlert, Product, Stock, StockMovement
-from inventory.services import assign_stock, set_threshold
+from inventory.services import assign_stock, reserve_stock, set_threshold
 from inventory.tests.factories import ProductFactory
 from warehouses.tests.factories import WarehouseFactory
 
@@ -258,12 +258,9 @@ def test_stock_import_dry_run_changes_nothing(make_client, world):
     assert state() == before
 
 
-@pytest.mark.xfail(not hasattr(Stock, "reserved"), reason="needs reservations (issue 10)", strict=False)
 def test_a_set_row_below_reserved_is_a_bad_row(make_client, world):
-    from inventory.services import create_reservation  # noqa: PLC0415 (arrives with issue 10)
-
     assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
-    create_reservation(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=6)
+    reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=6)
     response = post_file(make_client(world.admin), STOCKS_IMPORT, "warehouse_code,sku,quantity\nA,BOLT-1,5\n",
                          mode="set")
     assert errors_of(response) == [(2, "quantity")]

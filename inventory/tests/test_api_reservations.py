@@ -152,10 +152,10 @@ def test_the_list_shows_the_reservations_of_the_callers_warehouses(make_client, 
     assert {r["reference"] for r in response.data["results"]} == sees
 
 
-def test_viewers_may_not_read_reservations(make_client, world, two):
+def test_viewers_may_not_list_reservations_and_find_none(make_client, world, two):
     client = make_client(world.viewer)
     assert client.get(LIST).status_code == 403
-    assert client.get(detail(two[0].pk)).status_code == 403
+    assert client.get(detail(two[0].pk)).status_code == 404
 
 
 def test_detail_of_another_warehouses_reservation_is_404(make_client, world, two):

@@ -28,6 +28,8 @@ def document_error_responses(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, description in _possible_errors(path, method, operation):
                 responses.setdefault(status, {"description": description})
+            if "414" in responses:
+                responses["414"].setdefault("content", {"text/html": {"schema": {"type": "string"}}})
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400 and "content" not in response:
                     name = "ValidationError" if status == "400" else "Error"
@@ -50,4 +52,7 @@ def _possible_errors(path: str, method: str, operation: dict) -> list[tuple[str,
         errors.append(("415", "`unsupported_media_type`."))
     if method != "get":
         errors.append(("429", "`throttled`, with `wait` in seconds."))
+    if parameters:
+        errors.append(("414", "Request line too long: answered by the web server (gunicorn: 8190 bytes, see "
+                              "docs/DEPLOY.md), before the API, as a plain page."))
     return errors

@@ -86,3 +86,10 @@ def test_every_route_is_in_the_schema():
         if path not in ("/api/schema/", "/api/docs/") and (method, path) not in documented:
             missing.append((method, path))
     assert not missing, missing
+
+
+def test_list_operations_document_the_web_servers_414():
+    from django.test import Client
+
+    operation = Client().get("/api/schema/", {"format": "json"}).json()["paths"]["/api/stocks/"]["get"]
+    assert "text/html" in operation["responses"]["414"]["content"]

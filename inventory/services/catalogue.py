@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from accounts.audit import record_event
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
 
 from .. import policies
 from ..models import Product
@@ -54,13 +54,16 @@ def create_product(*, actor, sku: str, name: str, description: str = "", unit: s
 def update_product(*, actor, product: Product, ip: str | None = None, **changes) -> Product:
     """Change some of sku, name, description, unit, is_active.
 
-    Locks: the product row. Raises PermissionDenied unless the actor is an admin or a manager, DuplicateSku.
+    Locks: the product row. Raises PermissionDenied unless the actor is an admin or a manager, NotFound if
+    the product was deleted meanwhile, DuplicateSku.
     """
     _require_editor(actor)
     unknown = set(changes) - set(PRODUCT_FIELDS)
     if unknown:
         raise ValueError(f"unknown product fields: {sorted(unknown)}")
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = Product.objects.select_for_update().filter(pk=product.pk).first()
+    if product is None:  # deleted by a concurrent request (the Django admin can delete an unused product)
+        raise NotFound("This product no longer exists.")
     before = _product_snapshot(product)
     for field, value in changes.items():
         setattr(product, field, value)

@@ -93,3 +93,14 @@ def test_only_admins_and_managers_may_create_or_change_products_even_without_the
     world.product.refresh_from_db()
     assert world.product.name == "Bolt"
     assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+def test_updating_a_product_deleted_meanwhile_is_not_found_not_a_crash(world):
+    from core.errors import NotFound
+    from inventory.models import Product
+    from inventory.services import update_product
+
+    stale = Product.objects.get(pk=world.product2.pk)
+    Product.objects.filter(pk=stale.pk).delete()
+    with pytest.raises(NotFound):
+        update_product(actor=world.admin, product=stale, name="Renamed")

@@ -44,10 +44,15 @@ def change_password(*, user: User, old_password: str, new_password: str, ip: str
         raise PermissionDenied("Only an active user may change their password.")
     if not target.check_password(old_password):
         raise WrongPassword()
-    target.set_password(new_password)
-    target.save(update_fields=["password"])
-    revoked = blacklist_all_tokens(user=target)
-    record_event(actor=target, action="user.password_change", target=target, data={"revoked_tokens": revoked}, ip=ip)
+    return _replace_password(target, new_password, action="user.password_change", ip=ip)
+
+
+def _replace_password(user: User, new_password: str, *, action: str, ip: str | None) -> int:
+    """Store the new password, end every session (refresh tokens blacklisted), audit; returns the revoked count."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    revoked = blacklist_all_tokens(user=user)
+    record_event(actor=user, action=action, target=user, data={"revoked_tokens": revoked}, ip=ip)
     return revoked
 
 
@@ -102,8 +107,5 @@ def reset_password(*, uid: str, token: str, new_password: str, ip: str | None = 
     target = lock_user(user.pk)
     if not policies.can_change_own_password(target) or not default_token_generator.check_token(target, token):
         raise InvalidResetToken()
-    target.set_password(new_password)
-    target.save(update_fields=["password"])
-    revoked = blacklist_all_tokens(user=target)
-    record_event(actor=target, action="user.password_reset", target=target, data={"revoked_tokens": revoked}, ip=ip)
+    _replace_password(target, new_password, action="user.password_reset", ip=ip)
     return target

@@ -122,7 +122,8 @@ class Gunicorn:
         self.log_path = Path(log_dir) / f"gunicorn-{self.port}.log"
         self.log_file = self.log_path.open("w")
         if settings_module:
-            env = {**env, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)}
+            # bench/ first: the bench-only settings and URL modules live there (never in the product).
+            env = {**env, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}", *args],
             cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-PRIMARY = "postgres://postgres@127.0.0.1:5432/postgres"
+PRIMARY_PORT = 5432
 PORT = int(os.environ.get("REPLICA_PORT", "5433"))
 DATA_DIR = Path(os.environ.get("REPLICA_DATA_DIR", f"/var/tmp/inventory-replica-{PORT}"))
 HBA_LINE = "host replication replicator 127.0.0.1/32 trust"
@@ -35,43 +35,48 @@ def _as_postgres(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=True, text=True, capture_output=True, **kwargs)
 
 
-def _bin_dir(conn) -> Path:
-    major = conn.execute("SHOW server_version_num").fetchone()[0][:2]
+def _sql(port: int, query: str) -> str | None:
+    """One statement through `psql` (no Python driver needed: runs from a fresh clone); None if no server."""
+    done = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-AtXq",
+                           "-v", "ON_ERROR_STOP=1", "-c", query], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PGCONNECT_TIMEOUT": "2"})
+    if done.returncode != 0:
+        if "could not connect" in done.stderr or "Connection refused" in done.stderr:
+            return None
+        raise SystemExit(f"psql on port {port} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _bin_dir() -> Path:
+    major = _sql(PRIMARY_PORT, "SHOW server_version_num")[:2]
     found = Path(f"/usr/lib/postgresql/{major}/bin")
     if not (found / "pg_basebackup").exists():
         raise SystemExit(f"pg_basebackup not found in {found}: install the PostgreSQL {major} server package")
     return found
 
 
-def _prepare_primary(conn) -> None:
-    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'replicator'").fetchone():
-        conn.execute("CREATE ROLE replicator WITH REPLICATION LOGIN")
-    hba = Path(conn.execute("SHOW hba_file").fetchone()[0])
+def _prepare_primary() -> None:
+    if not _sql(PRIMARY_PORT, "SELECT 1 FROM pg_roles WHERE rolname = 'replicator'"):
+        _sql(PRIMARY_PORT, "CREATE ROLE replicator WITH REPLICATION LOGIN")
+    hba = Path(_sql(PRIMARY_PORT, "SHOW hba_file"))
     if HBA_LINE not in hba.read_text():
         with hba.open("a") as out:
             out.write(f"\n# inventory bench/replica.py: streaming replica on this machine\n{HBA_LINE}\n")
-        conn.execute("SELECT pg_reload_conf()")
+        _sql(PRIMARY_PORT, "SELECT pg_reload_conf()")
 
 
 def replica_answers(port: int = PORT) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(f"postgres://postgres@127.0.0.1:{port}/postgres", connect_timeout=2) as conn:
-            return conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
-    except psycopg.OperationalError:
-        return False
+    return _sql(port, "SELECT pg_is_in_recovery()") == "t"
 
 
 def up() -> int:
-    import psycopg
-
     if replica_answers():
         print(f"a replica already answers on 127.0.0.1:{PORT}")
-        return 0
-    with psycopg.connect(PRIMARY, autocommit=True) as conn:
-        bin_dir = _bin_dir(conn)
-        _prepare_primary(conn)
+        return status()
+    if _sql(PRIMARY_PORT, "SELECT 1") is None:
+        raise SystemExit(f"no PostgreSQL primary answers on 127.0.0.1:{PRIMARY_PORT}")
+    bin_dir = _bin_dir()
+    _prepare_primary()
     if DATA_DIR.exists():
         shutil.rmtree(DATA_DIR)
     DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
@@ -100,17 +105,14 @@ def up() -> int:
 
 
 def status() -> int:
-    import psycopg
-
     if not replica_answers():
         print(f"no replica answers on 127.0.0.1:{PORT}")
         return 1
-    with psycopg.connect(PRIMARY, autocommit=True) as conn:
-        rows = conn.execute("SELECT application_name, state, sync_state, "
-                            "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication").fetchall()
-    with psycopg.connect(f"postgres://postgres@127.0.0.1:{PORT}/postgres") as conn:
-        lag = conn.execute("SELECT now() - pg_last_xact_replay_timestamp()").fetchone()[0]
-    print(f"replica on {PORT}: in recovery; primary's senders {rows}; time since last replayed commit {lag}")
+    senders = _sql(PRIMARY_PORT, "SELECT application_name || ' ' || state || ' ' || sync_state || ', replay behind "
+                                 "by ' || pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) || ' bytes' "
+                                 "FROM pg_stat_replication")
+    lag = _sql(PORT, "SELECT now() - pg_last_xact_replay_timestamp()")
+    print(f"replica on {PORT}: in recovery; primary's senders: {senders}; time since last replayed commit {lag}")
     return 0
 
 

@@ -1,7 +1,7 @@
 # Both commands need only Python 3.11+; `make` is a convenience over scripts/dev.py.
 PYTHON ?= python3
 
-.PHONY: run test lint check bench bench-imports
+.PHONY: run test lint check bench bench-imports bench-hot-row bench-list replica-up replica-down
 
 run:    ## set up .venv, migrate SQLite, load demo data, run the server and the alert worker
 	$(PYTHON) scripts/dev.py run
@@ -22,3 +22,15 @@ bench:  ## report generation benchmark (not part of the tests)
 
 bench-imports:  ## CSV imports (10 000 products, 10 000 stock rows) and the streamed stock export (not part of the tests)
 	DEBUG=true .venv/bin/python bench/imports_bench.py
+
+bench-hot-row:  ## hot-row decisions over HTTP vs GET /api/profile/ and pgbench (PostgreSQL; BENCH_DATABASE_URL to name the database)
+	DEBUG=true .venv/bin/python bench/hot_row_bench.py
+
+bench-list:  ## GET /api/stocks/?page_size=200 vs a plain JsonResponse of .values() (PostgreSQL)
+	DEBUG=true .venv/bin/python bench/list_bench.py
+
+replica-up:  ## a streaming replica of the local PostgreSQL on 127.0.0.1:5433 (pg_basebackup; see bench/replica.py)
+	python3 bench/replica.py up
+
+replica-down:
+	python3 bench/replica.py down

@@ -11,6 +11,7 @@ from django.db.models.functions import Abs, Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import ManagerPromotionRequest, Role, User
+from core.db_router import replica_reads
 from core.decisions import RequestStatus
 from core.periods import LocalDays
 from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
@@ -87,6 +88,7 @@ def _alerts(queryset) -> list[dict]:
     return list(queryset.values(*ALERT_FIELDS)[:ALERTS_LISTED])
 
 
+@replica_reads()
 def admin_dashboard(*, days: int) -> dict:
     """Totals over every warehouse, the daily flow series, top products and the newest open alerts.
 
@@ -170,6 +172,7 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
     return rows
 
 
+@replica_reads()
 def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     """One warehouse's totals, daily flows, top products, low stock rows and staff activity.
 

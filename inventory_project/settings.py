@@ -128,6 +128,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two read-modify-write transactions
     # queue instead of deadlocking (SQLite has no row locks; select_for_update is a no-op there).
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+# A streaming replica (PostgreSQL hot standby), optional: dashboards, reports and exports read from it
+# inside `core.db_router.replica_reads()`; every write, lock and other read stays on the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
+                                                 conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    # Tests: no separate test database for the replica; it mirrors the primary's.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

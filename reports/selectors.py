@@ -18,6 +18,7 @@ from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.db_router import replica_or_default, replica_reads
 from core.periods import LocalDays
 from inventory.models import Stock, StockMovement
 
@@ -81,6 +82,7 @@ class Report:
         }
 
 
+@replica_reads()
 def build_report(*, period: Period, warehouse_ids: list[int] | None, warehouse_label: str) -> Report:
     """The period's summary: one row per product and warehouse with opening, in, out and closing.
 
@@ -133,7 +135,8 @@ def movement_rows(report: Report) -> Iterator[tuple]:
     the whole ledger in memory). `created_at` is an aware datetime in the project time zone.
     """
     tz = report.period.tz
-    rows = (report.movements().order_by("created_at", "id").values_list(*_MOVEMENT_VALUES)
+    # Streamed after the view returned (outside any `replica_reads()` block): the alias is chosen here.
+    rows = (report.movements().using(replica_or_default()).order_by("created_at", "id").values_list(*_MOVEMENT_VALUES)
             .iterator(chunk_size=CHUNK_SIZE))
     for (created_at, warehouse, sku, name, kind, change, after, actor, ref_type, ref_id, reason) in rows:
         yield (created_at.astimezone(tz), warehouse, sku, name, kind, change, after, actor or "",

@@ -1,0 +1,97 @@
+"""Queries per hot-path decision over the API, pinned: a new query on the approval path fails here first.
+
+`bench/hot_row_bench.py` measures what these cost under load (docs/BENCHMARKS.md). The pins are the counts
+measured when they were written; lower them when the path gets cheaper, never raise them without a reason.
+The locked section (from the stock row's `FOR UPDATE` to the commit) is counted on PostgreSQL, where it is
+a real lock: everything in it holds the hot row.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import UserFactory
+from inventory.models import Reservation, Stock
+from inventory.tests.factories import StockFactory
+from workflows.models import PurchaseRequest
+from workflows.tests.factories import PurchaseRequestFactory
+
+pytestmark = pytest.mark.django_db
+
+# Measured (SQLite and PostgreSQL alike): the statements of one request, savepoints included (the test
+# wraps each test in a transaction, so the services' atomic blocks are savepoints here).
+APPROVAL_QUERIES = 21
+RESERVE_QUERIES = 15
+FULFIL_QUERIES = 17
+# Under the stock row's lock (PostgreSQL): the lock, the due-reservation check, the stock UPDATE, the ledger
+# INSERT, the threshold and open-alert reads, the request's UPDATE and its audit INSERT.
+LOCKED_STATEMENTS = 8
+PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
+
+
+def _stock_lock_index(queries) -> int:
+    """Index of the first statement that locks a stock row (PostgreSQL: `... FROM "inventory_stock" ... FOR UPDATE`)."""
+    for index, query in enumerate(queries):
+        sql = query["sql"]
+        if sql.startswith("SELECT") and 'FROM "inventory_stock"' in sql and "FOR UPDATE" in sql:
+            return index
+    raise AssertionError("no stock row was locked:\n" + "\n".join(q["sql"][:120] for q in queries))
+
+
+def _approve(make_client):
+    admin = UserFactory(admin=True)
+    stock = StockFactory(quantity=5)
+    purchase = PurchaseRequestFactory(warehouse=stock.warehouse, product=stock.product)
+    client = make_client(admin)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/api/purchase-requests/approve/", {"id": purchase.pk, "decision": "approve"})
+    assert response.status_code == 200, response.content
+    assert PurchaseRequest.objects.get(pk=purchase.pk).status == "approved"
+    assert Stock.objects.get(pk=stock.pk).quantity == 4
+    return captured.captured_queries
+
+
+def test_one_purchase_approval_costs_a_pinned_number_of_queries(make_client):
+    queries = _approve(make_client)
+    assert len(queries) <= APPROVAL_QUERIES, "\n".join(q["sql"][:160] for q in queries)
+
+
+def test_reserve_and_fulfil_cost_a_pinned_number_of_queries(make_client):
+    admin = UserFactory(admin=True)
+    stock = StockFactory(quantity=5)
+    client = make_client(admin)
+    with CaptureQueriesContext(connection) as reserve:
+        response = client.post("/api/reservations/", {"warehouse": stock.warehouse_id, "product": stock.product_id,
+                                                      "quantity": 1})
+    assert response.status_code == 201, response.content
+    reservation_id = response.json()["id"]
+    with CaptureQueriesContext(connection) as fulfil:
+        response = client.post(f"/api/reservations/{reservation_id}/fulfil/", {})
+    assert response.status_code == 200, response.content
+    assert Reservation.objects.get(pk=reservation_id).status == "fulfilled"
+    assert (Stock.objects.get(pk=stock.pk).quantity, Stock.objects.get(pk=stock.pk).reserved) == (4, 0)
+    assert len(reserve.captured_queries) <= RESERVE_QUERIES, [q["sql"][:160] for q in reserve.captured_queries]
+    assert len(fulfil.captured_queries) <= FULFIL_QUERIES, [q["sql"][:160] for q in fulfil.captured_queries]
+
+
+def test_the_baseline_request_costs_two_queries(make_client):
+    client = make_client(UserFactory(viewer=True))
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/profile/").status_code == 200
+    assert len(captured.captured_queries) <= PROFILE_QUERIES, [q["sql"][:160] for q in captured.captured_queries]
+
+
+@pytest.mark.postgres
+def test_the_approval_does_its_lookups_and_checks_before_the_stock_row_is_locked(make_client):
+    """Scope lookup, policy and validation happen before the lock; after it only the stock work and the
+    request's own bookkeeping (ledger row, alert check, decision, audit event)."""
+    queries = _approve(make_client)
+    locked = queries[_stock_lock_index(queries):]
+    statements = [q["sql"].split(" ", 1)[0] for q in locked]
+    # Every statement under the stock lock, in order (savepoint bookkeeping excluded).
+    work = [s for s in statements if s not in ("SAVEPOINT", "RELEASE")]
+    assert len(work) <= LOCKED_STATEMENTS, "\n".join(q["sql"][:160] for q in locked)
+    # Nothing under the lock reads the user, the request's scope or the serializer's relations.
+    assert not any('FROM "accounts_user"' in q["sql"] for q in locked)
+    assert not any('"warehouses_warehouse"' in q["sql"] and q["sql"].startswith("SELECT") for q in locked)
+

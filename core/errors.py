@@ -58,6 +58,7 @@ CODES: dict[str, Code] = {
     "not_pending": Code(409, "the request was already decided"),
     "already_pending": Code(409, "a pending request already exists"),
     "not_active": Code(409, "the user or reservation is not active"),
+    "invalid_state": Code(409, "the document is not in a state that allows this action (with status)"),
     "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
     "warehouse_in_use": Code(409, "the warehouse has stock, history, staff or settings"),
     "idempotency_key_reused": Code(409, "the Idempotency-Key was used with a different request"),
@@ -132,6 +133,16 @@ class InsufficientStock(DomainError):
 class NotPending(DomainError):
     code = "not_pending"
     default_detail = "This request has already been decided."
+
+
+class InvalidState(DomainError):
+    """The action does not apply to the document's current state; the body carries that `status`."""
+
+    code = "invalid_state"
+    default_detail = "This action does not apply in the current state."
+
+    def __init__(self, *, status: str, detail: str | None = None, **extra):
+        super().__init__(detail or f"This action does not apply to a {status} document.", status=status, **extra)
 
 
 class AlreadyPending(DomainError):

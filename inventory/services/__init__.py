@@ -25,8 +25,14 @@ from .stock import (
     check_active,
     check_quantity,
     deduct_stock,
+    hold_transfer_lines,
     move_stock,
+    move_stock_lines,
+    receive_transfer_lines,
+    release_transfer_lines,
     require_available,
+    ship_transfer_lines,
+    write_off_in_transit,
 )
 from .thresholds import DuplicateThreshold, delete_threshold, set_threshold, update_threshold
 
@@ -36,4 +42,6 @@ __all__ = [
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
     "ReservationNotActive", "StaleQuantity", "expire_due_reservations", "fulfil_reservation", "release_reservation",
     "reserve_stock", "require_available",
+    "hold_transfer_lines", "move_stock_lines", "receive_transfer_lines", "release_transfer_lines",
+    "ship_transfer_lines", "write_off_in_transit",
 ]

@@ -191,7 +191,7 @@ def _receipt_lines(transfer: TransferRequest, lines: list[TransferLine], receipt
                               line=receipt["line"])
         if any(line is other for other, _, _ in matched):
             raise DomainError(f"Line {line.pk} is named twice.", code="invalid", line=line.pk)
-        accepted, rejected = receipt["accepted"], receipt["rejected"]
+        accepted, rejected = receipt.get("accepted", 0), receipt.get("rejected", 0)
         if accepted < 0 or rejected < 0 or accepted + rejected == 0:
             raise InvalidQuantity(f"Line {line.pk}: accepted and rejected are at least 0, together at least 1.",
                                   line=line.pk)

@@ -1,8 +1,9 @@
 """Inventory services: the only code that changes stock, the catalogue and thresholds.
 
-`stock` is the one door for quantities (the only writer of `Stock.quantity`); `catalogue` holds
-products; `thresholds` the low-stock thresholds; `reservations` the promised units. The public
-names are re-exported here, so callers import `from inventory.services import assign_stock`.
+`stock` is the one door for quantities (the only writer of `Stock.quantity`); `transfers` extends it
+to moves of many lines and units in transit (the only writer of `Stock.incoming`); `catalogue`
+holds products; `thresholds` the low-stock thresholds; `reservations` the promised units. The
+public names are re-exported here, so callers import `from inventory.services import assign_stock`.
 """
 
 from core.errors import InactiveObject, InvalidQuantity
@@ -25,16 +26,18 @@ from .stock import (
     check_active,
     check_quantity,
     deduct_stock,
+    require_available,
+)
+from .thresholds import DuplicateThreshold, delete_threshold, set_threshold, update_threshold
+from .transfers import (
     hold_transfer_lines,
     move_stock,
     move_stock_lines,
     receive_transfer_lines,
     release_transfer_lines,
-    require_available,
     ship_transfer_lines,
     write_off_in_transit,
 )
-from .thresholds import DuplicateThreshold, delete_threshold, set_threshold, update_threshold
 
 __all__ = [
     "MAX_BALANCE", "PRODUCT_FIELDS", "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",

@@ -24,7 +24,8 @@ class PurchaseRequestFactory(factory.django.DjangoModelFactory):
 class TransferRequestFactory(factory.django.DjangoModelFactory):
     """A pending one-line transfer request between two new warehouses, by a new manager.
 
-    `lines=[(product, quantity), ...]` makes a multi-line one instead (`product`/`quantity` null).
+    `lines=[(product, quantity), ...]` makes a multi-line one instead (`product`/`quantity` null);
+    `lines=[]` makes none.
     """
 
     class Meta:
@@ -40,7 +41,7 @@ class TransferRequestFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def lines(self, create, extracted, **kwargs):
-        if not create:
+        if not create or extracted == []:  # `lines=[]`: no lines (a transfer from before lines existed)
             return
         if extracted:
             if len(extracted) > 1:

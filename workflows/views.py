@@ -250,8 +250,7 @@ class TransferActionView(generics.GenericAPIView):
         serializer = self.input_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         transfer = self.get_object()
-        done = self.act(transfer, serializer.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=done.pk)).data)
+        return Response(self.get_serializer(self.act(transfer, serializer.validated_data)).data)
 
 
 @extend_schema_view(post=extend_schema(

@@ -59,9 +59,9 @@ CODES: dict[str, Code] = {
     "not_pending": Code(409, "the request was already decided"),
     "already_pending": Code(409, "a pending request already exists"),
     "not_active": Code(409, "the user or reservation is not active"),
+    "invalid_state": Code(409, "the document is not in a state that allows this action (with status)"),
     "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
     "warehouse_in_use": Code(409, "the warehouse has stock, history, staff or settings"),
-    "invalid_state": Code(409, "the document is not in a state that allows this action (with status)"),
     "idempotency_key_reused": Code(409, "the Idempotency-Key was used with a different request"),
     # 415, 429, 500, 503
     "unsupported_media_type": Code(415, "the body's content type is not accepted"),

@@ -44,9 +44,12 @@ def _counts(name: str, doc: str, fields: tuple[str, ...]) -> type[serializers.Se
 
 WAREHOUSE_TOTALS = ("products", "units_on_hand", "open_alerts", "pending_purchase_requests",
                     "pending_transfer_requests")
-WarehouseTotalsSerializer = _counts("WarehouseTotalsSerializer", "Counts for one warehouse.", WAREHOUSE_TOTALS)
-AdminTotalsSerializer = _counts("AdminTotalsSerializer", "Counts over every warehouse.",
-                                ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions"))
+WarehouseTotalsSerializer = _counts(
+    "WarehouseTotalsSerializer", "Counts for one warehouse; units in transit to it (`_in`) and from it (`_out`).",
+    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out"))
+AdminTotalsSerializer = _counts(
+    "AdminTotalsSerializer", "Counts over every warehouse; `units_in_transit`: shipped, not yet received.",
+    ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions", "units_in_transit"))
 
 
 class AdminDashboardSerializer(serializers.Serializer):

@@ -81,18 +81,34 @@ def _sum_per_stock(queryset, field: str) -> Subquery:
     )
 
 
+# Where the units of each bucket come from, beyond this app's own: apps above `inventory` register
+# theirs (`register_bucket_source`) in `AppConfig.ready`, so the ledger check never imports them.
+_BUCKET_SOURCES: dict[str, list] = {"reserved": [], "incoming": []}
+
+
+def register_bucket_source(bucket: str, source) -> None:
+    """Add a source of `Stock.reserved` or `Stock.incoming`: a callable returning a per-row expression.
+
+    The expression is evaluated against a `Stock` row (use `OuterRef("product_id")`,
+    `OuterRef("warehouse_id")`) and yields the units that source holds in the bucket (or null).
+    """
+    if source not in _BUCKET_SOURCES[bucket]:
+        _BUCKET_SOURCES[bucket].append(source)
+
+
 def held_units() -> list:
     """The sources of `Stock.reserved`, each a per-row subquery of units held.
 
-    Active reservations today. The hook for transit: approved, not yet shipped transfer lines
-    reserve at their source too, and join this list when they exist.
+    Active reservations, plus what other apps register (approved, not yet shipped transfer lines
+    reserve at their source).
     """
-    return [_sum_per_stock(Reservation.objects.filter(status=Reservation.Status.ACTIVE), "quantity")]
+    own = _sum_per_stock(Reservation.objects.filter(status=Reservation.Status.ACTIVE), "quantity")
+    return [own, *(source() for source in _BUCKET_SOURCES["reserved"])]
 
 
 def incoming_units() -> list:
-    """The sources of `Stock.incoming` (none yet: nothing ships in transit, so it must be 0)."""
-    return []
+    """The sources of `Stock.incoming`: what other apps register (shipped transfer lines not yet accounted for)."""
+    return [source() for source in _BUCKET_SOURCES["incoming"]]
 
 
 def bucket_mismatches() -> Iterator[Mismatch]:

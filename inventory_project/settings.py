@@ -261,6 +261,8 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "core.decisions.RequestStatus",
         "UserStatusEnum": "accounts.models.User.Status",
         "AlertStatusEnum": "inventory.models.LowStockAlert.Status",
+        "TransferStatusEnum": "workflows.models.TransferStatus",
+        "TransferModeEnum": "workflows.models.TransferMode",
     },
 }
 

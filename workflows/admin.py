@@ -10,7 +10,7 @@ from core.errors import DomainError, PermissionDenied
 from core.http import client_ip
 
 from . import policies, services
-from .models import PurchaseRequest, TransferRequest
+from .models import PurchaseRequest, TransferLine, TransferRequest
 
 
 class RequestAdmin(ReadOnlyAdmin):
@@ -46,21 +46,26 @@ class RequestAdmin(ReadOnlyAdmin):
         self._decide_all(request, queryset, Decision.REJECT)
 
     def _decide_all(self, request, queryset, decision: str) -> None:
+        self.run_each(request, queryset, may=self.may_decide,
+                      verb="approved" if decision == Decision.APPROVE else "rejected",
+                      run=lambda obj: self.decide(actor=request.user, request_id=obj.pk, decision=decision,
+                                                  ip=client_ip(request)))
+
+    def run_each(self, request, queryset, *, may, run, verb: str) -> None:
+        """Ask `may(user, obj)` (the API's policy) and `run(obj)` (a service) per selected request; report each."""
         done, failures = 0, []
         for obj in queryset.order_by("pk"):
-            request_id = obj.pk
             try:
-                if not self.may_decide(request.user, obj):
+                if not may(request.user, obj):
                     raise PermissionDenied()
-                # One transaction per request: a failure leaves the others decided.
+                # One transaction per request: a failure leaves the others done.
                 with transaction.atomic():
-                    self.decide(actor=request.user, request_id=request_id, decision=decision, ip=client_ip(request))
+                    run(obj)
             except DomainError as exc:
-                failures.append(f"#{request_id}: {exc.detail}")
+                failures.append(f"#{obj.pk}: {exc.detail}")
             else:
                 done += 1
         if done:
-            verb = "approved" if decision == Decision.APPROVE else "rejected"
             self.message_user(request, f"{done} request(s) {verb}.", messages.SUCCESS)
         for failure in failures:
             self.message_user(request, failure, messages.ERROR)
@@ -81,13 +86,47 @@ class PurchaseRequestAdmin(RequestAdmin):
         services.decide_purchase_request(actor=actor, request_id=request_id, decision=decision, ip=ip)
 
 
+class TransferLineInline(admin.TabularInline):
+    """A transfer's lines, read-only: shipped, received and rejected units change only through the services."""
+
+    model = TransferLine
+    fields = ["product", "quantity", "shipped_quantity", "received_quantity", "rejected_quantity"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return is_admin(request.user) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(TransferRequest)
 class TransferRequestAdmin(RequestAdmin):
-    """Transfer requests."""
+    """Transfer requests with their lines; approve, reject, ship and cancel through the API's services."""
 
-    list_display = ["id", "status", "source_warehouse", "destination_warehouse", *RequestAdmin.list_display[2:]]
-    list_filter = ["status", "source_warehouse", "destination_warehouse"]
+    list_display = ["id", "status", "mode", "source_warehouse", "destination_warehouse",
+                    *RequestAdmin.list_display[2:]]
+    list_filter = ["status", "mode", "source_warehouse", "destination_warehouse"]
     list_select_related = ["source_warehouse", "destination_warehouse", "product", "requested_by", "decided_by"]
+    inlines = [TransferLineInline]
+    actions = [*RequestAdmin.actions, "ship_selected", "cancel_selected"]
+
+    @admin.action(description="Ship selected (approved, in transit mode)")
+    def ship_selected(self, request, queryset):
+        self.run_each(request, queryset, may=policies.can_ship, verb="shipped",
+                      run=lambda obj: services.ship_transfer(actor=request.user, transfer_id=obj.pk,
+                                                             ip=client_ip(request)))
+
+    @admin.action(description="Cancel selected (pending, or approved and not shipped)")
+    def cancel_selected(self, request, queryset):
+        self.run_each(request, queryset, may=policies.can_cancel_transfer, verb="cancelled",
+                      run=lambda obj: services.cancel_transfer(actor=request.user, transfer_id=obj.pk,
+                                                               ip=client_ip(request)))
 
     def may_decide(self, user, obj):
         return policies.can_decide_transfer(user, obj)

@@ -2,6 +2,15 @@ from django.apps import AppConfig
 
 
 class WorkflowsConfig(AppConfig):
-    """Purchase requests, transfer requests and manager promotions."""
+    """Purchase requests and transfer requests (with their lines, shipping and receiving)."""
 
     name = "workflows"
+
+    def ready(self):
+        # Transfers hold units in two stock buckets; the ledger check (a lower layer) learns of them here.
+        from inventory.ledger import register_bucket_source
+
+        from .selectors import incoming_by_transfers, reserved_by_transfers
+
+        register_bucket_source("reserved", reserved_by_transfers)
+        register_bucket_source("incoming", incoming_by_transfers)

@@ -6,7 +6,7 @@ from django.db.models import Q
 from core.decisions import RequestStatus
 from core.filters import BaseFilterSet, IdFilter
 
-from .models import PurchaseRequest, TransferRequest
+from .models import PurchaseRequest, TransferMode, TransferRequest, TransferStatus
 
 
 class RequestFilter(BaseFilterSet):
@@ -35,10 +35,13 @@ class PurchaseRequestFilter(RequestFilter):
 
 
 class TransferRequestFilter(RequestFilter):
-    """`?status=` and `?warehouse=` (either side of the transfer)."""
+    """`?status=`, `?mode=` and `?warehouse=` (either side of the transfer)."""
 
     warehouse_fields = ("source_warehouse", "destination_warehouse")
 
+    status = django_filters.ChoiceFilter(choices=TransferStatus.choices)
+    mode = django_filters.ChoiceFilter(choices=TransferMode.choices)
+
     class Meta:
         model = TransferRequest
-        fields = ["status", "warehouse"]
+        fields = ["status", "warehouse", "mode"]

@@ -67,9 +67,41 @@ class TransferRequestQuerySet(RequestQuerySet):
     warehouse_fields = ("source_warehouse", "destination_warehouse")
 
 
-class TransferRequest(StockRequest):
-    """Move `quantity` of a product from one warehouse to another; decided by an admin."""
+class TransferStatus(models.TextChoices):
+    """A transfer's states: Part I's decisions, plus the journey of an `in_transit` transfer (SPEC §11)."""
 
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+    CLOSED = "closed", "Closed"
+
+
+class TransferMode(models.TextChoices):
+    """`direct`: approval moves the units at once; `in_transit`: approve reserves, ship, receive."""
+
+    DIRECT = "direct", "Direct"
+    IN_TRANSIT = "in_transit", "In transit"
+
+
+# A transfer carries 1..MAX_LINES products.
+MAX_LINES = 100
+
+
+class TransferRequest(StockRequest):
+    """Move products from one warehouse to another (its `lines`); decided by an admin.
+
+    `product`/`quantity` mirror the only line of a one-line transfer (Part I's shape) and are null
+    for a multi-line one.
+    """
+
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+",
+                                null=True, blank=True)
+    quantity = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=TransferStatus.choices, default=TransferStatus.PENDING)
+    mode = models.CharField(max_length=10, choices=TransferMode.choices, default=TransferMode.DIRECT)
     source_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
     destination_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
 
@@ -82,6 +114,11 @@ class TransferRequest(StockRequest):
                 condition=~Q(source_warehouse=models.F("destination_warehouse")),
                 name="transfer_distinct_warehouses",
             ),
+            models.CheckConstraint(
+                condition=Q(product__isnull=True, quantity__isnull=True)
+                | Q(product__isnull=False, quantity__isnull=False),
+                name="transfer_product_with_quantity",
+            ),
         ]
         indexes = [
             models.Index(fields=["source_warehouse", "status"], name="transfer_source_status"),
@@ -90,3 +127,44 @@ class TransferRequest(StockRequest):
 
     def __str__(self):
         return f"transfer #{self.pk} ({self.status})"
+
+
+class TransferLine(models.Model):
+    """One product of a transfer: how many were asked for, shipped, received and rejected (or lost).
+
+    `received + rejected <= shipped <= quantity`, enforced by the database. A line is written only
+    under its transfer's row lock.
+    """
+
+    transfer = models.ForeignKey(TransferRequest, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    shipped_quantity = models.PositiveIntegerField(default=0)
+    received_quantity = models.PositiveIntegerField(default=0)
+    rejected_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["transfer", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "product"], name="transfer_line_product_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__gte=0, received_quantity__gte=0, rejected_quantity__gte=0),
+                name="transfer_line_quantities_non_negative",
+            ),
+            models.CheckConstraint(condition=Q(shipped_quantity__lte=models.F("quantity")),
+                                   name="transfer_line_shipped_within_quantity"),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__gte=models.F("received_quantity") + models.F("rejected_quantity")),
+                name="transfer_line_accounted_within_shipped",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "transfer"], name="transfer_line_product")]
+
+    def __str__(self):
+        return f"line #{self.pk} of transfer #{self.transfer_id}"
+
+    @property
+    def outstanding(self) -> int:
+        """Shipped units neither received nor rejected yet (still in `incoming` at the destination)."""
+        return self.shipped_quantity - self.received_quantity - self.rejected_quantity

@@ -16,3 +16,11 @@ CanCancelPurchase = policy_permission(
     "CanCancelPurchase", obj=policies.can_cancel_purchase, doc="The requester of the purchase request.")
 CanDecideTransfer = policy_permission(
     "CanDecideTransfer", obj=policies.can_decide_transfer, doc="An admin.")
+CanShip = policy_permission(
+    "CanShip", obj=policies.can_ship, doc="An admin, or the manager or staff of the transfer's source.")
+CanReceive = policy_permission(
+    "CanReceive", obj=policies.can_receive, doc="An admin, or the manager or staff of the transfer's destination.")
+CanClose = policy_permission(
+    "CanClose", obj=policies.can_close, doc="An admin, or the manager of the transfer's destination.")
+CanCancelTransfer = policy_permission(
+    "CanCancelTransfer", obj=policies.can_cancel_transfer, doc="An admin; the requester while pending.")

@@ -8,6 +8,8 @@ querysets' `for_user`; these answer "may this user act on what they see" (403).
 from accounts import policies as roles
 from warehouses.models import Warehouse
 
+from .models import TransferStatus
+
 
 def can_request_purchases(user) -> bool:
     """Viewers create purchase requests."""
@@ -42,3 +44,25 @@ def can_create_transfer(user, source, destination) -> bool:
 def can_decide_transfer(user, transfer) -> bool:
     """Only an admin decides transfers."""
     return roles.is_admin(user)
+
+
+def can_ship(user, transfer) -> bool:
+    """An admin, or the manager or staff of the source: the people who load the truck."""
+    return Warehouse.objects.operated_by(user).filter(pk=transfer.source_warehouse_id).exists()
+
+
+def can_receive(user, transfer) -> bool:
+    """An admin, or the manager or staff of the destination: the people who unload it."""
+    return Warehouse.objects.operated_by(user).filter(pk=transfer.destination_warehouse_id).exists()
+
+
+def can_close(user, transfer) -> bool:
+    """An admin, or the manager of the destination (writing units off as lost needs a manager)."""
+    return Warehouse.objects.managed_by(user).filter(pk=transfer.destination_warehouse_id).exists()
+
+
+def can_cancel_transfer(user, transfer) -> bool:
+    """An admin; or the requester while the transfer is still pending."""
+    if roles.is_admin(user):
+        return True
+    return roles.is_active(user) and transfer.requested_by_id == user.pk and transfer.status == TransferStatus.PENDING

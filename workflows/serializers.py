@@ -8,7 +8,7 @@ from core.serializers import StrictSerializer
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
-from .models import PurchaseRequest, TransferRequest
+from .models import MAX_LINES, PurchaseRequest, TransferLine, TransferMode, TransferRequest
 
 
 class ActiveRelatedField(serializers.PrimaryKeyRelatedField):
@@ -52,13 +52,24 @@ class PurchaseRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TransferLineSerializer(serializers.ModelSerializer):
+    """One line of a transfer: asked for, shipped, received and rejected (damaged or lost) units."""
+
+    class Meta:
+        model = TransferLine
+        fields = ["id", "product", "quantity", "shipped_quantity", "received_quantity", "rejected_quantity"]
+        read_only_fields = fields
+
+
 class TransferRequestSerializer(serializers.ModelSerializer):
-    """A transfer request as the API shows it (foreign keys as ids)."""
+    """A transfer request as the API shows it (foreign keys as ids); `product`/`quantity` null unless one line."""
+
+    lines = TransferLineSerializer(many=True, read_only=True)
 
     class Meta:
         model = TransferRequest
-        fields = ["id", "source_warehouse", "destination_warehouse", "product", "quantity", "reason", "status",
-                  "requested_by", "decided_by", "decision_reason", "created_at", "decided_at"]
+        fields = ["id", "source_warehouse", "destination_warehouse", "product", "quantity", "mode", "lines",
+                  "reason", "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at"]
         read_only_fields = fields
 
 
@@ -71,21 +82,84 @@ class PurchaseRequestCreateSerializer(StrictSerializer):
     reason = _reason_field()
 
 
+class TransferLineInputSerializer(StrictSerializer):
+    """`{product, quantity}`: one line of a new transfer."""
+
+    product = ActiveRelatedField(queryset=Product.objects.all())
+    quantity = _quantity_field()
+
+
 class TransferRequestCreateSerializer(StrictSerializer):
-    """`{source_warehouse, destination_warehouse, product, quantity, reason?}`; the warehouses differ."""
+    """`{source_warehouse, destination_warehouse, product, quantity | lines, mode?, reason?}`; the warehouses differ.
+
+    Either Part I's `product` and `quantity` (one line) or `lines` (1–100, each product once), not both.
+    """
 
     source_warehouse = ActiveRelatedField(queryset=Warehouse.objects.all())
     destination_warehouse = ActiveRelatedField(queryset=Warehouse.objects.all())
-    product = ActiveRelatedField(queryset=Product.objects.all())
-    quantity = _quantity_field()
+    product = ActiveRelatedField(queryset=Product.objects.all(), required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
+    lines = TransferLineInputSerializer(many=True, required=False, min_length=1, max_length=MAX_LINES)
+    mode = serializers.ChoiceField(choices=TransferMode.choices, default=TransferMode.DIRECT)
     reason = _reason_field()
 
     def validate(self, attrs):
+        errors = {}
         if attrs["source_warehouse"].pk == attrs["destination_warehouse"].pk:
-            raise serializers.ValidationError(
-                {"destination_warehouse": ["The destination must differ from the source."]}
-            )
+            errors["destination_warehouse"] = ["The destination must differ from the source."]
+        single = {key for key in ("product", "quantity") if key in attrs}
+        if "lines" in attrs:
+            for key in single:
+                errors[key] = [f"Send either {key} or lines, not both."]
+            products = [line["product"].pk for line in attrs["lines"]]
+            twice = sorted({pk for pk in products if products.count(pk) > 1})
+            if twice:
+                errors["lines"] = [f"Each product at most once; listed more than once: {twice}."]
+        else:
+            for key in {"product", "quantity"} - single:
+                errors[key] = ["This field is required (or send lines)."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if "lines" not in attrs:
+            attrs["lines"] = [{"product": attrs.pop("product"), "quantity": attrs.pop("quantity")}]
+        attrs["lines"] = [(line["product"], line["quantity"]) for line in attrs["lines"]]
         return attrs
+
+
+class ReceiptLineSerializer(StrictSerializer):
+    """`{line, accepted, rejected}`: units of one line that arrived in good order, and damaged ones."""
+
+    line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    accepted = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+    rejected = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, default=0)
+
+    def validate(self, attrs):
+        if attrs["accepted"] + attrs["rejected"] == 0:
+            raise serializers.ValidationError("accepted + rejected must be at least 1.")
+        return attrs
+
+
+class ReceiveSerializer(StrictSerializer):
+    """`{lines: [{line, accepted, rejected}]}` (each line at most once)."""
+
+    lines = ReceiptLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def validate_lines(self, value):
+        ids = [item["line"] for item in value]
+        twice = sorted({pk for pk in ids if ids.count(pk) > 1})
+        if twice:
+            raise serializers.ValidationError(f"Each line at most once; named more than once: {twice}.")
+        return value
+
+
+class CloseSerializer(StrictSerializer):
+    """`{reason}`: why the rest of the shipment is written off as lost in transit (required)."""
+
+    reason = serializers.CharField(max_length=2000)
+
+
+class EmptySerializer(StrictSerializer):
+    """`{}`: the action takes no input (any key is refused)."""
 
 
 class DecisionSerializer(StrictSerializer):

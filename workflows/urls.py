@@ -10,4 +10,8 @@ urlpatterns = [
     path("transfer-requests/", views.TransferRequestListCreateView.as_view(), name="transfer-request-list"),
     path("transfer-requests/approve/", views.TransferRequestDecisionView.as_view(), name="transfer-request-approve"),
     path("transfer-requests/<int:pk>/", views.TransferRequestDetailView.as_view(), name="transfer-request-detail"),
+    path("transfer-requests/<int:pk>/ship/", views.TransferShipView.as_view(), name="transfer-request-ship"),
+    path("transfer-requests/<int:pk>/receive/", views.TransferReceiveView.as_view(), name="transfer-request-receive"),
+    path("transfer-requests/<int:pk>/close/", views.TransferCloseView.as_view(), name="transfer-request-close"),
+    path("transfer-requests/<int:pk>/cancel/", views.TransferCancelView.as_view(), name="transfer-request-cancel"),
 ]

@@ -15,16 +15,23 @@ from . import selectors, services
 from .filters import PurchaseRequestFilter, TransferRequestFilter
 from .permissions import (
     CanCancelPurchase,
+    CanCancelTransfer,
+    CanClose,
     CanDecidePurchase,
     CanDecideTransfer,
+    CanReceive,
     CanRequestPurchases,
     CanRequestTransfers,
+    CanShip,
 )
 from .serializers import (
     CancelSerializer,
+    CloseSerializer,
     DecisionSerializer,
+    EmptySerializer,
     PurchaseRequestCreateSerializer,
     PurchaseRequestSerializer,
+    ReceiveSerializer,
     TransferRequestCreateSerializer,
     TransferRequestSerializer,
 )
@@ -189,7 +196,7 @@ class TransferRequestListCreateView(RequestListCreateView):
     def create(self, data):
         return services.create_transfer_request(
             actor=self.request.user, source=data["source_warehouse"], destination=data["destination_warehouse"],
-            product=data["product"], quantity=data["quantity"], reason=data["reason"], ip=client_ip(self.request),
+            lines=data["lines"], mode=data["mode"], reason=data["reason"], ip=client_ip(self.request),
         )
 
 
@@ -209,3 +216,95 @@ class TransferRequestDecisionView(RequestDecisionView):
     serializer_class = TransferRequestSerializer
     scope = staticmethod(selectors.transfer_requests_for)
     decide = staticmethod(services.decide_transfer_request)
+
+
+TRANSFER_ACTION_ERRORS = {
+    400: OpenApiResponse(description="Validation error: DRF's field map; receive: `invalid` (unknown line, a line "
+                                     "of another transfer) or `invalid_quantity` (more than shipped and unaccounted "
+                                     "for)."),
+    403: OpenApiResponse(_ERROR, description="`permission_denied`: visible, but not yours to act on (e.g. the "
+                                             "source's people receiving, the destination's shipping)."),
+    404: OpenApiResponse(_ERROR, description="`not_found`: unknown or outside your scope."),
+    409: OpenApiResponse(_ERROR, description="`invalid_state` (with the current `status`) or "
+                                             "`idempotency_key_reused`."),
+}
+
+
+class TransferActionView(generics.GenericAPIView):
+    """`POST /api/transfer-requests/{id}/<action>/`: validate, find in scope (404), ask the policy (403), act.
+
+    The service locks the transfer row and asks the same policy again under the lock.
+    """
+
+    serializer_class = TransferRequestSerializer
+    input_class: type[serializers.Serializer] = EmptySerializer
+
+    def get_queryset(self):
+        return selectors.transfer_requests_for(self.request.user)
+
+    def act(self, transfer, data: dict):
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request, pk):
+        serializer = self.input_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        transfer = self.get_object()
+        return Response(self.get_serializer(self.act(transfer, serializer.validated_data)).data)
+
+
+@extend_schema_view(post=extend_schema(
+    request=EmptySerializer, responses={200: TransferRequestSerializer, **TRANSFER_ACTION_ERRORS},
+    description="`approved → in_transit` (in-transit mode): ships every line in full; the source's `quantity` and "
+                "`reserved` shrink (`transfer_out` movements), the destination's `incoming` grows."))
+class TransferShipView(TransferActionView):
+    """Ship an approved in-transit transfer (admin; manager and staff of the source)."""
+
+    permission_classes = [IsActiveUser & CanShip]
+
+    def act(self, transfer, data):
+        return services.ship_transfer(actor=self.request.user, transfer_id=transfer.pk, ip=client_ip(self.request))
+
+
+@extend_schema_view(post=extend_schema(
+    request=ReceiveSerializer, responses={200: TransferRequestSerializer, **TRANSFER_ACTION_ERRORS},
+    description="Record a (partial, repeatable) receipt: accepted units enter the destination's stock "
+                "(`transfer_in`), rejected ones only leave `incoming`. Per line, received + rejected may not exceed "
+                "shipped. When every line is accounted for the transfer is `received`."))
+class TransferReceiveView(TransferActionView):
+    """Receive units of an in-transit transfer (admin; manager and staff of the destination)."""
+
+    permission_classes = [IsActiveUser & CanReceive]
+    input_class = ReceiveSerializer
+
+    def act(self, transfer, data):
+        return services.receive_transfer(actor=self.request.user, transfer_id=transfer.pk, receipts=data["lines"],
+                                         ip=client_ip(self.request))
+
+
+@extend_schema_view(post=extend_schema(
+    request=CloseSerializer, responses={200: TransferRequestSerializer, **TRANSFER_ACTION_ERRORS},
+    description="`in_transit → closed`: the units neither received nor rejected are written off as lost in transit "
+                "(they leave `incoming`; the line records them as rejected)."))
+class TransferCloseView(TransferActionView):
+    """Close an in-transit transfer early (admin; manager of the destination)."""
+
+    permission_classes = [IsActiveUser & CanClose]
+    input_class = CloseSerializer
+
+    def act(self, transfer, data):
+        return services.close_transfer(actor=self.request.user, transfer_id=transfer.pk, reason=data["reason"],
+                                       ip=client_ip(self.request))
+
+
+@extend_schema_view(post=extend_schema(
+    request=EmptySerializer, responses={200: TransferRequestSerializer, **TRANSFER_ACTION_ERRORS},
+    description="`pending | approved → cancelled`; an approved in-transit transfer's reservation is released. "
+                "Once shipped (or approved in direct mode) → 409 `invalid_state`."))
+class TransferCancelView(TransferActionView):
+    """Cancel a transfer (admin; the requester while pending)."""
+
+    permission_classes = [IsActiveUser & CanCancelTransfer]
+
+    def act(self, transfer, data):
+        return services.cancel_transfer(actor=self.request.user, transfer_id=transfer.pk, ip=client_ip(self.request))

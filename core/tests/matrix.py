@@ -103,6 +103,36 @@ class Scene:
         return self._once("transfer", lambda: create_transfer_request(
             actor=self.w.admin, source=self.w.wh_a, destination=self.wh_c, product=self.w.product, quantity=1))
 
+    def transit(self, name, *, ship: bool):
+        """An in-transit A → C transfer of 2 units, approved (reserved at A) and, if `ship`, shipped."""
+        from workflows.services import create_transfer_request, decide_transfer_request, ship_transfer
+
+        def make():
+            transfer = create_transfer_request(actor=self.w.admin, source=self.w.wh_a, destination=self.wh_c,
+                                               product=self.w.product, quantity=2, mode="in_transit")
+            decide_transfer_request(actor=self.w.admin, request_id=transfer.pk, decision="approve")
+            if ship:
+                ship_transfer(actor=self.w.admin, transfer_id=transfer.pk)
+            return transfer
+
+        return self._once(name, make)
+
+    @property
+    def approved_transit(self):
+        return self.transit("approved_transit", ship=False)
+
+    @property
+    def shipped_transit(self):
+        return self.transit("shipped_transit", ship=True)
+
+    @property
+    def managers_transfer(self):
+        """A pending A → C transfer requested by A's manager (who may cancel it while pending)."""
+        from workflows.services import create_transfer_request
+
+        return self._once("managers_transfer", lambda: create_transfer_request(
+            actor=self.w.manager_a, source=self.w.wh_a, destination=self.wh_c, product=self.w.product, quantity=1))
+
     def user(self, name, **traits):
         return self._once(name, lambda: UserFactory(username=name, **traits))
 
@@ -313,6 +343,20 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "transfer-requests/approve/"): Case(
         "admin=200 manager,staff=403 viewer,manager_b,staff_b=404 anon=401",
         body=lambda s, u: {"id": s.transfer.pk, "decision": "approve"}),
+    # --- transfers that travel (SPEC §11): the source's people ship, the destination's (C: unmanaged) receive ---
+    ("POST", "transfer-requests/<int:pk>/ship/"): Case(
+        "admin,manager,staff=200 viewer,manager_b,staff_b=404 anon=401", body={},
+        path=lambda s: f"transfer-requests/{s.approved_transit.pk}/ship/"),
+    ("POST", "transfer-requests/<int:pk>/receive/"): Case(
+        "admin=200 manager,staff=403 viewer,manager_b,staff_b=404 anon=401",
+        body=lambda s, u: {"lines": [{"line": s.shipped_transit.lines.get().pk, "accepted": 1, "rejected": 0}]},
+        path=lambda s: f"transfer-requests/{s.shipped_transit.pk}/receive/"),
+    ("POST", "transfer-requests/<int:pk>/close/"): Case(
+        "admin=200 manager,staff=403 viewer,manager_b,staff_b=404 anon=401", body={"reason": "truck lost"},
+        path=lambda s: f"transfer-requests/{s.shipped_transit.pk}/close/"),
+    ("POST", "transfer-requests/<int:pk>/cancel/"): Case(
+        "admin,manager=200 staff=403 viewer,manager_b,staff_b=404 anon=401", body={},
+        path=lambda s: f"transfer-requests/{s.managers_transfer.pk}/cancel/"),
     # --- read side (SPEC §7) and operations (§8) ---
     ("GET", "dashboard/admin/"): Case("admin=200 *=403 anon=401"),
     ("GET", "dashboard/warehouse/"): Case("admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",

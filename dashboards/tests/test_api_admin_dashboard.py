@@ -38,7 +38,7 @@ def test_admin_gets_exact_shape_and_totals(world, berlin, time_machine, make_cli
     assert body["totals"] == {
         "warehouses": 2, "products": 2, "units_on_hand": 47, "open_alerts": 1,
         "pending_purchase_requests": 1, "pending_transfer_requests": 1,
-        "pending_registrations": 1, "pending_promotions": 1,
+        "pending_registrations": 1, "pending_promotions": 1, "units_in_transit": 0,
     }
     assert body["series"] == [
         {"date": "2026-03-08", "in": 50, "out": 0, "net": 50},

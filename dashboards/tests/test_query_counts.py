@@ -13,7 +13,7 @@ from workflows.tests.history import record_history
 
 # One query authenticates (user and role); the rest are the dashboard's aggregates.
 ADMIN_QUERIES = 1 + 11
-WAREHOUSE_QUERIES = 1 + 1 + 10  # + the scoped warehouse lookup
+WAREHOUSE_QUERIES = 1 + 1 + 11  # + the scoped warehouse lookup
 
 
 def _populate(world, movements: int):

@@ -1,7 +1,8 @@
 """Inventory services: the only code that changes stock, the catalogue and thresholds.
 
-`stock` is the one door for quantities (the only writer of `Stock.quantity`); `catalogue` holds
-products; `thresholds` the low-stock thresholds; `reservations` the promised units; `counts` the
+`stock` is the one door for quantities (the only writer of `Stock.quantity`); `transfers` extends it
+to moves of many lines and units in transit (the only writer of `Stock.incoming`); `catalogue`
+holds products; `thresholds` the low-stock thresholds; `reservations` the promised units; `counts` the
 stock counts; `files` the CSV imports and exports. The public names are re-exported here, so callers
 import `from inventory.services import assign_stock`.
 """
@@ -30,10 +31,18 @@ from .stock import (
     check_active,
     check_quantity,
     deduct_stock,
-    move_stock,
     require_available,
 )
 from .thresholds import DuplicateThreshold, delete_threshold, set_threshold, update_threshold
+from .transfers import (
+    hold_transfer_lines,
+    move_stock,
+    move_stock_lines,
+    receive_transfer_lines,
+    release_transfer_lines,
+    ship_transfer_lines,
+    write_off_in_transit,
+)
 
 __all__ = [
     "MAX_BALANCE", "PRODUCT_FIELDS", "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
@@ -43,4 +52,6 @@ __all__ = [
     "reserve_stock", "require_available",
     "StockChange", "apply_stock_changes", "cancel_count", "decide_count", "open_count", "record_counts",
     "submit_count", "InvalidFile", "import_products", "import_stock",
+    "hold_transfer_lines", "move_stock_lines", "receive_transfer_lines", "release_transfer_lines",
+    "ship_transfer_lines", "write_off_in_transit",
 ]

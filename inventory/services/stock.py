@@ -13,6 +13,9 @@ It is also the only writer of `Stock.reserved`, and it owns the availability rul
 needs at most `available` (plus the units it releases of its own reservation). Whenever it locks
 stock rows it first expires their due reservations (`lock_rows`), so an expired hold never blocks a
 sale even when the worker is down.
+
+`inventory.services.transfers` builds the multi-line moves and the in-transit operations (ship,
+receive, write-off) on these primitives; together they are the door.
 """
 
 from collections.abc import Iterable
@@ -257,33 +260,6 @@ def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
         raise InsufficientStock(available=0, requested=quantity)
     stock = lock_row(product.pk, warehouse.pk)
     return _apply(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
-
-
-@transaction.atomic
-def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Product, quantity: int,
-               reference: Reference, note: str = "") -> tuple[StockMovement, StockMovement]:
-    """Move `quantity` from `source` to `destination`: a `transfer_out` and a `transfer_in` row.
-
-    All or nothing. Locks: both stock rows, in primary-key order (the destination row is created
-    first if missing). Raises PermissionDenied unless the actor operates both warehouses,
-    InsufficientStock before writing if the source has fewer `available` units, InactiveObject,
-    InvalidQuantity, DomainError `same_warehouse`.
-    """
-    check_quantity(quantity)
-    if source.pk == destination.pk:
-        raise DomainError("Source and destination must differ.", code="same_warehouse")
-    _require_change(actor, source, destination)
-    check_active(warehouses=[source, destination], product=product)
-    if not Stock.objects.filter(product=product, warehouse=source).exists():
-        raise InsufficientStock(available=0, requested=quantity)
-    src_key, dst_key = (product.pk, source.pk), (product.pk, destination.pk)
-    locks.ensure_stock_rows([dst_key])
-    rows = lock_rows([src_key, dst_key])
-    out_row = _apply(rows[src_key], change=-quantity, kind=Kind.TRANSFER_OUT, actor=actor,
-                     reference=reference, note=note)
-    in_row = _apply(rows[dst_key], change=quantity, kind=Kind.TRANSFER_IN, actor=actor,
-                    reference=reference, note=note)
-    return out_row, in_row
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ def test_a_move_may_not_take_reserved_units(world, held):
     with pytest.raises(InsufficientStock) as caught:
         move_stock(actor=world.admin, source=world.wh_a, destination=world.wh_b, product=world.product, quantity=5,
                    reference=Reference("transfer_request", 1))
-    assert caught.value.extra == {"available": 4, "requested": 5}
+    assert caught.value.extra == {"available": 4, "requested": 5, "product": world.product.pk}
     assert snapshot()[0][0] == before[0][0] and snapshot()[1:] == before[1:]
 
 

@@ -91,3 +91,29 @@ def test_a_non_admin_cannot_use_the_request_admin(world):
     world.manager_a.save()
     client.force_login(world.manager_a)
     assert client.get(PURCHASES).status_code == 403
+
+
+def test_transfer_admin_shows_lines_and_ships_and_cancels_through_the_services(world, admin_client):
+    from workflows.services import create_transfer_request, decide_transfer_request
+
+    put_stock(world, world.wh_a, 10)
+    put_stock(world, world.wh_a, 5, world.product2)
+    to_ship, to_cancel = (
+        create_transfer_request(actor=world.admin, source=world.wh_a, destination=world.wh_b, mode="in_transit",
+                                lines=[(world.product, 3), (world.product2, 2)]) for _ in range(2))
+    for transfer in (to_ship, to_cancel):
+        decide_transfer_request(actor=world.admin, request_id=transfer.pk, decision="approve")
+    page = admin_client.get(f"{TRANSFERS}{to_ship.pk}/change/")
+    assert page.status_code == 200
+    assert b"Shipped quantity" in page.content and b"Rejected quantity" in page.content
+    admin_client.post(TRANSFERS, {"action": "ship_selected", "_selected_action": [to_ship.pk]})
+    response = admin_client.post(TRANSFERS, {"action": "cancel_selected",
+                                             "_selected_action": [to_ship.pk, to_cancel.pk]}, follow=True)
+    messages = _messages(response)
+    assert "1 request(s) cancelled." in messages
+    assert any(m.startswith(f"#{to_ship.pk}: ") for m in messages)  # shipped: invalid_state, reported
+    to_ship.refresh_from_db()
+    to_cancel.refresh_from_db()
+    assert (to_ship.status, to_cancel.status) == ("in_transit", "cancelled")
+    assert quantity_of(world.wh_a, world.product) == 7
+    assert AuditEvent.objects.filter(action="transfer_request.ship", actor=world.admin).count() == 1

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 LIST = "/api/transfer-requests/"
 APPROVE = "/api/transfer-requests/approve/"
-FIELDS = {"id", "source_warehouse", "destination_warehouse", "product", "quantity", "reason", "status",
-          "requested_by", "decided_by", "decision_reason", "created_at", "decided_at"}
+FIELDS = {"id", "source_warehouse", "destination_warehouse", "product", "quantity", "mode", "lines", "reason",
+          "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at"}
 
 
 def _body(world, **overrides):
@@ -129,13 +129,18 @@ def test_list_filters_by_either_warehouse_and_status(world, transfers, third, ma
     assert client.get(LIST, {"status": "nope"}).status_code == 400
 
 
-def test_list_query_count_is_constant(world, transfers, django_assert_num_queries, make_client):
-    for _ in range(10):
+@pytest.mark.parametrize("extra", [5, 50])
+def test_list_query_count_is_constant(world, transfers, extra, django_assert_num_queries, make_client):
+    """Session + count + page + every line of the page (prefetched): 4 queries for 7 transfers or 52."""
+    for index in range(extra):
+        lines = [(world.product, 1), (world.product2, 2)] if index % 2 else None
         TransferRequestFactory(source_warehouse=world.wh_a, destination_warehouse=world.wh_b,
-                               product=world.product, requested_by=world.manager_a)
+                               product=world.product, requested_by=world.manager_a, lines=lines)
     client = make_client(world.staff_a)
-    with django_assert_num_queries(3):
-        assert client.get(LIST).json()["count"] == 12
+    with django_assert_num_queries(4):
+        body = client.get(LIST, {"page_size": 200}).json()
+    assert body["count"] == extra + 2
+    assert sum(len(item["lines"]) for item in body["results"]) == extra + 2 + extra // 2
 
 
 def test_detail_is_404_out_of_scope(world, transfers, third, make_client):

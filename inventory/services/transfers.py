@@ -1,0 +1,210 @@
+"""The stock door for transfers: moves of many lines at once, and transfers that travel (SPEC §11).
+
+Part of the one door for stock (`inventory.services.stock` holds the primitives it builds on:
+`_apply`, `hold`, `unhold`, `lock_rows`): the only writer of `Stock.incoming`, and, with `stock`, of
+`quantity` and `reserved`. A line is `(product, units)`. The workflow service holds the transfer's
+row lock; these functions lock every stock row an operation touches in ONE `lock_rows` call
+(primary-key order across all lines), check every line before writing any, and raise the first
+shortfall as one InsufficientStock naming its `product`, so two transfers listing the same products
+in opposite orders cannot deadlock.
+"""
+
+from django.db import transaction
+
+from core.errors import DomainError, InsufficientStock
+from warehouses.models import Warehouse
+
+from .. import locks
+from ..models import Product, Stock, StockMovement
+from .stock import (
+    Kind,
+    Reference,
+    _apply,
+    _require_change,
+    check_active,
+    check_quantity,
+    hold,
+    lock_rows,
+    require_available,
+    unhold,
+)
+
+
+@transaction.atomic
+def move_stock(*, actor, source: Warehouse, destination: Warehouse, product: Product, quantity: int,
+               reference: Reference, note: str = "") -> tuple[StockMovement, StockMovement]:
+    """Move `quantity` from `source` to `destination`: a `transfer_out` and a `transfer_in` row.
+
+    One line of `move_stock_lines` (same locks and errors).
+    """
+    out_row, in_row = move_stock_lines(actor=actor, source=source, destination=destination,
+                                       lines=[(product, quantity)], reference=reference, note=note)
+    return out_row, in_row
+
+
+Line = tuple[Product, int]
+
+
+def _check_lines(lines: list[Line]) -> None:
+    products = [product.pk for product, _ in lines]
+    if not products or len(set(products)) != len(products):
+        raise ValueError("lines must name each product once, and at least one")
+    for _, quantity in lines:
+        check_quantity(quantity)
+
+
+def _shortfall(rows: dict[tuple[int, int], Stock], warehouse: Warehouse, lines: list[Line], *,
+               release: bool = False) -> None:
+    """Raise InsufficientStock (naming `product`) for the first line the locked rows cannot give."""
+    for product, quantity in sorted(lines, key=lambda line: line[0].pk):
+        stock = rows.get((product.pk, warehouse.pk))
+        try:
+            if stock is None:
+                raise InsufficientStock(available=0, requested=quantity)
+            require_available(stock, requested=quantity, release=quantity if release else 0)
+        except InsufficientStock as short:
+            raise InsufficientStock(
+                available=short.extra["available"], requested=quantity, product=product.pk,
+                detail=f"Not enough {product.sku} at {warehouse.code}: {short.extra['available']} available, "
+                       f"{quantity} requested.") from None
+
+
+def _lock_existing(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
+    """Lock the rows of `pairs` that exist (a missing source row simply has nothing available)."""
+    existing = set(Stock.objects.filter(product_id__in={p for p, _ in pairs}, warehouse_id__in={w for _, w in pairs})
+                   .values_list("product_id", "warehouse_id"))
+    return lock_rows([pair for pair in pairs if pair in existing])
+
+
+def _shift_incoming(stock: Stock, delta: int) -> None:
+    """Raise or lower a locked row's `incoming` (units on their way to it). Never below zero."""
+    if stock.incoming + delta < 0:
+        raise ValueError(f"cannot take {-delta} of {stock.incoming} incoming units")
+    stock.incoming += delta
+    stock.save(update_fields=["incoming", "updated_at"])
+
+
+@transaction.atomic
+def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines: list[Line],
+                     reference: Reference, note: str = "") -> list[StockMovement]:
+    """Move every line from `source` to `destination` at once: a `transfer_out` and a `transfer_in` per line.
+
+    All lines or none. Locks: the source and destination rows of every product, in one primary-key
+    ordered call (missing destination rows are created first). Returns the movements, out then in,
+    per line in product order. Raises PermissionDenied unless the actor operates both warehouses;
+    InsufficientStock naming the first short `product` (with `available`, `requested`) before
+    writing anything; InactiveObject, InvalidQuantity, DomainError `same_warehouse`.
+    """
+    _check_lines(lines)
+    if source.pk == destination.pk:
+        raise DomainError("Source and destination must differ.", code="same_warehouse")
+    _require_change(actor, source, destination)
+    for product, _ in lines:
+        check_active(warehouses=[source, destination], product=product)
+    src_keys = [(product.pk, source.pk) for product, _ in lines]
+    dst_keys = [(product.pk, destination.pk) for product, _ in lines]
+    if Stock.objects.filter(product_id__in=[p for p, _ in src_keys], warehouse=source).count() < len(lines):
+        rows = _lock_existing(src_keys)  # some source row is missing: find the shortfall, write nothing
+        _shortfall(rows, source, lines)
+    locks.ensure_stock_rows(dst_keys)
+    rows = lock_rows([*src_keys, *dst_keys])
+    _shortfall(rows, source, lines)
+    movements = []
+    for product, quantity in sorted(lines, key=lambda line: line[0].pk):
+        movements.append(_apply(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
+                                actor=actor, reference=reference, note=note))
+        movements.append(_apply(rows[(product.pk, destination.pk)], change=quantity, kind=Kind.TRANSFER_IN,
+                                actor=actor, reference=reference, note=note))
+    return movements
+
+
+@transaction.atomic
+def hold_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
+    """Reserve every line at `source` for an approved in-transit transfer (`reserved` grows); all or none.
+
+    The transfer's lines are the hold: no `Reservation` row is written. Locks: the source rows of
+    every product, in primary-key order (their due reservations expire first). Raises
+    PermissionDenied unless the actor operates the source; InsufficientStock naming the first short
+    `product` before writing anything; InactiveObject, InvalidQuantity.
+    """
+    _check_lines(lines)
+    _require_change(actor, source)
+    for product, _ in lines:
+        check_active(warehouses=[source], product=product)
+    rows = _lock_existing([(product.pk, source.pk) for product, _ in lines])
+    _shortfall(rows, source, lines)
+    for product, quantity in lines:
+        hold(rows[(product.pk, source.pk)], quantity=quantity)
+
+
+@transaction.atomic
+def release_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
+    """Give back the units an approved, unshipped in-transit transfer holds at `source` (`reserved` shrinks).
+
+    Locks: the source rows, in primary-key order. Raises PermissionDenied unless the actor operates
+    the source.
+    """
+    _check_lines(lines)
+    _require_change(actor, source)
+    rows = lock_rows([(product.pk, source.pk) for product, _ in lines])
+    for product, quantity in lines:
+        unhold(rows[(product.pk, source.pk)], quantity=quantity)
+
+
+@transaction.atomic
+def ship_transfer_lines(*, actor, source: Warehouse, destination: Warehouse, lines: list[Line],
+                        reference: Reference, note: str = "") -> list[StockMovement]:
+    """Ship every line in full: the units leave `source` and are on their way to `destination`.
+
+    Per line, the source's `quantity` and `reserved` shrink by the units the transfer held (one
+    `transfer_out` movement) and the destination's `incoming` grows. Products or warehouses made
+    inactive since approval still ship: the units are already promised. Locks: the source and
+    destination rows of every product, in one primary-key ordered call (missing destination rows are
+    created first). Raises PermissionDenied unless the actor operates the source.
+    """
+    _check_lines(lines)
+    _require_change(actor, source)
+    src_keys = [(product.pk, source.pk) for product, _ in lines]
+    dst_keys = [(product.pk, destination.pk) for product, _ in lines]
+    locks.ensure_stock_rows(dst_keys)
+    rows = lock_rows([*src_keys, *dst_keys])
+    movements = []
+    for product, quantity in sorted(lines, key=lambda line: line[0].pk):
+        movements.append(_apply(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
+                                actor=actor, reference=reference, note=note, release=quantity))
+        _shift_incoming(rows[(product.pk, destination.pk)], quantity)
+    return movements
+
+
+@transaction.atomic
+def receive_transfer_lines(*, actor, destination: Warehouse, lines: list[tuple[Product, int, int]],
+                           reference: Reference, note: str = "") -> list[StockMovement]:
+    """Receive `(product, accepted, rejected)` units at `destination`: all of them leave `incoming`.
+
+    Accepted units enter the stock (one `transfer_in` movement per line with any); rejected units
+    (damaged or lost in transit) enter no stock and write no ledger row. Locks: the destination rows,
+    in primary-key order. Raises PermissionDenied unless the actor operates the destination.
+    """
+    _require_change(actor, destination)
+    rows = lock_rows([(product.pk, destination.pk) for product, _, _ in lines])
+    movements = []
+    for product, accepted, rejected in sorted(lines, key=lambda line: line[0].pk):
+        stock = rows[(product.pk, destination.pk)]
+        _shift_incoming(stock, -(accepted + rejected))
+        if accepted:
+            movements.append(_apply(stock, change=accepted, kind=Kind.TRANSFER_IN, actor=actor,
+                                    reference=reference, note=note))
+    return movements
+
+
+@transaction.atomic
+def write_off_in_transit(*, actor, destination: Warehouse, lines: list[Line]) -> None:
+    """Write units that will never arrive off `destination`'s `incoming` (lost in transit; no ledger row).
+
+    Locks: the destination rows, in primary-key order. Raises PermissionDenied unless the actor
+    operates the destination.
+    """
+    _require_change(actor, destination)
+    rows = lock_rows([(product.pk, destination.pk) for product, _ in lines])
+    for product, units in lines:
+        _shift_incoming(rows[(product.pk, destination.pk)], -units)

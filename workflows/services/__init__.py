@@ -1,0 +1,21 @@
+"""Workflow services: purchase and transfer requests, decided and moved only through these functions.
+
+The public names are re-exported here, so callers import `from workflows.services import ...`.
+"""
+
+from .common import InvalidDecision, SameWarehouse
+from .purchases import cancel_purchase_request, create_purchase_request, decide_purchase_request
+from .transfers import (
+    cancel_transfer,
+    close_transfer,
+    create_transfer_request,
+    decide_transfer_request,
+    receive_transfer,
+    ship_transfer,
+)
+
+__all__ = [
+    "InvalidDecision", "SameWarehouse", "cancel_purchase_request", "cancel_transfer", "close_transfer",
+    "create_purchase_request", "create_transfer_request", "decide_purchase_request", "decide_transfer_request",
+    "receive_transfer", "ship_transfer",
+]

@@ -1,0 +1,53 @@
+"""What the request workflows share: decision checks, the pending-row lock, the decision record.
+
+Every decision locks the request row first (`select_for_update`) and only then calls the stock
+service, which locks stock rows second; that fixed order (request, then stock in primary-key order)
+is what keeps concurrent decisions free of deadlocks. A request is decided exactly once: the row
+lock serializes concurrent deciders and every one after the first sees it is no longer pending.
+"""
+
+from accounts.audit import record_event
+from core.decisions import Decision, RequestStatus
+from core.errors import DomainError, NotFound, NotPending, PermissionDenied
+
+
+class InvalidDecision(DomainError):
+    """The decision is neither `approve` nor `reject` (the API's serializer refuses it earlier)."""
+
+    code = "invalid_decision"
+    default_detail = "The decision must be 'approve' or 'reject'."
+
+
+class SameWarehouse(DomainError):
+    """A transfer's source and destination are one warehouse (`same_warehouse`; one class for the workflows)."""
+
+    code = "same_warehouse"
+    default_detail = "Source and destination must differ."
+
+
+def check_decision(decision: str) -> None:
+    if decision not in Decision.values:
+        raise InvalidDecision()
+
+
+def lock_pending(model, *, actor, request_id: int, allowed, denied: str):
+    """Lock the request row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless pending."""
+    obj = model.objects.select_for_update().filter(pk=request_id).first()
+    if obj is None or not model.objects.for_user(actor).filter(pk=obj.pk).exists():
+        raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")
+    if not allowed(actor, obj):
+        raise PermissionDenied(denied)
+    if not obj.is_pending:
+        raise NotPending(f"This request is already {obj.status}.")
+    return obj
+
+
+def record_decision(request_obj, *, kind: str, actor, decision: str, reason: str, data: dict, ip: str | None):
+    """Mark the locked, pending request approved or rejected and audit it (`purchase_request.approve`, …)."""
+    status = RequestStatus.APPROVED if decision == Decision.APPROVE else RequestStatus.REJECTED
+    request_obj.mark_decided(actor=actor, status=status, reason=reason)
+    record_event(actor=actor, action=f"{kind}.{decision}", target=request_obj, ip=ip,
+                 data={**data, "reason": request_obj.decision_reason})
+    return request_obj
+
+

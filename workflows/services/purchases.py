@@ -1,0 +1,74 @@
+"""Purchase requests: a viewer asks, the warehouse's people decide (a `purchase` movement), the requester cancels."""
+
+from django.db import transaction
+
+from accounts.audit import record_event
+from core.decisions import Decision, RequestStatus
+from core.errors import PermissionDenied
+from inventory.models import Product
+from inventory.services import Reference, check_active, check_quantity, deduct_stock
+from warehouses.models import Warehouse
+
+from .. import policies
+from ..models import PurchaseRequest
+from .common import check_decision, lock_pending, record_decision
+
+
+@transaction.atomic
+def create_purchase_request(*, actor, warehouse: Warehouse, product: Product, quantity: int, reason: str = "",
+                            ip: str | None = None) -> PurchaseRequest:
+    """A viewer asks for `quantity` of a product from a warehouse; the request starts `pending`.
+
+    Locks nothing. Raises PermissionDenied unless the actor is an active viewer, InactiveObject,
+    InvalidQuantity.
+    """
+    if not policies.can_create_purchase_request(actor, warehouse):
+        raise PermissionDenied("Only viewers create purchase requests.")
+    check_quantity(quantity)
+    check_active(warehouses=[warehouse], product=product)
+    purchase = PurchaseRequest.objects.create(
+        warehouse=warehouse, product=product, quantity=quantity, reason=reason or "", requested_by=actor
+    )
+    record_event(actor=actor, action="purchase_request.create", target=purchase, ip=ip,
+                 data={"warehouse": warehouse.pk, "product": product.pk, "quantity": quantity})
+    return purchase
+
+
+@transaction.atomic
+def decide_purchase_request(*, actor, request_id: int, decision: str, reason: str = "",
+                            ip: str | None = None) -> PurchaseRequest:
+    """Approve (deduct the stock, a `purchase` movement) or reject a pending purchase request.
+
+    Locks: the request row first, then (on approve) the stock row through `deduct_stock`.
+    Raises InvalidDecision; NotFound if the request is unknown or outside the actor's scope;
+    PermissionDenied unless the actor is an admin or the manager or staff of its warehouse;
+    NotPending if it was already decided; InsufficientStock (nothing written, the request stays
+    pending) or InactiveObject from the stock service.
+    """
+    check_decision(decision)
+    purchase = lock_pending(
+        PurchaseRequest, actor=actor, request_id=request_id, allowed=policies.can_decide_purchase,
+        denied="Only an admin or this warehouse's manager or staff may decide this request.")
+    data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
+    if decision == Decision.APPROVE:
+        movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
+                                quantity=purchase.quantity, reference=Reference("purchase_request", purchase.pk))
+        data.update(movement=movement.pk, quantity_after=movement.quantity_after)
+    return record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason,
+                            data=data, ip=ip)
+
+
+@transaction.atomic
+def cancel_purchase_request(*, actor, request_id: int, ip: str | None = None) -> PurchaseRequest:
+    """The requester withdraws their own pending purchase request.
+
+    Locks: the request row. Raises NotFound if unknown or outside the actor's scope,
+    PermissionDenied unless the actor is the requester, NotPending if it was already decided.
+    """
+    purchase = lock_pending(PurchaseRequest, actor=actor, request_id=request_id,
+                             allowed=policies.can_cancel_purchase,
+                             denied="Only the requester may cancel a purchase request.")
+    purchase.mark_decided(actor=actor, status=RequestStatus.CANCELLED, reason="")
+    record_event(actor=actor, action="purchase_request.cancel", target=purchase, ip=ip,
+                 data={"warehouse": purchase.warehouse_id, "product": purchase.product_id})
+    return purchase

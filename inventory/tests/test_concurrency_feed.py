@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from inventory.models import StockMovement
 from inventory.services import assign_stock
 from inventory.tests.factories import ProductFactory
-from inventory.tests.horizon import wait_for_horizon
+from inventory.tests.horizon import HORIZON_TIMEOUT, wait_for_horizon
 
 URL = "/api/stock-movements/"
 TIMEOUT = 60
@@ -36,7 +36,7 @@ class Follower:
         self.seen += new
         return new
 
-    def poll_until(self, count: int, timeout: float = 30.0) -> None:
+    def poll_until(self, count: int, timeout: float = HORIZON_TIMEOUT) -> None:
         """Poll until `count` rows were seen in all (the horizon may lag behind other databases)."""
         deadline = time.monotonic() + timeout
         while len(self.seen) < count:

@@ -11,7 +11,7 @@ On SQLite, writers are serialized (`BEGIN IMMEDIATE`): the id order is the commi
 is a constant 0 and the horizon is unbounded, so the position is the id alone.
 """
 
-from django.db.models import BigIntegerField, Expression, Q, Subquery, Value
+from django.db.models import BigIntegerField, BooleanField, Expression, F, Subquery, Value
 from django.db.models.functions import Coalesce
 
 # No transaction id reaches it: "no horizon" where writers are serialized.
@@ -22,6 +22,7 @@ class TransactionId(Expression):
     """The inserting transaction's id as a bigint (PostgreSQL); 0 where writers are serialized."""
 
     output_field = BigIntegerField()
+    allowed_default = True  # a column default (Django's check fields.E012 asks expressions to say so)
 
     def as_sql(self, compiler, connection):
         return "0", []
@@ -45,6 +46,31 @@ class StableHorizon(Expression):
         return "(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)", []
 
 
+class RowGreaterThan(Expression):
+    """`(a, b) > (c, d)`: a row comparison, which a (a, b) index answers with one range scan."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, left: tuple, right: tuple):
+        super().__init__()
+        self.operands = [*left, *right]
+
+    def get_source_expressions(self):
+        return self.operands
+
+    def set_source_expressions(self, exprs):
+        self.operands = list(exprs)
+
+    def as_sql(self, compiler, connection):
+        parts, params = [], []
+        for operand in self.operands:
+            sql, operand_params = compiler.compile(operand)
+            parts.append(sql)
+            params += operand_params
+        return "({}, {}) > ({}, {})".format(*parts), params
+
+
 def rows_after(queryset, movement_id: int):
     """The rows of `queryset` whose position follows movement `movement_id`, below the stable horizon.
 
@@ -54,8 +80,8 @@ def rows_after(queryset, movement_id: int):
     model = queryset.model
     anchor = model._base_manager.filter(pk__lte=movement_id).order_by("-pk").values("txid")[:1]
     txid = Coalesce(Subquery(anchor), Value(-1))
-    # `txid >= t` first gives the (txid, id) index a range start; then (txid, id) > (t, X).
-    return queryset.filter(txid__gte=txid, txid__lt=StableHorizon()).filter(Q(txid__gt=txid) | Q(pk__gt=movement_id))
+    position_follows = RowGreaterThan((F("txid"), F("id")), (txid, Value(movement_id)))
+    return queryset.filter(position_follows, txid__lt=StableHorizon())
 
 
 FEED_ORDER = ("txid", "id")

@@ -51,6 +51,9 @@ DEFAULT_RETRY_BASE_SECONDS = 30
 DEFAULT_RETRY_MAX_SECONDS = 30 * 60
 DEFAULT_LEASE_SECONDS = 5 * 60
 EMAIL_TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
+WATCHDOG_TASK_PATH = "inventory.tasks.reclaim_lost_email_attempts"
+# pg_advisory_xact_lock key of "schedule the e-mail watchdog" (any constant unique in this database).
+WATCHDOG_SCHEDULE_LOCK = 0x1E5E_A1E7
 RECLAIM_BATCH = 500
 
 
@@ -171,7 +174,7 @@ def _claim(alert_id: int, attempt: int) -> tuple[str, datetime | None]:
         claimed_at = timezone.now()
         LowStockAlert.objects.filter(pk=alert_id).update(email_attempts=attempt, email_claimed_at=claimed_at)
         # Committed with the claim: if this worker dies, another one takes the attempt over after the lease.
-        reclaim_lost_email_attempts.using(run_after=claimed_at + lease()).enqueue()
+        ensure_watchdog(claimed_at + lease())
         return "claimed", claimed_at
 
 
@@ -214,13 +217,15 @@ class WorkerLost(Exception):
 
 
 def reclaim_lost_attempts(now: datetime | None = None) -> int:
-    """Take over every e-mail attempt claimed longer ago than the lease; return how many.
+    """Take over every e-mail attempt whose worker died; return how many.
 
-    Per alert, in its own transaction: lock the alert row (`select_for_update(skip_locked)`: another
-    reaper holding it is doing the same work), re-check that the claim is still there and expired,
-    mark the dead attempt's task row failed (`WorkerLost`) and enqueue the next attempt at once, or
-    give up after the last one. Clearing the claim in the same transaction makes the take-over
-    happen once. The lost attempt counts as an attempt.
+    Two ways to die: after claiming the attempt (the claim is older than the lease), or between the
+    task row's claim and the attempt's (the task row has been RUNNING longer than the lease, the
+    alert still waits for that attempt, unclaimed). Per alert, in its own transaction: lock the
+    alert row (`select_for_update(skip_locked)`: another reaper holding it does the same work), then
+    the task row, re-check, mark the dead task row failed (`WorkerLost`) and enqueue the attempt
+    again — the next one after a claim (the lost attempt counts; after the last one the e-mail is
+    `failed`), the same one if it never claimed. The re-check under the lock makes it happen once.
     """
     cutoff = (now or timezone.now()) - lease()
     lost = Q(email_claimed_at__lte=cutoff, email_status__in=IN_PROGRESS)
@@ -245,6 +250,33 @@ def reclaim_lost_attempts(now: datetime | None = None) -> int:
                 send_low_stock_alert_email.enqueue(alert_id=alert_id, attempt=attempt + 1)
                 logger.warning("e-mail of low-stock alert %s: %s; attempt %s enqueued", alert_id, error, attempt + 1)
             reclaimed += 1
+    return reclaimed + _reclaim_unclaimed_attempts(cutoff)
+
+
+def _reclaim_unclaimed_attempts(cutoff: datetime) -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    stuck = (DBTaskResult.objects.filter(task_path=EMAIL_TASK_PATH, status="RUNNING", started_at__lte=cutoff)
+             .order_by("started_at").values_list("pk", "args_kwargs")[:RECLAIM_BATCH])
+    reclaimed = 0
+    for row_id, args_kwargs in stuck:
+        alert_id, attempt = args_kwargs["kwargs"]["alert_id"], args_kwargs["kwargs"].get("attempt", 1)
+        with transaction.atomic():  # lock order: the alert row, then the task row
+            alert = LowStockAlert.objects.select_for_update(skip_locked=True).filter(pk=alert_id).first()
+            if alert is not None and alert.email_attempts == attempt and alert.email_claimed_at is not None:
+                continue  # it claimed: the claim's lease decides (above)
+            row = DBTaskResult.objects.select_for_update(skip_locked=True).filter(pk=row_id, status="RUNNING")
+            waiting = (alert is not None and alert.email_status in IN_PROGRESS
+                       and alert.email_attempts == attempt - 1 and alert.email_claimed_at is None)
+            error = (f"WorkerLost: the task started at or before {cutoff.isoformat()} and never finished"
+                     + ("; enqueued again" if waiting else ""))
+            if not row.update(status="FAILED", finished_at=timezone.now(), traceback=error,
+                              exception_class_path=f"{__name__}.WorkerLost"):
+                continue
+            if waiting:  # it died before claiming: the attempt never ran, so it is not counted
+                send_low_stock_alert_email.enqueue(alert_id=alert_id, attempt=attempt)
+                logger.warning("e-mail of low-stock alert %s: %s", alert_id, error)
+                reclaimed += 1
     return reclaimed
 
 
@@ -259,10 +291,34 @@ def _fail_lost_task_rows(alert_id: int, attempt: int, error: str) -> None:
              traceback=error)
 
 
+def ensure_watchdog(run_at: datetime, *, serialize: bool = True) -> None:
+    """Make sure a watchdog run is queued at or before `run_at`.
+
+    `serialize` takes an advisory lock so concurrent callers queue one run; callers inside a stock
+    transaction pass False (no global lock held until their commit): a rare extra run is harmless,
+    and the next watchdog run, which does serialize, schedules only one successor.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    with transaction.atomic():
+        if serialize:
+            _serialize_scheduling(WATCHDOG_SCHEDULE_LOCK)
+        if not DBTaskResult.objects.filter(task_path=WATCHDOG_TASK_PATH, status="READY",
+                                           run_after__lte=run_at).exists():
+            reclaim_lost_email_attempts.using(run_after=run_at).enqueue()
+
+
 @task()
 def reclaim_lost_email_attempts() -> int:
-    """The lease watchdog enqueued with every claim: `reclaim_lost_attempts` once the lease has run out."""
-    return reclaim_lost_attempts()
+    """The lease watchdog: take over lost attempts, then run again a lease later while any e-mail is pending.
+
+    Queued when an alert's e-mail is enqueued and when an attempt is claimed; the chain ends when no
+    e-mail is queued or retrying. Returns how many attempts it took over.
+    """
+    reclaimed = reclaim_lost_attempts()
+    if LowStockAlert.objects.filter(email_status__in=IN_PROGRESS).exists():
+        ensure_watchdog(timezone.now() + lease())
+    return reclaimed
 
 
 # --- reservation expiry ------------------------------------------------------------------------------
@@ -278,10 +334,10 @@ EXPIRY_INTERVAL = timedelta(seconds=60)
 EXPIRY_SCHEDULE_LOCK = 0x1E5E_2A7E
 
 
-def _serialize_scheduling() -> None:
+def _serialize_scheduling(key: int = EXPIRY_SCHEDULE_LOCK) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EXPIRY_SCHEDULE_LOCK])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def ensure_expiry_scheduled(run_at) -> bool:

@@ -107,10 +107,15 @@ class Worker:
         self.log_file.close()
 
 
+def task_rows() -> list:
+    return list(DBTaskResult.objects.order_by("enqueued_at").values_list("task_path", "status", "run_after"))
+
+
 def wait_until(predicate, what: str, worker: Worker, timeout: float = TIMEOUT):
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}; the worker logged:\n{worker.log}"
+        assert time.monotonic() < deadline, (f"timed out waiting until {what}; tasks: {task_rows()}; "
+                                             f"the worker logged:\n{worker.log}")
         time.sleep(0.05)
 
 
@@ -118,7 +123,8 @@ def wait_until(predicate, what: str, worker: Worker, timeout: float = TIMEOUT):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("accept_first", "copies"), [(False, 1), (True, 2)], ids=["not-accepted", "accepted"])
 def test_an_email_whose_worker_was_killed_mid_send_is_delivered_by_another_worker_after_the_lease(
-        world, tmp_path, accept_first, copies):
+        world, tmp_path, settings, accept_first, copies):
+    settings.LOW_STOCK_EMAIL_LEASE_SECONDS = LEASE_SECONDS  # this process opens the alert, the workers send it
     mailbox = HangingMailbox(accept_first)
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
@@ -157,7 +163,9 @@ def test_an_email_whose_worker_was_killed_mid_send_is_delivered_by_another_worke
         attempt2 = DBTaskResult.objects.get(task_path=EMAIL_TASK, args_kwargs__kwargs__attempt=2)
         assert (attempt2.status, attempt2.worker_ids) == ("SUCCESSFUL", ["second"])
         watchdogs = DBTaskResult.objects.filter(task_path="inventory.tasks.reclaim_lost_email_attempts")
-        assert sorted(watchdogs.values_list("status", "return_value")) == [("SUCCESSFUL", 0), ("SUCCESSFUL", 1)]
+        # How many watchdog runs there were depends on timing; exactly one of them took the attempt over.
+        runs = list(watchdogs.values_list("status", "return_value"))
+        assert {status for status, _ in runs} == {"SUCCESSFUL"} and sum(taken for _, taken in runs) == 1, runs
     finally:
         for worker in workers:
             worker.stop()

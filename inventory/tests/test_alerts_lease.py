@@ -11,7 +11,13 @@ from django_tasks_db.models import DBTaskResult
 from core.testing import run_threads
 from inventory.models import LowStockAlert
 from inventory.services import adjust_stock, assign_stock, set_threshold
-from inventory.tasks import _claim, _retry_or_give_up, reclaim_lost_attempts, send_low_stock_alert_email
+from inventory.tasks import (
+    _claim,
+    _retry_or_give_up,
+    reclaim_lost_attempts,
+    reclaim_lost_email_attempts,
+    send_low_stock_alert_email,
+)
 from inventory.tests.factories import ThresholdFactory
 
 EMAIL_TASK = "inventory.tasks.send_low_stock_alert_email"
@@ -43,15 +49,46 @@ def email_tasks(**filters):
 
 
 @pytest.mark.django_db
-def test_a_claim_schedules_its_watchdog_at_the_end_of_the_lease_and_a_finished_attempt_leaves_no_claim(alert):
-    with time_machine.travel(timezone.now(), tick=False):
-        assert send_low_stock_alert_email.call(alert_id=alert.pk, attempt=1) == "sent"
-        watchdog = DBTaskResult.objects.get(task_path=RECLAIM_TASK)
-        assert watchdog.status == "READY" and watchdog.run_after == timezone.now() + timedelta(seconds=60)
+def test_a_watchdog_waits_from_the_alert_on_and_a_finished_attempt_leaves_no_claim(alert):
+    (watchdog,) = DBTaskResult.objects.filter(task_path=RECLAIM_TASK, status="READY")
+    assert timezone.now() < watchdog.run_after <= timezone.now() + timedelta(seconds=60)
+    assert send_low_stock_alert_email.call(alert_id=alert.pk, attempt=1) == "sent"
+    assert DBTaskResult.objects.filter(task_path=RECLAIM_TASK).count() == 1  # the claim reused it: one waits
     alert.refresh_from_db()
     assert (alert.email_status, alert.email_attempts, alert.email_claimed_at) == (EmailStatus.SENT, 1, None)
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert reclaim_lost_email_attempts.call() == 0
+    assert DBTaskResult.objects.filter(task_path=RECLAIM_TASK).count() == 1  # nothing pending: no successor
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_watchdog_runs_again_a_lease_later_while_an_email_is_pending(alert):
+    DBTaskResult.objects.filter(task_path=RECLAIM_TASK).delete()
+    with time_machine.travel(timezone.now(), tick=False):
+        assert reclaim_lost_email_attempts.call() == 0  # the alert's e-mail is still queued
+        (successor,) = DBTaskResult.objects.filter(task_path=RECLAIM_TASK, status="READY")
+        assert successor.run_after == timezone.now() + timedelta(seconds=60)
+        assert reclaim_lost_email_attempts.call() == 0
+    assert DBTaskResult.objects.filter(task_path=RECLAIM_TASK, status="READY").count() == 1  # never two
+
+
+@pytest.mark.django_db
+def test_a_worker_killed_after_taking_the_task_but_before_claiming_the_attempt_is_replaced(alert):
+    started = timezone.now()
+    DBTaskResult.objects.filter(task_path=EMAIL_TASK).update(status="RUNNING", started_at=started,
+                                                             worker_ids=["killed"])
+    with time_machine.travel(started + timedelta(seconds=59), tick=False):
         assert reclaim_lost_attempts() == 0
+    with time_machine.travel(started + timedelta(seconds=61), tick=False):
+        assert reclaim_lost_attempts() == 1
+        assert reclaim_lost_attempts() == 0
+
+    dead = email_tasks(worker_ids=["killed"]).get()
+    assert (dead.status, dead.exception_class_path) == ("FAILED", "inventory.tasks.WorkerLost")
+    (again,) = email_tasks(status="READY")
+    assert again.args_kwargs["kwargs"] == {"alert_id": alert.pk, "attempt": 1}  # it never ran: not counted
+    assert send_low_stock_alert_email.call(alert_id=alert.pk, attempt=1) == "sent"
     assert len(mail.outbox) == 1
 
 
@@ -126,7 +163,7 @@ def test_an_alert_resolved_before_its_email_went_out_is_not_mailed(alert, world)
     alert.refresh_from_db()
     assert (alert.email_status, alert.email_claimed_at) == (EmailStatus.SKIPPED, None)
     assert "Resolved before the e-mail went out" in alert.email_error
-    assert mail.outbox == [] and not DBTaskResult.objects.filter(task_path=RECLAIM_TASK).exists()
+    assert mail.outbox == [] and DBTaskResult.objects.filter(task_path=RECLAIM_TASK).count() == 1  # from the alert
     assert send_low_stock_alert_email.call(alert_id=alert.pk, attempt=1) == "already skipped"
 
 

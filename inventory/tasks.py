@@ -120,10 +120,11 @@ def send_low_stock_alert_email(alert_id: int, attempt: int = 1) -> str:
 
     Idempotent: an alert whose e-mail is sent (or given up, or skipped) is left alone, and each
     attempt is claimed once (`email_attempts` goes from attempt-1 to attempt, under the alert's row
-    lock), so a task run twice sends once. Takes over lost claims first (`reclaim_lost_attempts`).
+    lock), so a task run twice sends once. Takes over other attempts' lost claims first.
     Returns "sent", "retrying", "failed", "skipped", or why it did nothing.
     """
-    reclaim_lost_attempts()
+    # Lost claims are a cheap indexed query; stuck task rows (a table scan) are left to the watchdog.
+    _reclaim_lost_claims(timezone.now() - lease())
     alert = (
         LowStockAlert.objects.select_related("product", "warehouse", "warehouse__manager__role")
         .filter(pk=alert_id)
@@ -228,6 +229,10 @@ def reclaim_lost_attempts(now: datetime | None = None) -> int:
     `failed`), the same one if it never claimed. The re-check under the lock makes it happen once.
     """
     cutoff = (now or timezone.now()) - lease()
+    return _reclaim_lost_claims(cutoff) + _reclaim_unclaimed_attempts(cutoff)
+
+
+def _reclaim_lost_claims(cutoff: datetime) -> int:
     lost = Q(email_claimed_at__lte=cutoff, email_status__in=IN_PROGRESS)
     candidates = list(LowStockAlert.objects.filter(lost).order_by("pk").values_list("pk", flat=True)[:RECLAIM_BATCH])
     reclaimed = 0
@@ -250,7 +255,7 @@ def reclaim_lost_attempts(now: datetime | None = None) -> int:
                 send_low_stock_alert_email.enqueue(alert_id=alert_id, attempt=attempt + 1)
                 logger.warning("e-mail of low-stock alert %s: %s; attempt %s enqueued", alert_id, error, attempt + 1)
             reclaimed += 1
-    return reclaimed + _reclaim_unclaimed_attempts(cutoff)
+    return reclaimed
 
 
 def _reclaim_unclaimed_attempts(cutoff: datetime) -> int:

@@ -121,6 +121,8 @@ def _open_alert(*, product_id: int, warehouse_id: int, quantity: int, threshold:
 def _enqueue_email(alert: LowStockAlert) -> None:
     # The database task backend stores the task in this same transaction: a rollback drops it,
     # a commit keeps it for the worker. Nothing here talks to SMTP.
-    from .tasks import send_low_stock_alert_email
+    from .tasks import ensure_watchdog, lease, send_low_stock_alert_email
 
     send_low_stock_alert_email.enqueue(alert_id=alert.pk, attempt=1)
+    # A worker killed after taking the task but before claiming the attempt is found by the watchdog.
+    ensure_watchdog(timezone.now() + lease(), serialize=False)

@@ -4,6 +4,7 @@ import django_filters
 
 from core.filters import BaseFilterSet, BooleanFilter, IdFilter, date_from_filter, date_to_filter
 
+from . import feed
 from .models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock, StockCount, StockMovement
 
 
@@ -41,18 +42,25 @@ class ThresholdFilter(BaseFilterSet):
 
 
 class MovementFilter(BaseFilterSet):
-    """`warehouse`, `product`, `kind`, `date_from`/`date_to` (inclusive days, project time zone), `after`."""
+    """`warehouse`, `product`, `kind`, `date_from`/`date_to` (inclusive days, project time zone), `after`.
+
+    `after=<id>` is the change feed: the rows that follow movement `id` in commit order, only once
+    no smaller position can still commit (`inventory.feed`).
+    """
 
     warehouse = IdFilter(field_name="warehouse_id")
     product = IdFilter(field_name="product_id")
     kind = django_filters.ChoiceFilter(choices=StockMovement.Kind.choices)
     date_from = date_from_filter()
     date_to = date_to_filter()
-    after = IdFilter(field_name="id", lookup_expr="gt", min_value=0)
+    after = IdFilter(method="filter_after", min_value=0)
 
     class Meta:
         model = StockMovement
         fields = ["warehouse", "product", "kind", "date_from", "date_to", "after"]
+
+    def filter_after(self, queryset, name, value):
+        return feed.rows_after(queryset, value)
 
 
 class AlertFilter(BaseFilterSet):

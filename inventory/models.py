@@ -12,6 +12,8 @@ from accounts.policies import is_active
 from core.identity import IdentityKeysMixin, IdentityKeysQuerySet
 from warehouses.models import Warehouse
 
+from .feed import TransactionId
+
 # A single operation may move at most this many units (guards integer overflow and typos).
 MAX_QUANTITY = 1_000_000_000
 
@@ -134,6 +136,9 @@ class StockMovement(models.Model):
     reason = models.CharField(max_length=32, blank=True)
     note = models.TextField(blank=True, max_length=1000)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The inserting transaction's id, set by the database (never by Python) and, like every column
+    # here, written once: the change feed's commit-aware position is (txid, id). See inventory/feed.py.
+    txid = models.BigIntegerField(db_default=TransactionId(), editable=False)
 
     objects = MovementQuerySet.as_manager()
 
@@ -148,6 +153,7 @@ class StockMovement(models.Model):
             models.Index(fields=["product", "created_at"], name="movement_product_created"),
             models.Index(fields=["stock", "id"], name="movement_stock_id"),
             models.Index(fields=["reference_type", "reference_id"], name="movement_reference"),
+            models.Index(fields=["txid", "id"], name="movement_feed_position"),
         ]
 
     def __str__(self):
@@ -210,6 +216,7 @@ class LowStockAlert(models.Model):
         SENT = "sent", "Sent"
         RETRYING = "retrying", "Retrying"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"  # resolved before its e-mail went out
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
@@ -219,6 +226,9 @@ class LowStockAlert(models.Model):
     email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
     email_attempts = models.PositiveSmallIntegerField(default=0)
     email_error = models.TextField(blank=True)
+    # When the current attempt was claimed by a worker; cleared when it ends. A claim older than the
+    # lease (LOW_STOCK_EMAIL_LEASE_SECONDS) belongs to a dead worker and is taken over (inventory.tasks).
+    email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -233,7 +243,11 @@ class LowStockAlert(models.Model):
                 name="alert_one_open_per_stock",
             )
         ]
-        indexes = [models.Index(fields=["warehouse", "status"], name="alert_warehouse_status")]
+        indexes = [
+            models.Index(fields=["warehouse", "status"], name="alert_warehouse_status"),
+            models.Index(fields=["email_claimed_at"], condition=models.Q(email_claimed_at__isnull=False),
+                         name="alert_email_claimed"),
+        ]
 
     def __str__(self):
         return f"alert {self.product_id}@{self.warehouse_id} ({self.status})"

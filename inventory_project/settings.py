@@ -182,6 +182,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LOW_STOCK_EMAIL_MAX_ATTEMPTS = env_int("LOW_STOCK_EMAIL_MAX_ATTEMPTS", 6)
 LOW_STOCK_EMAIL_RETRY_BASE_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_BASE_SECONDS", 30)
 LOW_STOCK_EMAIL_RETRY_MAX_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_MAX_SECONDS", 1800)
+# A claimed attempt older than this belongs to a dead worker and is taken over (above EMAIL_TIMEOUT × round trips).
+LOW_STOCK_EMAIL_LEASE_SECONDS = env_int("LOW_STOCK_EMAIL_LEASE_SECONDS", 300)
 # How long a password-reset link works, in seconds (Django's default is three days; SPEC §3 says one hour).
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 # Prefix for links in e-mails, e.g. https://inventory.example.com (empty: relative paths).

@@ -13,7 +13,7 @@ import pytest
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from inventory.models import StockMovement
-from inventory.services import assign_stock
+from inventory.services import assign_stock, reserve_stock
 from inventory.tests.factories import ProductFactory
 from warehouses.tests.factories import WarehouseFactory
 
@@ -60,6 +60,7 @@ def test_an_admin_sees_stock_and_the_read_only_ledger_and_approves_a_request(liv
     warehouse = WarehouseFactory(code="NORTH", name="North")
     product = ProductFactory(sku="BOLT-9", name="Bolt nine")
     assign_stock(actor=admin, warehouse=warehouse, product=product, quantity=40)
+    reserve_stock(actor=admin, warehouse=warehouse, product=product, quantity=12, reference="ORDER-1")
     from workflows.services import create_purchase_request
 
     purchase = create_purchase_request(actor=viewer, warehouse=warehouse, product=product, quantity=3)
@@ -69,7 +70,10 @@ def test_an_admin_sees_stock_and_the_read_only_ledger_and_approves_a_request(liv
 
     page.goto(f"{live_server.url}/admin/inventory/stock/")
     row = page.locator("#result_list tbody tr").first
-    assert "BOLT-9" in row.inner_text() and "40" in row.inner_text()
+    assert "BOLT-9" in row.locator(".field-product").inner_text()
+    buckets = {name: row.locator(f".field-{name}").inner_text().strip()
+               for name in ("quantity", "reserved", "available", "incoming")}
+    assert buckets == {"quantity": "40", "reserved": "12", "available": "28", "incoming": "0"}
     shot(page, "02-stock-list")
 
     page.goto(f"{live_server.url}/admin/inventory/stockmovement/")

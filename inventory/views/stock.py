@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.permissions import IsActiveUser
@@ -13,7 +14,7 @@ from core.http import client_ip
 from core.idempotency import idempotent
 from core.pagination import LedgerCursorPagination
 
-from .. import selectors, services
+from .. import feed, selectors, services
 from ..filters import (
     AlertFilter,
     MovementFilter,
@@ -111,12 +112,40 @@ class AdjustStockView(_StockOperationView):
 
 
 class ChangeFeedCursorPagination(LedgerCursorPagination):
-    """Newest first; with `?after=<id>` oldest first, so a client can follow the ledger as it grows."""
+    """Newest first by cursor; with `?after=<id>`, the change feed: oldest first in commit order.
 
-    def get_ordering(self, request, queryset, view):
-        if "after" in request.query_params:
-            return ("id",)
-        return super().get_ordering(request, queryset, view)
+    A feed page's `next` link is the same query with `after` = the page's last id (a keyset on the
+    commit-aware position, see `inventory.feed`), so following it or re-polling with the last id
+    seen are the same request; `previous` is null. A `cursor` sent with `after` (a feed link from
+    before the position existed) continues after the id it holds.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if "after" not in request.query_params:
+            self.feed_page = None
+            return super().paginate_queryset(queryset, request, view)
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        cursor = self.decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not cursor.reverse:
+            queryset = feed.rows_after(queryset, int(cursor.position))
+        rows = list(queryset.order_by(*feed.FEED_ORDER)[: self.page_size + 1])
+        self.has_next = len(rows) > self.page_size
+        self.feed_page = rows[: self.page_size]
+        return self.feed_page
+
+    def get_next_link(self):
+        if self.feed_page is None:
+            return super().get_next_link()
+        if not self.has_next:
+            return None
+        url = remove_query_param(self.base_url, self.cursor_query_param)
+        return replace_query_param(url, "after", self.feed_page[-1].pk)
+
+    def get_previous_link(self):
+        if self.feed_page is None:
+            return super().get_previous_link()
+        return None
 
 
 class StockMovementListView(generics.ListAPIView):

@@ -74,60 +74,52 @@ def owner_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("owner", stock_id, movement_id, 0, 0)
 
 
-def _sum_per_stock(queryset, field: str) -> Subquery:
-    """`Σ field` of a queryset's rows per stock row (`stock_id = OuterRef(pk)`), for an annotation."""
-    return Subquery(
-        queryset.filter(stock_id=OuterRef("pk")).order_by().values("stock_id").annotate(total=Sum(field)).values("total")
-    )
-
-
 # Where the units of each bucket come from, beyond this app's own: apps above `inventory` register
 # theirs (`register_bucket_source`) in `AppConfig.ready`, so the ledger check never imports them.
 _BUCKET_SOURCES: dict[str, list] = {"reserved": [], "incoming": []}
 
 
 def register_bucket_source(bucket: str, source) -> None:
-    """Add a source of `Stock.reserved` or `Stock.incoming`: a callable returning a per-row expression.
+    """Add a source of `Stock.reserved` or `Stock.incoming`.
 
-    The expression is evaluated against a `Stock` row (use `OuterRef("product_id")`,
-    `OuterRef("warehouse_id")`) and yields the units that source holds in the bucket (or null).
+    `source()` returns rows `(product_id, warehouse_id, units)`: one grouped query (e.g.
+    `.values_list("product_id", "transfer__source_warehouse_id").annotate(Sum(...))`), so the check
+    costs one aggregate per source however many stock rows there are.
     """
     if source not in _BUCKET_SOURCES[bucket]:
         _BUCKET_SOURCES[bucket].append(source)
 
 
-def held_units() -> list:
-    """The sources of `Stock.reserved`, each a per-row subquery of units held.
-
-    Active reservations, plus what other apps register (approved, not yet shipped transfer lines
-    reserve at their source).
-    """
-    own = _sum_per_stock(Reservation.objects.filter(status=Reservation.Status.ACTIVE), "quantity")
-    return [own, *(source() for source in _BUCKET_SOURCES["reserved"])]
+def _active_reservations():
+    return (Reservation.objects.filter(status=Reservation.Status.ACTIVE).order_by()
+            .values_list("product_id", "warehouse_id").annotate(units=Sum("quantity")))
 
 
-def incoming_units() -> list:
-    """The sources of `Stock.incoming`: what other apps register (shipped transfer lines not yet accounted for)."""
-    return [source() for source in _BUCKET_SOURCES["incoming"]]
+def expected_buckets() -> dict[str, dict[tuple[int, int], int]]:
+    """Per bucket, the units its sources hold per `(product_id, warehouse_id)` (absent: none)."""
+    sources = {"reserved": [_active_reservations, *_BUCKET_SOURCES["reserved"]],
+               "incoming": list(_BUCKET_SOURCES["incoming"])}
+    expected: dict[str, dict[tuple[int, int], int]] = {}
+    for bucket, callables in sources.items():
+        totals: dict[tuple[int, int], int] = {}
+        for source in callables:
+            for product_id, warehouse_id, units in source():
+                totals[(product_id, warehouse_id)] = totals.get((product_id, warehouse_id), 0) + (units or 0)
+        expected[bucket] = totals
+    return expected
 
 
 def bucket_mismatches() -> Iterator[Mismatch]:
-    """Stock rows whose `reserved` or `incoming` differ from the units their sources hold (one query)."""
-    def total(sources):
-        parts = [Coalesce(source, Value(0)) for source in sources] or [Value(0)]
-        expression = parts[0]
-        for part in parts[1:]:
-            expression = expression + part
-        return expression
+    """Stock rows whose `reserved` or `incoming` differ from the units their sources hold.
 
-    rows = (
-        Stock.objects.order_by()
-        .annotate(held=total(held_units()), in_transit=total(incoming_units()))
-        .filter(~Q(reserved=F("held")) | ~Q(incoming=F("in_transit")))
-        .values_list("pk", "held", "reserved", "in_transit", "incoming")
-        .order_by("pk")
-    )
-    for stock_id, held, reserved, in_transit, incoming in rows.iterator(chunk_size=2000):
+    One grouped query per source, then one pass over the stock rows (streamed): linear in rows, with
+    no per-row subquery for the planner to get wrong.
+    """
+    expected = expected_buckets()
+    rows = Stock.objects.order_by("pk").values_list("pk", "product_id", "warehouse_id", "reserved", "incoming")
+    for stock_id, product_id, warehouse_id, reserved, incoming in rows.iterator(chunk_size=5000):
+        held = expected["reserved"].get((product_id, warehouse_id), 0)
+        in_transit = expected["incoming"].get((product_id, warehouse_id), 0)
         if held != reserved:
             yield Mismatch("reserved", stock_id, None, held, reserved)
         if in_transit != incoming:

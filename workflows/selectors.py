@@ -1,6 +1,6 @@
 """Reads of purchase and transfer requests, always starting from the user's scope."""
 
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import F, Prefetch, QuerySet, Sum
 
 from .models import PurchaseRequest, TransferLine, TransferMode, TransferRequest, TransferStatus
 
@@ -16,19 +16,12 @@ def transfer_requests_for(user) -> QuerySet[TransferRequest]:
         Prefetch("lines", queryset=TransferLine.objects.order_by("pk")))
 
 
-def _per_stock_row(lines, *, warehouse_field: str, total) -> Subquery:
-    """`total` over `lines` of a stock row's product going from/to its warehouse (`OuterRef` of a `Stock`)."""
-    return Subquery(
-        lines.filter(product_id=OuterRef("product_id"), **{f"transfer__{warehouse_field}_id": OuterRef("warehouse_id")})
-        .order_by().values("product_id").annotate(total=total).values("total")
-    )
-
-
-def reserved_by_transfers() -> Subquery:
-    """Per stock row: units approved, not yet shipped in-transit transfers hold at their source."""
+def reserved_by_transfers():
+    """`(product_id, warehouse_id, units)` that approved, not yet shipped in-transit transfers hold at their source."""
     lines = TransferLine.objects.filter(transfer__mode=TransferMode.IN_TRANSIT,
                                         transfer__status=TransferStatus.APPROVED)
-    return _per_stock_row(lines, warehouse_field="source_warehouse", total=Sum("quantity"))
+    return (lines.order_by().values_list("product_id", "transfer__source_warehouse_id")
+            .annotate(units=Sum("quantity")))
 
 
 def in_transit_lines() -> QuerySet[TransferLine]:
@@ -40,7 +33,8 @@ def in_transit_lines() -> QuerySet[TransferLine]:
 OUTSTANDING = F("shipped_quantity") - F("received_quantity") - F("rejected_quantity")
 
 
-def incoming_by_transfers() -> Subquery:
-    """Per stock row: shipped units on their way to it (every line, so a settled one that is not zero shows)."""
-    return _per_stock_row(TransferLine.objects.all(), warehouse_field="destination_warehouse",
-                          total=Sum(OUTSTANDING))
+def incoming_by_transfers():
+    """`(product_id, warehouse_id, units)` shipped to a warehouse and not yet accounted for (every line, so a
+    settled one that is not zero shows)."""
+    return (TransferLine.objects.order_by().values_list("product_id", "transfer__destination_warehouse_id")
+            .annotate(units=Sum(OUTSTANDING)))

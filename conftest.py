@@ -1,7 +1,5 @@
 """Shared fixtures: a world of two warehouses with a user of each role, and authenticated clients."""
 
-from datetime import datetime
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,8 +83,6 @@ class World:
         self.product = ProductFactory(sku="BOLT-1", name="Bolt")
         self.product2 = ProductFactory(sku="NUT-1", name="Nut")
 
-    def client(self, user):
-        return client_for(user)
 
 
 @pytest.fixture
@@ -123,22 +119,6 @@ def berlin(settings):
     """Project time zone Europe/Berlin (a zone with DST and a non-zero offset)."""
     settings.TIME_ZONE = "Europe/Berlin"
     return BERLIN
-
-
-@pytest.fixture
-def frozen_now():
-    """Freeze "now" (what decides "today") at a chosen instant: frozen_now(datetime(...))."""
-    patches = []
-
-    def freeze(instant: datetime):
-        patcher = mock.patch("django.utils.timezone.now", return_value=instant)
-        patches.append(patcher)
-        patcher.start()
-        return instant
-
-    yield freeze
-    for patcher in patches:
-        patcher.stop()
 
 
 def pytest_terminal_summary(terminalreporter):

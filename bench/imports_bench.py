@@ -23,12 +23,13 @@ Figures are printed as ratios to the baseline measured in the same run, since th
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from loadlib import peak_rss_mb, recreate_postgres  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,22 +46,6 @@ def _setup_django(database_url: str):
 
     django.setup()
 
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-
-
-def _recreate_postgres(url: str, *, drop_only: bool = False):
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _prepare():
@@ -141,7 +126,7 @@ def _measure(what: str) -> dict:
         seconds = time.perf_counter() - began
         transaction.set_rollback(True)
     return {"what": what, "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds,
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def _run_child(database_url: str, what: str, repeat: int) -> dict:
@@ -171,7 +156,7 @@ def main() -> int:
     url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
     postgres = url.startswith(("postgres://", "postgresql://"))
     if postgres:
-        _recreate_postgres(url)
+        recreate_postgres(url)
     try:
         _setup_django(url)
         from django.db import connection
@@ -185,7 +170,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            _recreate_postgres(url, drop_only=True)
+            recreate_postgres(url, drop_only=True)
         tmp.cleanup()
 
     print(f"\nbest of {args.repeat} runs per line (all runs' seconds in brackets)")

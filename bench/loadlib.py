@@ -83,6 +83,13 @@ def recreate_postgres(url: str, *, drop_only: bool = False) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def pgbench_one_row(url: str, *, clients: int, seconds: int) -> float:
     """Transactions/s of `UPDATE bench_hot SET n = n + 1 WHERE id = 1` (one row, autocommit), as pgbench sees it."""
     import psycopg

@@ -17,14 +17,14 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from loadlib import peak_rss_mb, recreate_postgres  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,22 +43,9 @@ def _setup_django(database_url: str):
     django.setup()
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-
 
 # --- database ---------------------------------------------------------------------------------------
 
-def _recreate_postgres(url: str, *, drop_only: bool = False):
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _populate(count: int, year: int, month: int):
@@ -151,7 +138,7 @@ def _generate(fmt: str, year: int, month: int, compression: int) -> dict:
         size = out.tell()
     assert rows == report.movement_count, (rows, report.movement_count)
     return {"format": fmt, "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "bytes": size,
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def _baseline() -> dict:
@@ -171,7 +158,7 @@ def _baseline() -> dict:
         doc.build([table])
         seconds = time.perf_counter() - began
     return {"format": "platypus-table", "rows": BASELINE_ROWS, "seconds": seconds,
-            "rows_per_s": BASELINE_ROWS / seconds, "peak_rss_mb": _peak_rss_mb()}
+            "rows_per_s": BASELINE_ROWS / seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def _child(args) -> int:
@@ -212,7 +199,7 @@ def main() -> int:
     url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
     postgres = url.startswith(("postgres://", "postgresql://"))
     if postgres:
-        _recreate_postgres(url)
+        recreate_postgres(url)
     try:
         _setup_django(url)
         from django.db import connection
@@ -236,7 +223,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            _recreate_postgres(url, drop_only=True)
+            recreate_postgres(url, drop_only=True)
         tmp.cleanup()
 
     print(f"\nbest of {args.repeat} runs per line (all runs' seconds in brackets)")

@@ -23,13 +23,12 @@ Figures are printed as ratios to the baseline measured in the same run, since th
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from loadlib import peak_rss_mb, recreate_postgres  # bench/ is on sys.path when a script runs
+from loadlib import best_of_children, peak_rss_mb, recreate_postgres  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -130,15 +129,7 @@ def _measure(what: str) -> dict:
 
 
 def _run_child(database_url: str, what: str, repeat: int) -> dict:
-    runs = []
-    for _ in range(repeat):
-        command = [sys.executable, __file__, "--child", what, "--database-url", database_url]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    best = min(runs, key=lambda r: r["seconds"])
-    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
-    return best
+    return best_of_children(__file__, database_url, what, repeat=repeat)
 
 
 def main() -> int:

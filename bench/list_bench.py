@@ -97,10 +97,7 @@ def main() -> int:
     finally:
         if server is not None:
             server.stop()
-        from django.db import connections
-
-        connections.close_all()
-        loadlib.recreate_postgres(args.database_url, drop_only=True)
+        loadlib.close_and_drop(args.database_url)
         log_dir.cleanup()
 
     api, baseline = max(rounds[API]), max(rounds[BASELINE])

@@ -90,6 +90,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def best_of_children(script: str, database_url: str, what: str, *extra: str, repeat: int = 1) -> dict:
+    """Best of `repeat` runs of `script --child what` (the fastest; the machine is shared), each in a fresh
+    process that prints its figures as JSON on its last line; peak memory is the largest of the runs."""
+    runs = []
+    for _ in range(repeat):
+        command = [sys.executable, script, "--child", what, "--database-url", database_url, *extra]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["seconds"])
+    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
+    return best
+
+
+def close_and_drop(database_url: str) -> None:
+    """Close this process's connections and drop the benchmark's throwaway database."""
+    from django.db import connections
+
+    connections.close_all()
+    recreate_postgres(database_url, drop_only=True)
+
+
 def pgbench_one_row(url: str, *, clients: int, seconds: int) -> float:
     """Transactions/s of `UPDATE bench_hot SET n = n + 1 WHERE id = 1` (one row, autocommit), as pgbench sees it."""
     import psycopg

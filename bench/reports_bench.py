@@ -17,14 +17,13 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from loadlib import peak_rss_mb, recreate_postgres  # bench/ is on sys.path when a script runs
+from loadlib import best_of_children, peak_rss_mb, recreate_postgres  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -171,15 +170,7 @@ def _child(args) -> int:
 
 def _run_child(database_url: str, what: str, *extra: str, repeat: int = 1) -> dict:
     """Best of `repeat` runs (the fastest; the machine is shared), each in a fresh process."""
-    runs = []
-    for _ in range(repeat):
-        command = [sys.executable, __file__, "--child", what, "--database-url", database_url, *extra]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    best = min(runs, key=lambda r: r["seconds"])
-    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
-    return best
+    return best_of_children(__file__, database_url, what, *extra, repeat=repeat)
 
 
 def main() -> int:

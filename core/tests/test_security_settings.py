@@ -72,3 +72,32 @@ def test_the_proxy_https_header_is_trusted_only_when_configured():
                               text=True, timeout=120).stdout.strip()
                for extra in ({}, {"SECURE_PROXY_SSL_HEADER": "true"})]
     assert outputs == ["None", "('HTTP_X_FORWARDED_PROTO', 'https')"]
+
+
+def _manage(*args, **env):
+    environment = {"PATH": os.environ.get("PATH", ""), **env}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_manage_py_in_an_unconfigured_checkout_runs_as_development():
+    result = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_manage_py_leaves_a_configured_environment_alone():
+    configured = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
+                         SECRET_KEY="k" * 60, ALLOWED_HOSTS="example.com")
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.strip().splitlines()[-1] == "False"
+    refused = _manage("check", DEBUG="false")
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set" in refused.stderr
+
+
+def test_the_wsgi_entry_point_never_defaults_to_debug():
+    result = subprocess.run([sys.executable, "-c", "import inventory_project.wsgi"], cwd=BASE_DIR,
+                            env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr

@@ -200,6 +200,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+# Several deployments (or test runs) sharing one Redis keep apart by prefix.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
 
 # --- API ------------------------------------------------------------------------------------------
 THROTTLE_AUTH = os.environ.get("THROTTLE_AUTH", "20/minute")

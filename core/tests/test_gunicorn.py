@@ -168,7 +168,9 @@ def test_the_login_throttle_holds_across_processes_with_redis(serve, database_ur
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    env = server_environment(database_url, THROTTLE_AUTH="5/minute", REDIS_URL=REDIS_URL)
+    # A prefix of its own: another run on this machine may share the Redis database.
+    env = server_environment(database_url, THROTTLE_AUTH="5/minute", REDIS_URL=REDIS_URL,
+                             CACHE_KEY_PREFIX=secrets.token_hex(8))
     first = serve(env, "--workers", "4", "--threads", "1", "--access-logformat", ACCESS_LOG_FORMAT)
     second = serve(env, "--workers", "1")
     assert_login_rate_is_global(first, second)

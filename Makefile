@@ -1,7 +1,7 @@
 # Both commands need only Python 3.11+; `make` is a convenience over scripts/dev.py.
 PYTHON ?= python3
 
-.PHONY: run test lint check bench bench-imports bench-hot-row bench-list replica-up replica-down
+.PHONY: run test lint check bench bench-imports bench-hot-row bench-list bench-scale replica-up replica-down
 
 run:    ## set up .venv, migrate SQLite, load demo data, run the server and the alert worker
 	$(PYTHON) scripts/dev.py run
@@ -28,6 +28,9 @@ bench-hot-row:  ## hot-row decisions over HTTP vs GET /api/profile/ and pgbench 
 
 bench-list:  ## GET /api/stocks/?page_size=200 vs a plain JsonResponse of .values() (PostgreSQL)
 	DEBUG=true .venv/bin/python bench/list_bench.py
+
+bench-scale:  ## dashboards and ledger at 1 M and 10 M movements vs bare SQL (PostgreSQL; seeds once, reuses after)
+	DEBUG=true .venv/bin/python bench/scale_bench.py --plans
 
 replica-up:  ## a streaming replica of the local PostgreSQL on 127.0.0.1:5433 (pg_basebackup; see bench/replica.py)
 	python3 bench/replica.py up

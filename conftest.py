@@ -99,7 +99,9 @@ def _ledger_is_consistent(request):
     if not (request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)):
         yield
         return
-    # Set the database up inside this fixture, so it is torn down after the check below.
+    # Set the database up inside this fixture, so it is torn down after the check below; likewise the
+    # settings, so a test's TIME_ZONE (the daily roll-up's days) is still in force when it is checked.
+    request.getfixturevalue("settings")
     request.getfixturevalue("_django_db_helper")
     yield
     if connection.needs_rollback or (connection.connection is not None and not connection.is_usable()):

@@ -1,20 +1,23 @@
 """Read-side aggregates for the dashboards: every figure is one SQL aggregate, never a Python loop over rows.
 
 The number of queries of each dashboard is constant (pinned by tests), whatever the size of the ledger.
-Days are calendar days in the project's time zone (`settings.TIME_ZONE`).
+Days are calendar days in the project's time zone (`settings.TIME_ZONE`). The daily series and the top
+products read the ledger's daily roll-up (`inventory.models.DailyFlow`, one row per stock row and day,
+written with each movement), not the ledger itself: a 30-day window is a few rows per stock row
+instead of every movement (docs/BENCHMARKS.md, "Dashboards at scale").
 """
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import timedelta
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Abs, Coalesce, TruncDate
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import ManagerPromotionRequest, Role, User
 from core.db_router import replica_reads
 from core.decisions import RequestStatus
 from core.periods import LocalDays
-from inventory.models import LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
+from inventory.models import DailyFlow, LowStockAlert, LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
 from workflows.models import PurchaseRequest, TransferRequest
 from workflows.selectors import OUTSTANDING, in_transit_lines
@@ -38,47 +41,40 @@ def window_ending_today(*, days: int) -> Window:
     return Window(first_day=today - timedelta(days=days - 1), days=days, tz=tz)
 
 
-def _inflow():
-    return Coalesce(Sum(Case(When(quantity_change__gt=0, then=F("quantity_change")), default=Value(0),
-                             output_field=IntegerField())), Value(0))
+def daily_flows(flows, *, window: Window) -> list[dict]:
+    """`[{date, in, out, net}]`, one entry per local day of the window, oldest first, zero days included.
 
-
-def _outflow():
-    return Coalesce(Sum(Case(When(quantity_change__lt=0, then=-F("quantity_change")), default=Value(0),
-                             output_field=IntegerField())), Value(0))
-
-
-def daily_flows(movements, *, first_day: date, days: int, tz: tzinfo) -> list[dict]:
-    """`[{date, in, out, net}]`, one entry per local day from `first_day`, oldest first, zero days included.
-
-    `movements` is an already-scoped StockMovement queryset; one query.
+    `flows` is an already-scoped `DailyFlow` queryset (the ledger's daily roll-up, `inventory.flows`);
+    one query.
     """
-    start = datetime.combine(first_day, time.min, tzinfo=tz)
-    end = datetime.combine(first_day + timedelta(days=days), time.min, tzinfo=tz)
+    last_day = window.first_day + timedelta(days=window.days)
     per_day = {
         row["day"]: row
-        for row in movements.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        for row in flows.filter(day__gte=window.first_day, day__lt=last_day)
         .order_by()
         .values("day")
-        .annotate(inflow=_inflow(), outflow=_outflow())
+        .annotate(inflow=Sum("inflow"), outflow=Sum("outflow"))
     }
     series = []
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
+    for offset in range(window.days):
+        day = window.first_day + timedelta(days=offset)
         row = per_day.get(day)
         inflow, outflow = (int(row["inflow"]), int(row["outflow"])) if row else (0, 0)
         series.append({"date": day.isoformat(), "in": inflow, "out": outflow, "net": inflow - outflow})
     return series
 
 
-def top_products(movements, *, window: Window, limit: int = TOP_PRODUCTS) -> list[dict]:
-    """The products with the most units moved (sum of |quantity_change|) in the window; one query."""
+def top_products(flows, *, window: Window, limit: int = TOP_PRODUCTS) -> list[dict]:
+    """The products with the most units moved (sum of |quantity_change|) in the window; one query.
+
+    Read from the daily roll-up: a day's units moved are its inflow plus its outflow.
+    """
+    last_day = window.first_day + timedelta(days=window.days)
     rows = (
-        movements.filter(created_at__gte=window.start, created_at__lt=window.end)
+        flows.filter(day__gte=window.first_day, day__lt=last_day)
         .order_by()
         .values("product_id", "product__sku", "product__name")
-        .annotate(moved=Sum(Abs("quantity_change")))
+        .annotate(moved=Sum(F("inflow") + F("outflow")))
         .order_by("-moved", "product__sku")[:limit]
     )
     return [{"product": r["product_id"], "sku": r["product__sku"], "name": r["product__name"], "moved": int(r["moved"])}
@@ -97,7 +93,7 @@ def admin_dashboard(*, days: int) -> dict:
     rejected or written off (Σ `incoming`).
     """
     window = window_ending_today(days=days)
-    movements = StockMovement.objects.all()
+    flows = DailyFlow.objects.all()
     open_alerts = LowStockAlert.objects.filter(status=LowStockAlert.Status.OPEN)
     units = Stock.objects.aggregate(on_hand=Coalesce(Sum("quantity"), 0), in_transit=Coalesce(Sum("incoming"), 0))
     totals = {
@@ -113,8 +109,8 @@ def admin_dashboard(*, days: int) -> dict:
     }
     return {
         "totals": totals,
-        "series": daily_flows(movements, first_day=window.first_day, days=days, tz=window.tz),
-        "top_products": top_products(movements, window=window),
+        "series": daily_flows(flows, window=window),
+        "top_products": top_products(flows, window=window),
         "alerts": _alerts(open_alerts.order_by("-created_at", "-id")),
     }
 
@@ -185,7 +181,7 @@ def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     that the destination has not yet accounted for.
     """
     window = window_ending_today(days=days)
-    movements = StockMovement.objects.filter(warehouse=warehouse)
+    flows = DailyFlow.objects.filter(warehouse=warehouse)
     stock_totals = Stock.objects.filter(warehouse=warehouse).aggregate(
         products=Count("id"), units=Coalesce(Sum("quantity"), 0), incoming=Coalesce(Sum("incoming"), 0)
     )
@@ -211,8 +207,8 @@ def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     return {
         "warehouse": warehouse.pk,
         "totals": totals,
-        "series": daily_flows(movements, first_day=window.first_day, days=days, tz=window.tz),
-        "top_products": top_products(movements, window=window),
+        "series": daily_flows(flows, window=window),
+        "top_products": top_products(flows, window=window),
         "low_stock": [stock_row(row) for row in low],
         "staff_activity": staff_activity(warehouse=warehouse, window=window),
     }

@@ -1,5 +1,6 @@
 """Ledger verification: every balance equals the sum of its movements, every running total is right,
-every bucket equals its sources (`reserved` = the active holds, `incoming` = the units in transit).
+every bucket equals its sources (`reserved` = the active holds, `incoming` = the units in transit),
+and the daily roll-up the dashboards read equals the ledger it sums (`inventory.flows`).
 
 Read-only and set-based (a window function does the running sums in the database), so it runs on
 ledgers of millions of rows; results are streamed.
@@ -7,10 +8,12 @@ ledgers of millions of rows; results are streamed.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
+from . import flows
 from .models import Reservation, Stock, StockMovement
 
 
@@ -19,15 +22,18 @@ class Mismatch:
     """One place where the ledger and the balances disagree."""
 
     # "balance" (Stock.quantity != sum), "running" (quantity_after != running sum), "owner",
-    # "reserved" (Stock.reserved != units held for it), "incoming" (Stock.incoming != units in transit)
+    # "reserved" (Stock.reserved != units held for it), "incoming" (Stock.incoming != units in transit),
+    # "flow" (the day's roll-up != its movements; expected/found are (inflow, outflow, movements))
     kind: str
     stock_id: int
     movement_id: int | None
-    expected: int
-    found: int
+    expected: int | tuple
+    found: int | tuple
+    day: date | None = None
 
     def __str__(self):
         where = f"stock {self.stock_id}" + (f", movement {self.movement_id}" if self.movement_id else "")
+        where += f", day {self.day.isoformat()}" if self.day else ""
         return f"{self.kind} mismatch at {where}: expected {self.expected}, found {self.found}"
 
 
@@ -126,10 +132,19 @@ def bucket_mismatches() -> Iterator[Mismatch]:
             yield Mismatch("incoming", stock_id, None, in_transit, incoming)
 
 
+def flow_mismatches() -> Iterator[Mismatch]:
+    """Days whose roll-up row (`DailyFlow`) differs from the movements of that stock row on that day."""
+    for stock_id, day, expected, found in flows.flow_mismatches():
+        yield Mismatch("flow", stock_id, None, expected, found, day=day)
+
+
+CHECKS = (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches, flow_mismatches)
+
+
 def ledger_mismatches(*, limit: int | None = None) -> list[Mismatch]:
     """Every disagreement between balances, buckets and the ledger (at most `limit` of them)."""
     found: list[Mismatch] = []
-    for source in (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches):
+    for source in CHECKS:
         for mismatch in source():
             found.append(mismatch)
             if limit is not None and len(found) >= limit:

@@ -5,8 +5,8 @@ function here runs in one transaction, checks the actor against `inventory.polic
 (the actor operates every warehouse whose quantity it changes; assigning asks the stricter
 `can_assign_stock`), locks the stock rows it touches through `inventory.locks` (primary-key order),
 checks everything before it writes, and writes each new balance together with its ledger row
-(`StockMovement`, with `quantity_after`). Low-stock alerts are evaluated in the same transaction,
-after the write.
+(`StockMovement`, with `quantity_after`) and its day's roll-up (`inventory.flows`). Low-stock
+alerts are evaluated in the same transaction, after the write.
 
 It is also the only writer of `Stock.reserved`, and it owns the availability rule
 (`require_available`): after any operation `quantity >= reserved`, so an operation that takes units
@@ -29,7 +29,7 @@ from accounts.audit import record_event
 from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, PermissionDenied
 from warehouses.models import Warehouse
 
-from .. import alerts, locks, policies
+from .. import alerts, flows, locks, policies
 from ..models import MAX_QUANTITY, Product, Reservation, Stock, StockMovement
 
 # No balance may grow beyond this (far below the 64-bit limit of the column).
@@ -115,6 +115,7 @@ def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", not
         reason=reason,
         note=note or "",
     )
+    flows.record(movement)
     if evaluate_alerts:
         alerts.stock_level_changed(stock=stock, previous_quantity=previous)
     return movement

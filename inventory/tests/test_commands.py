@@ -4,6 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
 
 from accounts.models import Role, User
 from inventory.ledger import ledger_mismatches
@@ -73,7 +75,9 @@ def test_verify_ledger_finds_a_broken_running_total(world):
         StockMovement.objects.create(stock=stock, warehouse=world.wh_a, product=world.product, kind="adjust",
                                      quantity_change=1, quantity_after=7, reason="found")
         Stock.objects.filter(pk=stock.pk).update(quantity=6)
-        assert [(m.kind, m.expected, m.found) for m in ledger_mismatches()] == [("running", 6, 7)]
+        # The day's roll-up does not know the smuggled movement either.
+        assert [(m.kind, m.expected, m.found) for m in ledger_mismatches()] == [
+            ("running", 6, 7), ("flow", (6, 0, 2), (5, 0, 1))]
         with pytest.raises(CommandError):
             run("verify_ledger")
         raise Rollback
@@ -86,7 +90,7 @@ def test_verify_ledger_finds_a_movement_filed_under_another_warehouse(world):
         StockMovement.objects.create(stock=stock, warehouse=world.wh_b, product=world.product, kind="adjust",
                                      quantity_change=1, quantity_after=6, reason="found")
         Stock.objects.filter(pk=stock.pk).update(quantity=6)
-        assert [m.kind for m in ledger_mismatches()] == ["owner"]
+        assert [m.kind for m in ledger_mismatches()] == ["owner", "flow"]
         raise Rollback
 
 
@@ -131,7 +135,7 @@ def test_seed_demo_scale_writes_a_consistent_bulk_ledger(db):
 
 @pytest.mark.django_db
 def test_seed_demo_scale_with_fewer_movements_than_pairs(db):
-    run("seed_demo", "--scale", "0.0001")  # 1 warehouse, 1 product, 100 movements
+    run("seed_demo", "--scale", "0.0001", "--warehouses", "1", "--products", "1")  # 100 movements
     assert StockMovement.objects.filter(warehouse__code__startswith="BW").count() == 100
     run("seed_demo", "--warehouses", "2", "--products", "5", "--movements", "3")
     assert ledger_mismatches() == []
@@ -141,3 +145,48 @@ def test_seed_demo_scale_with_fewer_movements_than_pairs(db):
 def test_seed_demo_rejects_a_non_positive_scale(db):
     with pytest.raises(CommandError):
         run("seed_demo", "--scale", "0")
+
+
+@pytest.mark.django_db
+def test_seed_demo_scale_spreads_a_year_of_trade_over_weekdays_and_hot_products(db):
+    run("seed_demo", "--warehouses", "2", "--products", "200", "--movements", "20000", "--days", "70")
+    ledger = StockMovement.objects.filter(warehouse__code__startswith="BW")
+    trade = ledger.exclude(kind="assign")
+    days = {}
+    for created_at in trade.values_list("created_at", flat=True):
+        day = created_at.date()
+        days[day] = days.get(day, 0) + 1
+    assert len(days) == 70 and max(days) < timezone.localdate()  # every day of the window, ending yesterday
+    weekday = sum(n for d, n in days.items() if d.weekday() < 5) / sum(1 for d in days if d.weekday() < 5)
+    sunday = sum(n for d, n in days.items() if d.weekday() == 6) / sum(1 for d in days if d.weekday() == 6)
+    assert weekday > 5 * sunday
+    # Ids and timestamps agree (reports and the cursor read the ledger in that order).
+    instants = list(ledger.order_by("id").values_list("created_at", flat=True))
+    assert instants == sorted(instants)
+    # A few hot products: the top 1 % of products move a large share of the trade.
+    per_product = sorted(trade.values("product").annotate(n=Count("id")).values_list("n", flat=True), reverse=True)
+    assert sum(per_product[:2]) > 0.2 * sum(per_product)
+    assert set(trade.values_list("kind", flat=True)) == {"fulfil", "purchase", "adjust"}
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_verify_ledger_finds_a_wrong_daily_flow_and_rebuild_daily_flows_repairs_it(world, berlin):
+    import time_machine
+
+    from inventory.models import DailyFlow
+
+    # 23:30 UTC on 1 March is 00:30 on 2 March in Berlin: the roll-up files it under the local day.
+    with time_machine.travel("2026-03-01T23:30:00Z", tick=False):
+        assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
+    with time_machine.travel("2026-03-02T10:00:00Z", tick=False):
+        adjust_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, delta=-2, reason="count")
+    rows = list(DailyFlow.objects.values_list("day", "inflow", "outflow", "movements"))
+    assert [(day.isoformat(), i, o, n) for day, i, o, n in rows] == [("2026-03-02", 5, 2, 2)]
+
+    DailyFlow.objects.update(outflow=3)  # test-only corruption
+    with pytest.raises(CommandError, match="1 mismatch"):
+        run("verify_ledger")
+    assert "rebuilt" in run("rebuild_daily_flows")
+    assert list(DailyFlow.objects.values_list("inflow", "outflow", "movements")) == [(5, 2, 2)]
+    assert "0 mismatches" in run("verify_ledger")

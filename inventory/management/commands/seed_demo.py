@@ -4,20 +4,24 @@ Without `--scale` everything goes through the services (assign, adjust, threshol
 alerts and audit trail are exactly what real use produces. Running it again changes nothing that
 exists already (users, warehouses, products and stock are only created when missing).
 
-With `--scale N` (or explicit `--warehouses/--products/--movements`) it bulk-loads benchmark data:
-N=1 gives 100 warehouses x 10 000 products (up to 1 000 000 stock rows) and 1 000 000 movements.
-This is the ONE place that writes the ledger without `inventory.services`: for speed it builds
-the movements in memory with a correct `quantity_after` chain per stock row, inserts them in
-batches (PostgreSQL COPY, `bulk_create` on other databases), and then sets every new stock
-row's quantity to the sum of its movements in one UPDATE, so `verify_ledger` passes afterwards.
+With `--scale N` (or explicit `--warehouses/--products/--movements/--days`) it bulk-loads benchmark
+data: N x 1 000 000 movements over the last year (ending yesterday) on 20 warehouses x 5 000 products,
+shaped like trade (`_History`: busy weekdays, quiet weekends, a few hot products, larger warehouses
+busier, mostly small picks and fewer large deliveries). This is the ONE place that writes the ledger
+without `inventory.services`: for speed it builds the movements in memory with a correct
+`quantity_after` chain per stock row, inserts them in batches (PostgreSQL COPY, `bulk_create` on
+other databases), then sets every new stock row's quantity to the sum of its movements in one UPDATE
+and rebuilds the daily roll-up from the ledger (`inventory.flows.rebuild`), so `verify_ledger` passes.
 No audit events or alerts are written for the bulk data. Use it on an empty benchmark database,
 never on production data.
 """
 
+import itertools
 import random
 import uuid
 from array import array
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from time import monotonic
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -26,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role, User
-from inventory import services
+from inventory import flows, services
 from inventory.models import LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
 
@@ -92,6 +96,98 @@ class _BulkWriter:
         self.rows = []
 
 
+# A year of history ending yesterday (today is left to live use).
+HISTORY_DAYS = 365
+# Relative activity per weekday, Monday first: a working week with a quiet Saturday and a closed-ish Sunday.
+WEEKDAY_WEIGHT = (1.0, 1.05, 1.0, 1.1, 1.2, 0.35, 0.1)
+# Hot products: the first 1 % of the catalogue moves 30 % of the units, the next 19 % another 50 %.
+HOT_SHARE, FAST_SHARE = 0.30, 0.50
+PURCHASE, FULFIL, ADJUST = (StockMovement.Kind.PURCHASE.value, StockMovement.Kind.FULFIL.value,
+                            StockMovement.Kind.ADJUST.value)
+ADJUST_REASONS = ["count", "damage", "loss", "found", "return"]
+
+
+class _History:
+    """The bulk ledger's shape: opening assigns on the first day, then a year of daily trade.
+
+    Each day gets a share of the movements by its weekday (and a slow upward trend), at times between
+    06:00 and 20:00 local, in increasing order (ids and timestamps agree). A movement picks a warehouse
+    (larger ones busier) and a product (a few hot, some fast, most slow): 80 % outgoing picks (fulfil,
+    1–20 units), 15 % deliveries (purchase, 50–500), 5 % adjustments (±1–10, with a reason).
+    """
+
+    def __init__(self, rng: random.Random, *, rows: int, products: int, days: int, movements: int):
+        self.rng, self.rows, self.products, self.days = rng, rows, products, days
+        self.openings = min(rows, movements)
+        self.trade = movements - self.openings
+        tz = timezone.get_default_timezone()
+        self.first_day = timezone.localdate(timezone=tz) - timedelta(days=days)
+        self.tz = tz
+
+    def _per_day(self) -> list[int]:
+        weights = [WEEKDAY_WEIGHT[(self.first_day + timedelta(days=d)).weekday()] * (1 + 0.3 * d / self.days)
+                   for d in range(self.days)]
+        total = sum(weights)
+        counts = [int(self.trade * w / total) for w in weights]
+        for d in range(self.trade - sum(counts)):  # the rounding remainder, one each to the first days
+            counts[d % self.days] += 1
+        return counts
+
+    def _instants(self, day: int, count: int, *, start: time = time(6), hours: int = 14):
+        opening = datetime.combine(self.first_day + timedelta(days=day), start, tzinfo=self.tz)
+        step = timedelta(hours=hours) / max(count, 1)
+        return (opening + step * i for i in range(count))
+
+    def movements(self):
+        """`(stock index, kind, reason, change, created_at)` in ledger order."""
+        rng = self.rng
+        # The opening balances, before the first day's trade.
+        for index, at in zip(range(self.openings), self._instants(0, self.openings, start=time(0), hours=6),
+                             strict=True):
+            yield index, StockMovement.Kind.ASSIGN.value, "", rng.randint(50, 500), at
+        if self.rows == 0 or self.trade == 0:
+            return
+        per_warehouse = max(1, self.rows // self.products) if self.rows >= self.products else 1
+        width = min(self.products, self.rows)
+        hot = max(1, width // 100)
+        fast = max(hot + 1, width // 5)
+        warehouse_weights = list(itertools.accumulate(1 / (1 + 0.2 * w) for w in range(per_warehouse)))
+        random_, randint, choices = rng.random, rng.randint, rng.choices
+        for day, count in enumerate(self._per_day()):
+            if not count:
+                continue
+            warehouses = choices(range(per_warehouse), cum_weights=warehouse_weights, k=count)
+            for warehouse, at in zip(warehouses, self._instants(day, count), strict=True):
+                pick = random_()
+                if pick < HOT_SHARE:
+                    product = randint(0, hot - 1)
+                elif pick < HOT_SHARE + FAST_SHARE:
+                    product = randint(hot, fast - 1) if fast > hot else 0
+                else:
+                    product = randint(fast, width - 1) if width > fast else 0
+                index = min(warehouse * width + product, self.rows - 1)
+                kind = random_()
+                if kind < 0.80:
+                    yield index, FULFIL, "", -randint(1, 20), at
+                elif kind < 0.95:
+                    yield index, PURCHASE, "", randint(50, 500), at
+                else:
+                    change = randint(1, 10) * (1 if random_() < 0.4 else -1)
+                    yield index, ADJUST, ADJUST_REASONS[randint(0, 4)], change, at
+
+
+def _skip_row_triggers() -> bool:
+    """Within this transaction, skip row triggers (the foreign-key checks) if allowed; True if so."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    return True
+
+
 class Command(BaseCommand):
     """`seed_demo`: a small demo data set through the services, or bulk benchmark data (see the module docstring)."""
 
@@ -99,13 +195,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", type=float, default=None,
-                            help="Bulk benchmark data: 1.0 = 100 warehouses, 10 000 products, 1 000 000 movements.")
+                            help="Bulk benchmark data: N = N x 1 000 000 movements over a year, on 20 warehouses x "
+                                 "5 000 products (100 000 stock rows) unless --warehouses/--products say otherwise.")
         parser.add_argument("--warehouses", type=int, default=None, help="Bulk: number of warehouses.")
         parser.add_argument("--products", type=int, default=None, help="Bulk: number of products.")
         parser.add_argument("--movements", type=int, default=None, help="Bulk: number of ledger rows.")
+        parser.add_argument("--days", type=int, default=HISTORY_DAYS,
+                            help=f"Bulk: days of history, ending yesterday (default {HISTORY_DAYS}).")
         parser.add_argument("--seed", type=int, default=42, help="Random seed (bulk data and adjustments).")
 
-    def handle(self, *args, scale, warehouses, products, movements, seed, **options):
+    def handle(self, *args, scale, warehouses, products, movements, days, seed, **options):
         rng = random.Random(seed)
         actors = self.seed_small(rng)
         if scale is not None or warehouses or products or movements:
@@ -113,13 +212,13 @@ class Command(BaseCommand):
             if factor <= 0:
                 raise CommandError("--scale must be positive.")
             counts = {
-                "warehouses": warehouses if warehouses is not None else max(1, round(100 * factor)),
-                "products": products if products is not None else max(1, round(10_000 * factor)),
+                "warehouses": warehouses if warehouses is not None else 20,
+                "products": products if products is not None else 5_000,
                 "movements": movements if movements is not None else max(1, round(1_000_000 * factor)),
             }
-            if min(counts.values()) < 1:
-                raise CommandError("--warehouses, --products and --movements must be at least 1.")
-            self.seed_bulk(rng, actor=actors["admin"], **counts)
+            if min(counts.values()) < 1 or days < 1:
+                raise CommandError("--warehouses, --products, --movements and --days must be at least 1.")
+            self.seed_bulk(rng, actor=actors["admin"], days=days, **counts)
 
     # --- the small, realistic set -----------------------------------------------------------------
 
@@ -183,9 +282,12 @@ class Command(BaseCommand):
 
     # --- bulk benchmark data ----------------------------------------------------------------------
 
-    def seed_bulk(self, rng: random.Random, *, actor: User, warehouses: int, products: int, movements: int) -> None:
+    def seed_bulk(self, rng: random.Random, *, actor: User, warehouses: int, products: int, movements: int,
+                  days: int = HISTORY_DAYS) -> None:
+        began = monotonic()
         run = timezone.now().strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]  # a tag unique to this run
-        self.stdout.write(f"bulk: {warehouses} warehouses, {products} products, {movements} movements (run {run})")
+        self.stdout.write(f"bulk: {warehouses} warehouses, {products} products, {movements} movements over "
+                          f"{days} days (run {run})")
         with transaction.atomic():
             new_warehouses = Warehouse.objects.bulk_create(
                 [Warehouse(code=f"BW{run}-{i:05d}", name=f"Bench warehouse {i}") for i in range(warehouses)],
@@ -199,53 +301,53 @@ class Command(BaseCommand):
                                 .values_list("pk", flat=True))
             assert len(warehouse_ids) == len(new_warehouses)
 
-            # Stock rows: one per (warehouse, product) pair, at most one per movement.
+            # Stock rows: one per (warehouse, product) pair, at most one per movement (the opening assigns).
             rows = min(warehouses * products, movements)
             now = timezone.now()
             writer = _BulkWriter(Stock, ["product_id", "warehouse_id", "quantity", "updated_at"])
             for i in range(rows):
                 writer.add(product_ids[i % products], warehouse_ids[i // products], 0, now)
             writer.flush()
-            stock_qs = Stock.objects.filter(warehouse_id__in=warehouse_ids).order_by("pk")
-            stock_ids = array("q")
-            stock_wh = array("q")
-            stock_pr = array("q")
-            for pk, warehouse_id, product_id in stock_qs.values_list("pk", "warehouse_id", "product_id").iterator(
-                    chunk_size=BATCH):
+            stock_ids, stock_wh, stock_pr = array("q"), array("q"), array("q")
+            for pk, warehouse_id, product_id in (Stock.objects.filter(warehouse_id__in=warehouse_ids).order_by("pk")
+                                                 .values_list("pk", "warehouse_id", "product_id")
+                                                 .iterator(chunk_size=BATCH)):
                 stock_ids.append(pk)
                 stock_wh.append(warehouse_id)
                 stock_pr.append(product_id)
-            balances = array("q", bytes(8 * len(stock_ids)))
 
-            # Movements: an opening assign per row, then adjustments spread at random; timestamps grow with
-            # ids over the last 90 days, so reports by date see the same order as the ledger.
-            start_at = timezone.now() - timedelta(days=90)
-            step = timedelta(days=90) / max(movements, 1)
-            reasons = ["count", "damage", "loss", "found", "return", "receipt"]
+            # Foreign keys are not re-checked row by row for the bulk ledger (every id comes from the rows just
+            # read back), when the database lets us: PostgreSQL's `session_replication_role` (superuser).
+            fast = _skip_row_triggers()
             writer = _BulkWriter(StockMovement, [
                 "stock_id", "warehouse_id", "product_id", "kind", "quantity_change", "quantity_after", "actor_id",
                 "reference_type", "reference_id", "reason", "note", "created_at"])
-            for n in range(movements):
-                if n < len(stock_ids):
-                    index, kind, reason, change = n, StockMovement.Kind.ASSIGN.value, "", rng.randint(50, 500)
-                else:
-                    index, kind = rng.randrange(len(stock_ids)), StockMovement.Kind.ADJUST.value
-                    reason = rng.choice(reasons)
-                    change = rng.randint(1, 40) * rng.choice([-1, -1, 1])
-                    if balances[index] + change < 0:
-                        change = -change
+            history = _History(rng, rows=len(stock_ids), products=products, days=days, movements=movements)
+            balances = array("q", bytes(8 * len(stock_ids)))
+            for n, (index, kind, reason, change, at) in enumerate(history.movements()):
+                if balances[index] + change < 0:  # more out than on hand: the day's delivery came first
+                    kind, reason, change = PURCHASE, "", rng.randint(100, 500)
                 balances[index] += change
                 writer.add(stock_ids[index], stock_wh[index], stock_pr[index], kind, change, balances[index],
-                           actor.pk, None, None, reason, "", start_at + step * n)
-                if (n + 1) % 100_000 == 0:
+                           actor.pk, None, None, reason, "", at)
+                if (n + 1) % 1_000_000 == 0:
                     self.stdout.write(f"  {n + 1} movements")
             writer.flush()
+            if fast:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            self.stdout.write(f"  ledger written ({monotonic() - began:.0f} s)")
 
             # Balances from the ledger itself, in the database: quantity == sum(quantity_change).
             total = (StockMovement.objects.filter(stock_id=OuterRef("pk")).order_by().values("stock_id")
                      .annotate(total=Sum("quantity_change")).values("total"))
             Stock.objects.filter(warehouse_id__in=warehouse_ids).update(
                 quantity=Coalesce(Subquery(total), Value(0)), updated_at=timezone.now())
+            self.stdout.write(f"  balances set ({monotonic() - began:.0f} s)")
+            # The dashboards' daily roll-up, from the ledger (inventory.flows is its only other writer).
+            flow_rows = flows.rebuild()
+            self.stdout.write(f"  daily roll-up rebuilt ({monotonic() - began:.0f} s)")
         self.stdout.write(self.style.SUCCESS(
             f"bulk data ready: {len(warehouse_ids)} warehouses, {len(product_ids)} products, {len(stock_ids)} stock "
-            f"rows, {movements} movements. Run `python manage.py verify_ledger` to check."))
+            f"rows, {movements} movements, {flow_rows} daily flow rows. "
+            "Run `python manage.py verify_ledger` to check."))

@@ -143,7 +143,7 @@ def measure() -> dict:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
             return "\n".join(row[0] for row in cursor.fetchall())
 
-    result = {"movements": StockMovement.objects.count(), "warehouse": warehouse.code,
+    result = {"movements": StockMovement.objects.count(), "warehouse_code": warehouse.code,
               "warehouse_movements": StockMovement.objects.filter(warehouse=warehouse).count(),
               "window_movements": StockMovement.objects.filter(created_at__gte=window.start,
                                                                created_at__lt=window.end).count()}
@@ -228,7 +228,7 @@ def report(size: int, r: dict, *, plans: bool) -> None:
           f"{'ledger SQL ms':>15}{'vs ledger':>11}")
     for name in ("admin", "warehouse"):
         d = r[name]
-        title = name if name == "admin" else f"warehouse {r['warehouse']} ({r['warehouse_movements']:,})"
+        title = name if name == "admin" else f"warehouse {r['warehouse_code']} ({r['warehouse_movements']:,})"
         print(f"{title:<32}{d['queries']:>8}{d['endpoint_ms']:>13.1f}{d['sql_ms']:>13.1f}"
               f"{d['endpoint_ms'] / d['sql_ms']:>7.2f}{d['ledger_sql_ms']:>15.1f}"
               f"{d['endpoint_ms'] / d['ledger_sql_ms']:>11.2f}")

@@ -5,19 +5,29 @@ movement, in the same transaction and under the same stock-row lock: one upsert 
 row only the holder of that stock lock writes, so the roll-up adds a statement but no contention.
 `rebuild` recomputes every row from the ledger (a migration, the bulk seeder, a time-zone change);
 `flow_mismatches` is the ledger check that proves the two agree.
+
+Closed days (`close_days`): once a local day is over (and `SETTLE` has passed), nothing can be added
+to it, so its totals over every warehouse are written once — per day (`ClosedDay`) and per product and
+day (`ClosedProductDay`) — and the admin dashboard reads 30 rows and a few thousand instead of every
+stock row's days. `closed_mismatches` proves them against `DailyFlow`.
 """
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from .models import DailyFlow, StockMovement
+from .models import ClosedDay, ClosedProductDay, DailyFlow, StockMovement
 
 _TABLE = DailyFlow._meta.db_table
+
+# A movement is filed under the local day of its `created_at`, taken while its transaction runs; a day
+# is closed this long after it ended, when no transaction that could still add to it is open (stock
+# transactions last milliseconds to seconds; a long import, minutes).
+SETTLE = timedelta(hours=1)
 
 
 def local_day(moment) -> date:
@@ -76,6 +86,8 @@ def rebuild(*, batch_size: int = 5000) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {connection.ops.quote_name(_TABLE)} IN EXCLUSIVE MODE")
+    ClosedProductDay.objects.all().delete()
+    ClosedDay.objects.all().delete()
     DailyFlow.objects.all().delete()
     query = expected_flows()
     if connection.vendor == "postgresql":
@@ -104,21 +116,89 @@ def flow_mismatches() -> Iterator[tuple[int, date, tuple, tuple]]:
     `expected`/`found` are `(inflow, outflow, movements)`; a missing row is `(0, 0, 0)`. Both sides are
     streamed in `(stock_id, day)` order and merged, so memory stays flat however long the ledger is.
     """
-    empty = (0, 0, 0)
-    wanted = ((stock_id, day, (inflow, outflow, count)) for stock_id, _w, _p, day, inflow, outflow, count
+    wanted = (((stock_id, day), (inflow, outflow, count)) for stock_id, _w, _p, day, inflow, outflow, count
               in expected_flows().order_by("stock_id", "day").iterator(chunk_size=5000))
-    stored = ((stock_id, day, (inflow, outflow, count)) for stock_id, day, inflow, outflow, count
+    stored = (((stock_id, day), (inflow, outflow, count)) for stock_id, day, inflow, outflow, count
               in DailyFlow.objects.order_by("stock_id", "day")
               .values_list("stock_id", "day", "inflow", "outflow", "movements").iterator(chunk_size=5000))
+    for (stock_id, day), expected, found in _merge(wanted, stored, (0, 0, 0)):
+        yield stock_id, day, expected, found
+
+
+# --- closed days -------------------------------------------------------------------------------------
+
+def last_closed_day(now=None) -> date:
+    """The newest local day that is closed at `now`: it ended at least `SETTLE` ago."""
+    return local_day((now or timezone.now()) - SETTLE) - timedelta(days=1)
+
+
+def close_days(days: list[date]) -> int:
+    """Write the totals of those of `days` that are closed and not yet written; return how many were written.
+
+    On the primary, in one transaction: the per-product rows, then the day rows (a reader that sees a
+    `ClosedDay` sees its products). Two callers closing the same day at once both succeed: the second's
+    rows conflict and are skipped (`ON CONFLICT DO NOTHING`).
+    """
+    limit = last_closed_day()
+    candidates = sorted(day for day in days if day <= limit)
+    if not candidates:
+        return 0
+    alias = router.db_for_write(ClosedDay)
+    db = connections[alias]
+    with transaction.atomic(using=alias):
+        done = set(ClosedDay.objects.using(alias).filter(day__in=candidates).values_list("day", flat=True))
+        missing = [day for day in candidates if day not in done]
+        if not missing:
+            return 0
+        quote = db.ops.quote_name
+        products = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
+                    .values("day", "product_id").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow")))
+        totals = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
+                  .values("day").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow"), count=Sum("movements")))
+        with db.cursor() as cursor:
+            for model, columns, query in ((ClosedProductDay, "day, product_id, inflow, outflow", products),
+                                          (ClosedDay, "day, inflow, outflow, movements", totals)):
+                sql, params = query.query.sql_with_params()
+                cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {sql} ON CONFLICT DO NOTHING",
+                               params)
+        # Days without a single movement are closed too (zeros), so they are not looked at again.
+        ClosedDay.objects.using(alias).bulk_create(
+            [ClosedDay(day=day, inflow=0, outflow=0, movements=0) for day in missing], ignore_conflicts=True)
+    return len(missing)
+
+
+def _merge(wanted, stored, empty) -> Iterator[tuple]:
+    """Two iterators of `(key, values)` sorted by key: `(key, expected, found)` wherever they differ."""
     want, have = next(wanted, None), next(stored, None)
     while want is not None or have is not None:
-        if have is None or (want is not None and want[:2] < have[:2]):
-            yield want[0], want[1], want[2], empty
+        if have is None or (want is not None and want[0] < have[0]):
+            yield want[0], want[1], empty
             want = next(wanted, None)
-        elif want is None or have[:2] < want[:2]:
-            yield have[0], have[1], empty, have[2]
+        elif want is None or have[0] < want[0]:
+            yield have[0], empty, have[1]
             have = next(stored, None)
         else:
-            if want[2] != have[2]:
-                yield want[0], want[1], want[2], have[2]
+            if want[1] != have[1]:
+                yield want[0], want[1], have[1]
             want, have = next(wanted, None), next(stored, None)
+
+
+def closed_mismatches() -> Iterator[tuple[date, int | None, tuple, tuple]]:
+    """`(day, product_id or None, expected, found)` wherever a closed day's totals differ from `DailyFlow`."""
+    closed = list(ClosedDay.objects.order_by("day").values_list("day", flat=True))
+    if not closed:
+        return
+    flows = DailyFlow.objects.filter(day__in=closed).order_by()
+    wanted = ((day, (int(i), int(o), int(n))) for day, i, o, n in flows.values_list("day").annotate(
+        Sum("inflow"), Sum("outflow"), Sum("movements")).order_by("day"))
+    stored = ((day, (i, o, n)) for day, i, o, n in ClosedDay.objects.order_by("day").values_list(
+        "day", "inflow", "outflow", "movements"))
+    for day, expected, found in _merge(wanted, stored, (0, 0, 0)):
+        if expected != found:  # a closed day without movements: zeros stored, no flow rows; that agrees
+            yield day, None, expected, found
+    wanted = (((day, product), (int(i), int(o))) for day, product, i, o in flows.values_list("day", "product_id")
+              .annotate(Sum("inflow"), Sum("outflow")).order_by("day", "product_id").iterator(chunk_size=5000))
+    stored = (((day, product), (i, o)) for day, product, i, o in ClosedProductDay.objects.order_by("day", "product_id")
+              .values_list("day", "product_id", "inflow", "outflow").iterator(chunk_size=5000))
+    for (day, product), expected, found in _merge(wanted, stored, (0, 0)):
+        yield day, product, expected, found

@@ -138,7 +138,18 @@ def flow_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("flow", stock_id, None, expected, found, day=day)
 
 
-CHECKS = (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches, flow_mismatches)
+def closed_day_mismatches() -> Iterator[Mismatch]:
+    """Closed days (`ClosedDay`, `ClosedProductDay`) whose totals differ from their `DailyFlow` rows.
+
+    A closed day is not one stock row's: reported with stock 0, the kind naming the product if any.
+    """
+    for day, product_id, expected, found in flows.closed_mismatches():
+        yield Mismatch("closed day" if product_id is None else f"closed day of product {product_id}", 0, None,
+                       expected, found, day=day)
+
+
+CHECKS = (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches, flow_mismatches,
+          closed_day_mismatches)
 
 
 def ledger_mismatches(*, limit: int | None = None) -> list[Mismatch]:

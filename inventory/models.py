@@ -208,6 +208,41 @@ class DailyFlow(models.Model):
         return f"{self.stock_id} on {self.day}: +{self.inflow} -{self.outflow}"
 
 
+class ClosedDay(models.Model):
+    """One closed local day over every warehouse: the sum of its `DailyFlow` rows, written once.
+
+    A day is closed an hour after it ends (`inventory.flows.SETTLE`): no movement can still be added to
+    it. `inventory.flows.close_days` writes a closed day's total here and its per-product totals in
+    `ClosedProductDay` in one transaction, so a reader that sees this row sees the whole day. The
+    admin dashboard reads closed days here (one row per day, one per product and day) and only the
+    days not yet closed from `DailyFlow`.
+    """
+
+    day = models.DateField(primary_key=True)
+    inflow = models.BigIntegerField()
+    outflow = models.BigIntegerField()
+    movements = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.day}: +{self.inflow} -{self.outflow}"
+
+
+class ClosedProductDay(models.Model):
+    """One product's units in and out over every warehouse on one closed day (see `ClosedDay`)."""
+
+    day = models.DateField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", db_index=False)
+    inflow = models.BigIntegerField()
+    outflow = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "product"], name="closed_product_day_unique")]
+        indexes = [models.Index(fields=["day", "product", "inflow", "outflow"], name="closed_product_day_cover")]
+
+    def __str__(self):
+        return f"{self.product_id} on {self.day}: +{self.inflow} -{self.outflow}"
+
+
 class ThresholdQuerySet(models.QuerySet):
     """Thresholds scoped to the warehouses a user may read."""
 

@@ -346,7 +346,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  balances set ({monotonic() - began:.0f} s)")
             # The dashboards' daily roll-up, from the ledger (inventory.flows is its only other writer).
             flow_rows = flows.rebuild()
-            self.stdout.write(f"  daily roll-up rebuilt ({monotonic() - began:.0f} s)")
+            flows.close_days([history.first_day + timedelta(days=n) for n in range(days)])
+            self.stdout.write(f"  daily roll-up rebuilt and past days closed ({monotonic() - began:.0f} s)")
         self.stdout.write(self.style.SUCCESS(
             f"bulk data ready: {len(warehouse_ids)} warehouses, {len(product_ids)} products, {len(stock_ids)} stock "
             f"rows, {movements} movements, {flow_rows} daily flow rows. "

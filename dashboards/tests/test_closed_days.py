@@ -1,0 +1,84 @@
+"""The admin dashboard reads closed days from their written totals and open days from the roll-up.
+
+Closed-day totals are written once (`inventory.flows.close_days`), on the first admin dashboard that
+needs them; the suite's ledger check proves them against `DailyFlow` after every test.
+"""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from core.testing import run_threads
+from inventory import flows
+from inventory.models import ClosedDay, ClosedProductDay, StockMovement
+from workflows.tests.history import record_history
+
+pytestmark = pytest.mark.django_db
+
+Kind = StockMovement.Kind
+URL = "/api/dashboard/admin/"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _history(world):
+    """Movements on 8, 9 and 10 March 2026 (Berlin), the last one late in the evening."""
+    record_history(warehouse=world.wh_a, product=world.product, entries=[
+        (datetime(2026, 3, 8, 10, tzinfo=BERLIN), 50, Kind.ASSIGN),
+        (datetime(2026, 3, 9, 11, tzinfo=BERLIN), -5, Kind.ADJUST),
+        (datetime(2026, 3, 10, 23, 30, tzinfo=BERLIN), 7, Kind.ADJUST),
+    ])
+    record_history(warehouse=world.wh_b, product=world.product2, entries=[
+        (datetime(2026, 3, 9, 12, tzinfo=BERLIN), 20, Kind.ASSIGN),
+    ])
+
+
+def _series(body) -> dict:
+    return {e["date"]: (e["in"], e["out"]) for e in body["series"] if e["in"] or e["out"]}
+
+
+def test_closed_days_are_written_once_and_give_the_same_dashboard(world, make_client, berlin):
+    _history(world)
+    # 00:30 on 11 March: 10 March ended half an hour ago, within the settle time: not closed yet.
+    with time_machine.travel(datetime(2026, 3, 11, 0, 30, tzinfo=BERLIN), tick=False):
+        response = make_client(world.admin).get(URL, {"days": 7})
+        assert response.status_code == 200, response.content
+        early = response.json()
+        assert sorted(ClosedDay.objects.values_list("day", flat=True)) == [date(2026, 3, d) for d in range(5, 10)]
+    # 02:00: 10 March is closed too.
+    with time_machine.travel(datetime(2026, 3, 11, 2, tzinfo=BERLIN), tick=False):
+        client = make_client(world.admin)  # a token of that moment
+        late = client.get(URL, {"days": 7}).json()
+        assert ClosedDay.objects.filter(day=date(2026, 3, 10)).exists()
+        again = client.get(URL, {"days": 7}).json()
+    expected = {"2026-03-08": (50, 0), "2026-03-09": (20, 5), "2026-03-10": (7, 0)}
+    assert _series(early) == _series(late) == _series(again) == expected
+    assert early["top_products"] == late["top_products"] == again["top_products"]
+    assert [(p["product"], p["moved"]) for p in late["top_products"]] == [(world.product.pk, 62),
+                                                                         (world.product2.pk, 20)]
+    assert ClosedDay.objects.get(day=date(2026, 3, 9)).movements == 2
+    assert ClosedProductDay.objects.filter(day=date(2026, 3, 9)).count() == 2
+    assert ClosedDay.objects.filter(movements=0).exists()  # empty days are closed (as zeros) too
+
+
+def test_today_is_never_closed(world, make_client, berlin):
+    _history(world)
+    with time_machine.travel(datetime(2026, 3, 10, 23, 45, tzinfo=BERLIN), tick=False):
+        body = make_client(world.admin).get(URL, {"days": 1}).json()
+        assert flows.last_closed_day() == date(2026, 3, 9)
+    assert _series(body) == {"2026-03-10": (7, 0)}
+    assert not ClosedDay.objects.filter(day=date(2026, 3, 10)).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_dashboards_closing_the_same_days_at_once_write_them_once(world, berlin):
+    _history(world)
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(12)]
+    with time_machine.travel(datetime(2026, 3, 13, 12, tzinfo=BERLIN), tick=False):
+        results = run_threads(4, lambda _: flows.close_days(days))
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sum(results) >= 12  # each day written by whoever got there first; conflicts skipped, not failed
+    assert ClosedDay.objects.count() == 12
+    assert ClosedProductDay.objects.filter(day=date(2026, 3, 9)).count() == 2

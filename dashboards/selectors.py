@@ -22,6 +22,7 @@ from inventory import flows
 from inventory.models import (
     ClosedDay,
     ClosedProductDay,
+    ClosedWarehouseDay,
     DailyFlow,
     LowStockAlert,
     LowStockThreshold,
@@ -50,29 +51,6 @@ def window_ending_today(*, days: int) -> Window:
     tz = timezone.get_default_timezone()
     today = timezone.localdate(timezone=tz)
     return Window(first_day=today - timedelta(days=days - 1), days=days, tz=tz)
-
-
-def daily_flows(rollup, *, window: Window) -> list[dict]:
-    """`[{date, in, out, net}]`, one entry per local day of the window, oldest first, zero days included.
-
-    `rollup` is an already-scoped `DailyFlow` queryset (the ledger's daily roll-up, `inventory.flows`);
-    one query.
-    """
-    last_day = window.first_day + timedelta(days=window.days)
-    per_day = {
-        row["day"]: row
-        for row in rollup.filter(day__gte=window.first_day, day__lt=last_day)
-        .order_by()
-        .values("day")
-        .annotate(inflow=Sum("inflow"), outflow=Sum("outflow"))
-    }
-    series = []
-    for offset in range(window.days):
-        day = window.first_day + timedelta(days=offset)
-        row = per_day.get(day)
-        inflow, outflow = (int(row["inflow"]), int(row["outflow"])) if row else (0, 0)
-        series.append({"date": day.isoformat(), "in": inflow, "out": outflow, "net": inflow - outflow})
-    return series
 
 
 def _top(inner_sql: str, params: list, *, alias: str, limit: int) -> list[dict]:
@@ -104,36 +82,74 @@ def top_products(rollup, *, window: Window, limit: int = TOP_PRODUCTS) -> list[d
     return _top(sql, list(params), alias=rows.db, limit=limit)
 
 
-def admin_flows(window: Window) -> tuple[list[dict], list[dict]]:
-    """The admin dashboard's `series` and `top_products`: closed days from their totals, the rest from
-    `DailyFlow`; two queries (three on the first request after a day closes, which writes its totals).
+def _window_days(window: Window) -> list:
+    return [window.first_day + timedelta(days=n) for n in range(window.days)]
 
-    Which days are closed is read first and then passed explicitly to both sides, so a day closing in
-    between (or a replica that has not yet seen it) is counted once, from one side.
+
+def closed_days(days: list) -> dict:
+    """`{day: (inflow, outflow)}` of the closed days among `days` (over every warehouse); one query.
+
+    Days that should be closed and are not yet are closed first (`inventory.flows.close_days`, on the
+    primary, once: the first dashboard after a day closes pays a few more queries). The result is
+    passed explicitly to every read that follows, so a day closing in between (or a replica that has not
+    yet seen it) is counted once, from one side: its totals or its roll-up rows.
     """
-    days = [window.first_day + timedelta(days=n) for n in range(window.days)]
     closed = {day: (inflow, outflow) for day, inflow, outflow in
               ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
     if any(day not in closed for day in days if day <= flows.last_closed_day()):
         flows.close_days([day for day in days if day not in closed])  # writes, on the primary
         closed = {day: (inflow, outflow) for day, inflow, outflow in
                   ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
+    return closed
+
+
+def _series(days: list, per_day: dict) -> list[dict]:
+    series = []
+    for day in days:
+        inflow, outflow = (int(v) for v in per_day.get(day, (0, 0)))
+        series.append({"date": day.isoformat(), "in": inflow, "out": outflow, "net": inflow - outflow})
+    return series
+
+
+def _per_day(rollup):
+    """`(day, inflow, outflow)` per day of a `DailyFlow` queryset."""
+    return rollup.order_by().values("day").annotate(i=Sum("inflow"), o=Sum("outflow")).values_list("day", "i", "o")
+
+
+def admin_flows(window: Window) -> tuple[list[dict], list[dict]]:
+    """The admin dashboard's `series` and `top_products`: closed days from their totals (`ClosedDay`,
+    `ClosedProductDay`), the open ones (today, and yesterday before it settles) from `DailyFlow`.
+    Three queries (a few more on the first request after a day closes)."""
+    days = _window_days(window)
+    closed = closed_days(days)
     open_days = [day for day in days if day not in closed]
     per_day = dict(closed)
     parts = [_moved(ClosedProductDay.objects.filter(day__in=list(closed)))] if closed else []
     if open_days:
         open_flows = DailyFlow.objects.filter(day__in=open_days)
-        for day, inflow, outflow in (open_flows.order_by().values("day")
-                                     .annotate(i=Sum("inflow"), o=Sum("outflow")).values_list("day", "i", "o")):
-            per_day[day] = (inflow, outflow)
+        per_day.update((day, (i, o)) for day, i, o in _per_day(open_flows))
         parts.append(_moved(open_flows))
     top_rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    series = []
-    for day in days:
-        inflow, outflow = (int(v) for v in per_day.get(day, (0, 0)))
-        series.append({"date": day.isoformat(), "in": inflow, "out": outflow, "net": inflow - outflow})
     sql, params = top_rows.query.sql_with_params()
-    return series, _top(sql, list(params), alias=top_rows.db, limit=TOP_PRODUCTS)
+    return _series(days, per_day), _top(sql, list(params), alias=top_rows.db, limit=TOP_PRODUCTS)
+
+
+def warehouse_series(warehouse: Warehouse, window: Window) -> list[dict]:
+    """One warehouse's `series`: closed days from `ClosedWarehouseDay`, the open ones from `DailyFlow`.
+
+    Two queries (the closed days, then both sides in one `UNION ALL`).
+    """
+    days = _window_days(window)
+    closed = list(closed_days(days))
+    open_days = [day for day in days if day not in closed]
+    parts = []
+    if closed:
+        parts.append(ClosedWarehouseDay.objects.filter(warehouse=warehouse, day__in=closed).order_by()
+                     .values_list("day", "inflow", "outflow"))
+    if open_days:
+        parts.append(_per_day(DailyFlow.objects.filter(warehouse=warehouse, day__in=open_days)))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return _series(days, {day: (inflow, outflow) for day, inflow, outflow in rows})
 
 
 def _alerts(queryset) -> list[dict]:
@@ -231,9 +247,10 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
 def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     """One warehouse's totals, daily flows, top products, low stock rows and staff activity.
 
-    Eleven queries, whatever the data size. `units_in_transit_in`: units shipped to this warehouse
-    and not yet received or rejected (Σ `incoming`); `units_in_transit_out`: units shipped from it
-    that the destination has not yet accounted for.
+    Twelve queries, whatever the data size (more on the first after days closed).
+    `units_in_transit_in`: units shipped to this warehouse and not yet received or rejected
+    (Σ `incoming`); `units_in_transit_out`: units shipped from it that the destination has not yet
+    accounted for.
     """
     window = window_ending_today(days=days)
     rollup = DailyFlow.objects.filter(warehouse=warehouse)
@@ -262,7 +279,7 @@ def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     return {
         "warehouse": warehouse.pk,
         "totals": totals,
-        "series": daily_flows(rollup, window=window),
+        "series": warehouse_series(warehouse, window),
         "top_products": top_products(rollup, window=window),
         "low_stock": [stock_row(row) for row in low],
         "staff_activity": staff_activity(warehouse=warehouse, window=window),

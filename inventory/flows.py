@@ -20,7 +20,7 @@ from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from .models import ClosedDay, ClosedProductDay, DailyFlow, StockMovement
+from .models import ClosedDay, ClosedProductDay, ClosedWarehouseDay, DailyFlow, StockMovement
 
 _TABLE = DailyFlow._meta.db_table
 
@@ -87,6 +87,7 @@ def rebuild(*, batch_size: int = 5000) -> int:
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {connection.ops.quote_name(_TABLE)} IN EXCLUSIVE MODE")
     ClosedProductDay.objects.all().delete()
+    ClosedWarehouseDay.objects.all().delete()
     ClosedDay.objects.all().delete()
     DailyFlow.objects.all().delete()
     query = expected_flows()
@@ -153,10 +154,13 @@ def close_days(days: list[date]) -> int:
         quote = db.ops.quote_name
         products = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
                     .values("day", "product_id").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow")))
+        warehouses = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
+                      .values("day", "warehouse_id").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow")))
         totals = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
                   .values("day").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow"), count=Sum("movements")))
         with db.cursor() as cursor:
             for model, columns, query in ((ClosedProductDay, "day, product_id, inflow, outflow", products),
+                                          (ClosedWarehouseDay, "day, warehouse_id, inflow, outflow", warehouses),
                                           (ClosedDay, "day, inflow, outflow, movements", totals)):
                 sql, params = query.query.sql_with_params()
                 cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {sql} ON CONFLICT DO NOTHING",
@@ -183,8 +187,11 @@ def _merge(wanted, stored, empty) -> Iterator[tuple]:
             want, have = next(wanted, None), next(stored, None)
 
 
-def closed_mismatches() -> Iterator[tuple[date, int | None, tuple, tuple]]:
-    """`(day, product_id or None, expected, found)` wherever a closed day's totals differ from `DailyFlow`."""
+def closed_mismatches() -> Iterator[tuple[date, tuple | None, tuple, tuple]]:
+    """`(day, part, expected, found)` wherever a closed day's totals differ from `DailyFlow`.
+
+    `part` is None for the day's total, `("product", id)` or `("warehouse", id)` for its parts.
+    """
     closed = list(ClosedDay.objects.order_by("day").values_list("day", flat=True))
     if not closed:
         return
@@ -201,4 +208,11 @@ def closed_mismatches() -> Iterator[tuple[date, int | None, tuple, tuple]]:
     stored = (((day, product), (i, o)) for day, product, i, o in ClosedProductDay.objects.order_by("day", "product_id")
               .values_list("day", "product_id", "inflow", "outflow").iterator(chunk_size=5000))
     for (day, product), expected, found in _merge(wanted, stored, (0, 0)):
-        yield day, product, expected, found
+        yield day, ("product", product), expected, found
+    wanted = (((day, warehouse), (int(i), int(o))) for day, warehouse, i, o in flows.values_list("day", "warehouse_id")
+              .annotate(Sum("inflow"), Sum("outflow")).order_by("day", "warehouse_id").iterator(chunk_size=5000))
+    stored = (((day, warehouse), (i, o)) for day, warehouse, i, o in ClosedWarehouseDay.objects
+              .order_by("day", "warehouse_id").values_list("day", "warehouse_id", "inflow", "outflow")
+              .iterator(chunk_size=5000))
+    for (day, warehouse), expected, found in _merge(wanted, stored, (0, 0)):
+        yield day, ("warehouse", warehouse), expected, found

@@ -139,13 +139,13 @@ def flow_mismatches() -> Iterator[Mismatch]:
 
 
 def closed_day_mismatches() -> Iterator[Mismatch]:
-    """Closed days (`ClosedDay`, `ClosedProductDay`) whose totals differ from their `DailyFlow` rows.
+    """Closed days (`ClosedDay` and its per-product and per-warehouse rows) that differ from `DailyFlow`.
 
-    A closed day is not one stock row's: reported with stock 0, the kind naming the product if any.
+    A closed day is not one stock row's: reported with stock 0, the kind naming the part if any.
     """
-    for day, product_id, expected, found in flows.closed_mismatches():
-        yield Mismatch("closed day" if product_id is None else f"closed day of product {product_id}", 0, None,
-                       expected, found, day=day)
+    for day, part, expected, found in flows.closed_mismatches():
+        kind = "closed day" if part is None else f"closed day of {part[0]} {part[1]}"
+        yield Mismatch(kind, 0, None, expected, found, day=day)
 
 
 CHECKS = (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches, flow_mismatches,

@@ -212,10 +212,10 @@ class ClosedDay(models.Model):
     """One closed local day over every warehouse: the sum of its `DailyFlow` rows, written once.
 
     A day is closed an hour after it ends (`inventory.flows.SETTLE`): no movement can still be added to
-    it. `inventory.flows.close_days` writes a closed day's total here and its per-product totals in
-    `ClosedProductDay` in one transaction, so a reader that sees this row sees the whole day. The
-    admin dashboard reads closed days here (one row per day, one per product and day) and only the
-    days not yet closed from `DailyFlow`.
+    it. `inventory.flows.close_days` writes a closed day's total here and its per-product and
+    per-warehouse totals (`ClosedProductDay`, `ClosedWarehouseDay`) in one transaction, so a reader that
+    sees this row sees the whole day. The dashboards read closed days there and only the days not yet
+    closed from `DailyFlow`.
     """
 
     day = models.DateField(primary_key=True)
@@ -241,6 +241,22 @@ class ClosedProductDay(models.Model):
 
     def __str__(self):
         return f"{self.product_id} on {self.day}: +{self.inflow} -{self.outflow}"
+
+
+class ClosedWarehouseDay(models.Model):
+    """One warehouse's units in and out on one closed day (see `ClosedDay`): the warehouse dashboard's series."""
+
+    day = models.DateField()
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)
+    inflow = models.BigIntegerField()
+    outflow = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["warehouse", "day"], name="closed_warehouse_day_unique")]
+
+    def __str__(self):
+        return f"{self.warehouse_id} on {self.day}: +{self.inflow} -{self.outflow}"
 
 
 class ThresholdQuerySet(models.QuerySet):

@@ -12,7 +12,7 @@ import time_machine
 
 from core.testing import run_threads
 from inventory import flows
-from inventory.models import ClosedDay, ClosedProductDay, StockMovement
+from inventory.models import ClosedDay, ClosedProductDay, ClosedWarehouseDay, StockMovement
 from workflows.tests.history import record_history
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +60,23 @@ def test_closed_days_are_written_once_and_give_the_same_dashboard(world, make_cl
     assert ClosedDay.objects.get(day=date(2026, 3, 9)).movements == 2
     assert ClosedProductDay.objects.filter(day=date(2026, 3, 9)).count() == 2
     assert ClosedDay.objects.filter(movements=0).exists()  # empty days are closed (as zeros) too
+    assert ClosedWarehouseDay.objects.get(day=date(2026, 3, 9), warehouse=world.wh_b).inflow == 20
+
+
+def test_the_warehouse_series_reads_closed_days_and_open_days_alike(world, make_client, berlin):
+    _history(world)
+    url = "/api/dashboard/warehouse/"
+    bodies = []
+    for moment in (datetime(2026, 3, 10, 23, 50, tzinfo=BERLIN), datetime(2026, 3, 11, 0, 30, tzinfo=BERLIN),
+                   datetime(2026, 3, 11, 2, tzinfo=BERLIN)):
+        with time_machine.travel(moment, tick=False):
+            response = make_client(world.admin).get(url, {"warehouse": world.wh_a.pk, "days": 7})
+            assert response.status_code == 200, response.content
+            bodies.append(response.json())
+    # Before midnight everything up to 9 March is closed; at 02:00 the 10th too: the figures never change.
+    assert [_series(body) for body in bodies] == [{"2026-03-08": (50, 0), "2026-03-09": (0, 5),
+                                                   "2026-03-10": (7, 0)}] * 3
+    assert ClosedWarehouseDay.objects.filter(warehouse=world.wh_a, day=date(2026, 3, 10)).exists()
 
 
 def test_today_is_never_closed(world, make_client, berlin):

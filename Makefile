@@ -1,7 +1,7 @@
 # Both commands need only Python 3.11+; `make` is a convenience over scripts/dev.py.
 PYTHON ?= python3
 
-.PHONY: run test lint check bench bench-imports bench-hot-row bench-list bench-scale replica-up replica-down
+.PHONY: run test lint check bench bench-all bench-imports bench-hot-row bench-list bench-scale replica-up replica-down
 
 run:    ## set up .venv, migrate SQLite, load demo data, run the server and the alert worker
 	$(PYTHON) scripts/dev.py run
@@ -19,6 +19,8 @@ check:  ## what CI checks besides the tests
 
 bench:  ## report generation benchmark (not part of the tests)
 	DEBUG=true .venv/bin/python bench/reports_bench.py
+
+bench-all: bench-hot-row bench-list bench-scale  ## every figure of the performance issue, in one command (PostgreSQL; ~20 min, +30 min the first time for the 10 M seed)
 
 bench-imports:  ## CSV imports (10 000 products, 10 000 stock rows) and the streamed stock export (not part of the tests)
 	DEBUG=true .venv/bin/python bench/imports_bench.py

@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py run     set up .venv, migrate, load demo data, run the server and the worker
     python3 scripts/dev.py test    set up .venv and run the whole test suite (extra args go to pytest)
+    python3 scripts/dev.py setup   only set up .venv with the development requirements (benchmarks)
 
 The database is SQLite unless DATABASE_URL is set (e.g. postgres://postgres@127.0.0.1:5432/inventory).
 """
@@ -81,11 +82,14 @@ def test(extra: list[str]) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "setup"}:
         print(__doc__)
         return 2
     if sys.argv[1] == "run":
         return run()
+    if sys.argv[1] == "setup":  # .venv with the development requirements (the benchmarks need them)
+        ensure_venv("requirements-dev.txt")
+        return 0
     return test(sys.argv[2:])
 
 

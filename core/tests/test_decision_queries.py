@@ -19,13 +19,17 @@ from workflows.tests.factories import PurchaseRequestFactory
 pytestmark = pytest.mark.django_db
 
 # Measured (SQLite and PostgreSQL alike): the statements of one request, savepoints included (the test
-# wraps each test in a transaction, so the services' atomic blocks are savepoints here).
-APPROVAL_QUERIES = 21
-RESERVE_QUERIES = 15
-FULFIL_QUERIES = 17
-# Under the stock row's lock (PostgreSQL): the lock, the due-reservation check, the stock UPDATE, the ledger
-# INSERT, the threshold and open-alert reads, the request's UPDATE and its audit INSERT.
-LOCKED_STATEMENTS = 8
+# wraps each test in a transaction, so the services' atomic blocks are savepoints here). Approval: the user,
+# the view's scope lookup, SAVEPOINT, the request's lock (its warehouse and product read along), the stock
+# lock, the stock UPDATE, the ledger INSERT, the threshold-and-open-alert read, the request's UPDATE, the
+# audit INSERT, RELEASE (was 21 before the scope, policy and stock checks moved onto the locked rows).
+APPROVAL_QUERIES = 11
+RESERVE_QUERIES = 9  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 11  # was 17: scope on the locked row, product read along, one alert read
+# Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT, the threshold-and-
+# open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check is skipped on a
+# row reserving nothing, threshold and open alert are one statement).
+LOCKED_STATEMENTS = 6
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 

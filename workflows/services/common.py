@@ -37,8 +37,11 @@ def lock_pending(model, *, actor, request_id: int, allowed, denied: str, visible
     second query; `related` are read along in the same statement (`of=("self",)`: only the request row
     is locked). Without `visible`, the scope is asked of the database.
     """
-    rows = model.objects.select_for_update(of=("self",)) if related else model.objects.select_for_update()
-    obj = rows.select_related(*related).filter(pk=request_id).first()
+    if related:
+        rows = model.objects.select_for_update(of=("self",)).select_related(*related)
+    else:
+        rows = model.objects.select_for_update()  # (`select_related()` without names would join every FK)
+    obj = rows.filter(pk=request_id).first()
     if obj is None or not (visible(actor, obj) if visible is not None
                            else model.objects.for_user(actor).filter(pk=obj.pk).exists()):
         raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")

@@ -43,3 +43,28 @@ def test_an_admin_decision_check_costs_no_query(world, django_assert_num_queries
     purchase = PurchaseRequestFactory(warehouse=world.wh_a, product=world.product)
     with django_assert_num_queries(0):
         assert policies.can_decide_purchase(world.admin, purchase)
+
+
+def test_the_request_lock_joins_only_what_the_caller_reads_along(world):
+    """The decision reads warehouse and product along (locking only the request row); a lock without
+    `related` (cancel, transfers) reads the request row alone: no JOIN, so FOR UPDATE takes no other row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.services import cancel_purchase_request, decide_purchase_request
+
+    def request_reads(run):
+        with CaptureQueriesContext(connection) as captured:
+            run()
+        return [q["sql"] for q in captured.captured_queries  # the lock first, then any scope query
+                if q["sql"].startswith('SELECT "workflows_purchaserequest"."id"')]
+
+    mine = PurchaseRequestFactory(warehouse=world.wh_a, product=world.product, requested_by=world.viewer)
+    lock = request_reads(lambda: cancel_purchase_request(actor=world.viewer, request_id=mine.pk))[0]
+    assert "JOIN" not in lock, lock
+    other = PurchaseRequestFactory(warehouse=world.wh_a, product=world.product)
+    (lock,) = request_reads(lambda: decide_purchase_request(actor=world.admin, request_id=other.pk,
+                                                            decision="reject"))
+    assert lock.count("JOIN") == 2 and '"warehouses_warehouse"' in lock and '"inventory_product"' in lock, lock
+    if connection.vendor == "postgresql":
+        assert 'FOR UPDATE OF "workflows_purchaserequest"' in lock, lock

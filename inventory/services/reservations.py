@@ -111,7 +111,8 @@ def _lock_stock_of(reservation: Reservation, *, now: datetime) -> Stock:
     # `held`: the reservation is locked and not due, so a row reserving no more than it has nothing due.
     stock = lock_row(reservation.product_id, reservation.warehouse_id, now=now, held=reservation.quantity)
     if stock is None or stock.pk != reservation.stock_id:  # rows are never deleted or re-keyed; this would be a bug
-        raise RuntimeError(f"reservation {reservation.pk} holds stock {reservation.stock_id}, not {stock.pk}")
+        raise RuntimeError(f"reservation {reservation.pk} holds stock {reservation.stock_id}, "
+                           f"not {getattr(stock, 'pk', None)}")
     return stock
 
 

@@ -30,6 +30,7 @@ from inventory.models import (
     Stock,
     StockMovement,
 )
+from inventory.selectors import STOCK_ROW_FIELDS, stock_row  # the `/api/stocks/` row shaper, kept importable here
 from warehouses.models import Warehouse
 from workflows.models import PurchaseRequest, TransferRequest
 from workflows.selectors import OUTSTANDING, in_transit_lines
@@ -190,28 +191,6 @@ def stocks_with_threshold():
     """Stock rows annotated with their threshold (or None), for the `/api/stocks/` row shape."""
     threshold = LowStockThreshold.objects.filter(product=OuterRef("product_id"), warehouse=OuterRef("warehouse_id"))
     return Stock.objects.annotate(threshold=Subquery(threshold.values("threshold")[:1]))
-
-
-STOCK_ROW_FIELDS = ("id", "product_id", "product__sku", "product__name", "warehouse_id", "warehouse__code",
-                    "warehouse__name", "quantity", "reserved", "incoming", "threshold", "updated_at")
-
-
-def stock_row(values: dict) -> dict:
-    """One `/api/stocks/` row from `.values(*STOCK_ROW_FIELDS)`."""
-    threshold = values["threshold"]
-    return {
-        "id": values["id"],
-        "product": {"id": values["product_id"], "sku": values["product__sku"], "name": values["product__name"]},
-        "warehouse": {"id": values["warehouse_id"], "code": values["warehouse__code"],
-                      "name": values["warehouse__name"]},
-        "quantity": values["quantity"],
-        "reserved": values["reserved"],
-        "available": values["quantity"] - values["reserved"],
-        "incoming": values["incoming"],
-        "threshold": threshold,
-        "is_low": threshold is not None and values["quantity"] < threshold,
-        "updated_at": values["updated_at"],
-    }
 
 
 def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:

@@ -12,10 +12,10 @@ open alert, and a caller that does not hold the lock loses a race quietly (see `
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from .models import LowStockAlert, LowStockThreshold
+from .models import LowStockAlert, LowStockThreshold, Stock
 from .selectors import is_low as below_threshold
 
 logger = logging.getLogger(__name__)
@@ -24,17 +24,26 @@ logger = logging.getLogger(__name__)
 def stock_level_changed(*, stock, previous_quantity: int) -> LowStockAlert | None:
     """Open or resolve the alert of a stock row whose quantity just changed. Returns a new alert.
 
-    Called by `inventory.services` after the write, with the stock row locked.
+    Called by `inventory.services` after the write, with the stock row locked. The threshold and the
+    open alert's id are read in one statement (two scalar subqueries on the locked row).
     """
     if stock.quantity == previous_quantity:
         return None
-    threshold = (
-        LowStockThreshold.objects.filter(product_id=stock.product_id, warehouse_id=stock.warehouse_id)
-        .values_list("threshold", flat=True)
-        .first()
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Low-stock alerts are evaluated inside a stock or threshold transaction.")
+    same_row = {"product_id": OuterRef("product_id"), "warehouse_id": OuterRef("warehouse_id")}
+    threshold, open_alert_id = (
+        Stock.objects.filter(pk=stock.pk)
+        .annotate(
+            x_threshold=Subquery(LowStockThreshold.objects.filter(**same_row).values("threshold")[:1]),
+            x_open_alert=Subquery(LowStockAlert.objects.filter(**same_row, status=LowStockAlert.Status.OPEN)
+                                  .values("pk")[:1]),
+        )
+        .values_list("x_threshold", "x_open_alert")
+        .get()
     )
-    return evaluate(product_id=stock.product_id, warehouse_id=stock.warehouse_id,
-                    quantity=stock.quantity, threshold=threshold)
+    return _settle(product_id=stock.product_id, warehouse_id=stock.warehouse_id, quantity=stock.quantity,
+                   threshold=threshold, open_alert_id=open_alert_id)
 
 
 def stock_levels_changed(changes: list[tuple]) -> list[LowStockAlert]:
@@ -86,16 +95,22 @@ def evaluate(*, product_id: int, warehouse_id: int, quantity: int, threshold: in
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Low-stock alerts are evaluated inside a stock or threshold transaction.")
-    is_low = below_threshold(quantity, threshold)
-    open_alert = LowStockAlert.objects.filter(
+    open_alert_id = LowStockAlert.objects.filter(
         product_id=product_id, warehouse_id=warehouse_id, status=LowStockAlert.Status.OPEN
-    ).first()
-    if is_low and open_alert is None:
+    ).values_list("pk", flat=True).first()
+    return _settle(product_id=product_id, warehouse_id=warehouse_id, quantity=quantity, threshold=threshold,
+                   open_alert_id=open_alert_id)
+
+
+def _settle(*, product_id: int, warehouse_id: int, quantity: int, threshold: int | None,
+            open_alert_id: int | None) -> LowStockAlert | None:
+    """Open an alert if low and none is open, resolve the open one if no longer low. Returns a new alert."""
+    is_low = below_threshold(quantity, threshold)
+    if is_low and open_alert_id is None:
         return _open_alert(product_id=product_id, warehouse_id=warehouse_id, quantity=quantity, threshold=threshold)
-    if not is_low and open_alert is not None:
-        open_alert.status = LowStockAlert.Status.RESOLVED
-        open_alert.resolved_at = timezone.now()
-        open_alert.save(update_fields=["status", "resolved_at"])
+    if not is_low and open_alert_id is not None:
+        LowStockAlert.objects.filter(pk=open_alert_id).update(status=LowStockAlert.Status.RESOLVED,
+                                                              resolved_at=timezone.now())
     return None
 
 

@@ -64,6 +64,6 @@ def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
 
 def lock_reservation(reservation_id: int) -> Reservation | None:
     """Lock one reservation row (a document row: taken before its stock row), or None if unknown."""
-    # `of=("self",)`: the warehouse is read along, but only the reservation row is locked.
-    return (Reservation.objects.select_for_update(of=("self",)).select_related("warehouse")
+    # `of=("self",)`: the warehouse and product are read along, but only the reservation row is locked.
+    return (Reservation.objects.select_for_update(of=("self",)).select_related("warehouse", "product")
             .filter(pk=reservation_id).first())

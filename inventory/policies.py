@@ -69,6 +69,12 @@ def can_reserve(user, warehouse) -> bool:
     return can_operate(user, warehouse)
 
 
+def can_see_reservation(user, reservation) -> bool:
+    """One reservation is in the user's scope: the same answer as `Reservation.objects.for_user(user)` (the
+    warehouses the user operates), asked of a row already read (with its warehouse) instead of a query."""
+    return can_operate(user, reservation.warehouse)
+
+
 def can_act_on_reservation(user, reservation) -> bool:
     """Release or fulfil a reservation: an admin, or the manager or staff of its warehouse."""
     return can_operate(user, reservation.warehouse)

@@ -44,6 +44,32 @@ def stock_levels_for(user) -> QuerySet[Stock]:
     )
 
 
+# The columns of one `/api/stocks/` row (`StockRowSerializer`'s shape), for `.values(*STOCK_ROW_FIELDS)` of
+# `stock_levels_for` or of any Stock queryset annotated with `threshold`; `stock_row` shapes one.
+STOCK_ROW_FIELDS = ("id", "product_id", "product__sku", "product__name", "warehouse_id", "warehouse__code",
+                    "warehouse__name", "quantity", "reserved", "incoming", "threshold", "updated_at")
+
+
+def stock_row(values: dict) -> dict:
+    """One `/api/stocks/` row from `.values(*STOCK_ROW_FIELDS)`: the keys, order and values of
+    `StockRowSerializer` (`available` and `is_low` computed here by the same rules), `updated_at` still a
+    datetime (the list view formats it as the serializer's DateTimeField does)."""
+    threshold = values["threshold"]
+    return {
+        "id": values["id"],
+        "product": {"id": values["product_id"], "sku": values["product__sku"], "name": values["product__name"]},
+        "warehouse": {"id": values["warehouse_id"], "code": values["warehouse__code"],
+                      "name": values["warehouse__name"]},
+        "quantity": values["quantity"],
+        "reserved": values["reserved"],
+        "available": values["quantity"] - values["reserved"],
+        "incoming": values["incoming"],
+        "threshold": threshold,
+        "is_low": is_low(values["quantity"], threshold),
+        "updated_at": values["updated_at"],
+    }
+
+
 def stock_row_for(user, *, pk: int) -> Stock:
     """One stock row in the shape of the stock list."""
     return stock_levels_for(user).get(pk=pk)

@@ -146,8 +146,16 @@ def _columns(spec) -> list[_Column]:
 class _TableWriter:
     """Writes rows of one table, starting a new page (header repeated) when one is full."""
 
-    def __init__(self, pdf: "_ReportCanvas", spec, *, first_top: float):
+    def __init__(self, pdf: "_ReportCanvas", spec, *, first_top: float, verbatim: dict[int, str] | None = None):
+        """`verbatim`: column index → a sample of its values, which are all of one plain ASCII shape that
+        fits whenever the sample does (the time column: digits share one width): drawn as they come, without
+        fitting or memoising a value that never repeats. Checked here against the sample."""
         self.pdf, self.spec, self.columns = pdf, spec, _columns(spec)
+        for index, sample in (verbatim or {}).items():
+            column = self.columns[index]
+            if column.right or not _is_plain(sample) or column.fit(sample) != sample:
+                raise ValueError(f"column {index} cannot take {sample!r} verbatim")
+        self._verbatim = [index in (verbatim or {}) for index in range(len(self.columns))]
         self.font = pdf.font_name
         self.y = first_top
         self._y_strings: dict[float, str] = {}
@@ -186,10 +194,12 @@ class _TableWriter:
         if y is None:
             y = self._y_strings[self.y] = f"{self.y:.2f}"
         args = []
-        for column, value in zip(self.columns, cells, strict=True):
+        for column, value, verbatim in zip(self.columns, cells, self._verbatim, strict=True):
             if column.right:  # integers, right-aligned
                 text = str(value)
                 args += (column.number_x(text), y, text)
+            elif verbatim:  # plain and known to fit (see __init__)
+                args += (y, value)
             else:
                 text = column._texts.get(value)
                 if text is None:
@@ -333,7 +343,8 @@ def write_report_pdf(report: Report, movements: Iterable[tuple], out: BinaryIO, 
     pdf.new_page()
     canvas.setFont(BOLD, 10)
     canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 4, "Movements (oldest first)")
-    table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=MOVEMENTS_TOP)
+    # The time column's values are unique (memoising them only churns the cache) and all of one shape.
+    table = _TableWriter(pdf, MOVEMENT_COLUMNS, first_top=MOVEMENTS_TOP, verbatim={0: "0000-00-00 00:00:00"})
     net_by_day: dict[str, int] = {}
 
     def rows_counting_net():

@@ -7,8 +7,9 @@ querysets' `for_user`; these answer "may this user act on what they see" (403).
 
 from accounts import policies as roles
 from warehouses.models import Warehouse
+from warehouses.policies import can_operate
 
-from .models import TransferStatus
+from .models import PurchaseRequest, TransferStatus
 
 
 def can_request_purchases(user) -> bool:
@@ -21,8 +22,30 @@ def can_create_purchase_request(user, warehouse) -> bool:
     return can_request_purchases(user) and Warehouse.objects.for_user(user).filter(pk=warehouse.pk).exists()
 
 
+def can_see_purchase(user, purchase) -> bool:
+    """One purchase request is in the user's scope: the same answer as `PurchaseRequest.objects.for_user(user)`
+    (an active user's own requests, and every request of the warehouses they operate), asked of a row
+    already read instead of a query. Reads `purchase.warehouse` for a manager (load it along)."""
+    if not roles.is_active(user):
+        return False
+    return purchase.requested_by_id == user.pk or _operates_warehouse_of(user, purchase)
+
+
 def can_decide_purchase(user, purchase) -> bool:
     """An admin, or the manager or staff of the request's warehouse."""
+    return _operates_warehouse_of(user, purchase)
+
+
+def _operates_warehouse_of(user, purchase) -> bool:
+    """`Warehouse.objects.operated_by(user)` holds the request's warehouse; asked without a query when
+    the answer needs none (an admin operates every warehouse; staff their own, by id) or the warehouse
+    was read along with the request (a manager: its `manager_id`)."""
+    if roles.is_admin(user):
+        return True
+    if roles.is_staff_member(user):
+        return user.warehouse_id is not None and user.warehouse_id == purchase.warehouse_id
+    if PurchaseRequest.warehouse.is_cached(purchase):
+        return can_operate(user, purchase.warehouse)
     return Warehouse.objects.operated_by(user).filter(pk=purchase.warehouse_id).exists()
 
 

@@ -19,16 +19,18 @@ from workflows.tests.factories import PurchaseRequestFactory
 pytestmark = pytest.mark.django_db
 
 # Measured (SQLite and PostgreSQL alike): the statements of one request, savepoints included (the test
-# wraps each test in a transaction, so the services' atomic blocks are savepoints here).
-# A movement costs one more statement since the dashboards read the daily roll-up (`inventory.flows.record`,
-# one upsert under the stock lock): approval 21 -> 22, fulfil 17 -> 18, locked section 8 -> 9.
-APPROVAL_QUERIES = 22
-RESERVE_QUERIES = 15
-FULFIL_QUERIES = 18
-# Under the stock row's lock (PostgreSQL): the lock, the due-reservation check, the stock UPDATE, the ledger
-# INSERT and its day's roll-up upsert, the threshold and open-alert reads, the request's UPDATE and its
-# audit INSERT.
-LOCKED_STATEMENTS = 9
+# wraps each test in a transaction, so the services' atomic blocks are savepoints here). Approval: the user,
+# the view's scope lookup, SAVEPOINT, the request's lock (its warehouse and product read along), the stock
+# lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.flows.record`, read by the
+# dashboards), the threshold-and-open-alert read, the request's UPDATE, the audit INSERT, RELEASE (was 21
+# before the scope, policy and stock checks moved onto the locked rows).
+APPROVAL_QUERIES = 12
+RESERVE_QUERIES = 9  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 12  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
+# Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT and its roll-up upsert,
+# the threshold-and-open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check
+# is skipped on a row reserving nothing, threshold and open alert are one statement).
+LOCKED_STATEMENTS = 7
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 

@@ -1,13 +1,15 @@
-"""The replica router (issue 15, 5b): dashboards and reports read from a streaming replica, writes never do.
+"""The replica router (issue 15, 5b): dashboards, reports and exports read from a streaming replica, writes never do.
 
 The router's rules are checked everywhere (no database needed). The end-to-end test needs a real hot
 standby of the test cluster (`bench/replica.py up` makes one on 127.0.0.1:5433 with pg_basebackup); it
 is skipped, visibly, when none answers at `REPLICA_TEST_URL`. It pauses the standby's WAL replay, so the
 replica is provably behind: a stock write through the API lands on the primary (and answers with the new
-balance), while the admin dashboard and the report, served by gunicorn with `DATABASE_REPLICA_URL`, still
-show the replica's older state, until replay resumes.
+balance), while the admin dashboard, the report and the stock export, served by gunicorn with
+`DATABASE_REPLICA_URL`, still show the replica's older state, until replay resumes.
 """
 
+import csv
+import io
 import json
 import os
 import time
@@ -57,6 +59,29 @@ def test_inside_a_transaction_flagged_reads_stay_on_the_primary(with_replica):
     assert transaction.get_connection().in_atomic_block
     with replica_reads():
         assert router.db_for_read(Stock) == "default"
+
+
+def test_exports_read_the_replica_outside_a_transaction(with_replica):
+    """The CSV exports (streamed after the view returned) pick their database when the stream starts."""
+    from inventory.models import Product
+    from inventory.services.files import export_reads
+
+    assert not transaction.get_connection().in_atomic_block
+    assert export_reads(Stock.objects.all()).db == REPLICA
+    assert export_reads(Product.objects.all()).db == REPLICA
+
+
+@pytest.mark.django_db
+def test_exports_inside_a_transaction_read_the_primary(with_replica):
+    from inventory.services.files import export_reads
+
+    assert export_reads(Stock.objects.all()).db == "default"
+
+
+def test_without_a_replica_exports_read_the_primary():
+    from inventory.services.files import export_reads
+
+    assert export_reads(Stock.objects.all()).db == "default"
 
 
 # --- end to end, with a real hot standby ---------------------------------------------------------------
@@ -117,19 +142,30 @@ def test_dashboards_and_reports_read_the_replica_while_stock_writes_go_to_the_pr
     def report_moved():
         return get("/api/reports/stock-movements/?period=monthly&format=json")["movement_count"]
 
+    def exported_quantity():
+        status, _headers, body = server.request("GET", f"/api/stocks/export/?warehouse={stock.warehouse_id}",
+                                                headers=headers)
+        assert status == 200, body
+        header, *rows = csv.reader(io.StringIO(body.decode("utf-8-sig")))
+        (row,) = [row for row in rows if row[header.index("sku")] == stock.product.sku]
+        return int(row[header.index("quantity")])
+
     try:
-        _paused_replica_serves_the_read_side(standby, server, stock, headers, dashboard_units, report_moved)
+        _paused_replica_serves_the_read_side(standby, server, stock, headers, dashboard_units, report_moved,
+                                             exported_quantity)
         _wait_for(lambda: dashboard_units() == 15, "the dashboard to follow the replica")
         assert report_moved() == 2
+        assert exported_quantity() == 15
     finally:
         server.stop()
         standby.close()
 
 
-def _paused_replica_serves_the_read_side(standby, server, stock, headers, dashboard_units, report_moved):
+def _paused_replica_serves_the_read_side(standby, server, stock, headers, dashboard_units, report_moved,
+                                         exported_quantity):
     on_replica = "SELECT quantity FROM inventory_stock WHERE id = %s"
     try:
-        assert (dashboard_units(), report_moved()) == (10, 1)
+        assert (dashboard_units(), report_moved(), exported_quantity()) == (10, 1, 10)
         standby.execute("SELECT pg_wal_replay_pause()")
         _wait_for(lambda: standby.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] == "paused",
                   "replay to pause")
@@ -143,7 +179,7 @@ def _paused_replica_serves_the_read_side(standby, server, stock, headers, dashbo
         assert Stock.objects.get(pk=stock.pk).quantity == 15
         assert standby.execute(on_replica, [stock.pk]).fetchone() == (10,)
 
-        # The read side is served by the (paused, so stale) replica.
-        assert (dashboard_units(), report_moved()) == (10, 1)
+        # The read side (dashboards, reports, exports) is served by the (paused, so stale) replica.
+        assert (dashboard_units(), report_moved(), exported_quantity()) == (10, 1, 10)
     finally:
         standby.execute("SELECT pg_wal_replay_resume()")

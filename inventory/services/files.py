@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.audit import record_event
+from core.db_router import replica_or_default
 from core.errors import DomainError, InsufficientStock, PermissionDenied
 from core.spreadsheets import unneutralise
 from warehouses.models import Warehouse
@@ -249,9 +250,20 @@ def _has_field(name: str) -> bool:
 # --- exports ---------------------------------------------------------------------------------------
 
 
+def export_reads(queryset):
+    """`queryset` on the database an export reads: the replica when one is configured and no transaction is
+    open on the primary (`core.db_router.replica_or_default`), else the primary. Asked when the stream starts."""
+    return queryset.using(replica_or_default())
+
+
 def product_export_rows(queryset) -> Iterator[tuple]:
-    """The import's columns for each product of `queryset`, read in chunks."""
-    for sku, name, description, unit, is_active in queryset.values_list(*PRODUCT_COLUMNS).iterator(chunk_size=2000):
+    """The import's columns for each product of `queryset`, read in chunks (from the replica when one is set).
+
+    Exports are reads that may lag (issue 15, 5b): streamed after the view returned, so the alias is chosen
+    here, when the first row is read (`replica_or_default`: the primary inside a transaction).
+    """
+    rows = export_reads(queryset).values_list(*PRODUCT_COLUMNS)
+    for sku, name, description, unit, is_active in rows.iterator(chunk_size=2000):
         yield sku, name, description, unit, "true" if is_active else "false"
 
 
@@ -260,8 +272,9 @@ def stock_export_rows(queryset) -> Iterator[tuple]:
 
     `reserved` and `incoming` are the stock row's columns where they exist (reservations, transfers in
     transit), else 0; `available` is `quantity − reserved`; `threshold` is empty when none is set.
+    Read from the replica when one is set, as `product_export_rows`.
     """
-    rows = queryset.annotate(
+    rows = export_reads(queryset).annotate(
         x_reserved=F("reserved") if _has_field("reserved") else Value(0),
         x_incoming=F("incoming") if _has_field("incoming") else Value(0),
     ).values_list("warehouse__code", "product__sku", "product__name", "quantity", "x_reserved", "x_incoming",
@@ -271,4 +284,4 @@ def stock_export_rows(queryset) -> Iterator[tuple]:
 
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "PRODUCT_COLUMNS", "STOCK_EXPORT_COLUMNS", "InvalidFile", "RowError",
-           "import_products", "import_stock", "product_export_rows", "stock_export_rows"]
+           "export_reads", "import_products", "import_stock", "product_export_rows", "stock_export_rows"]

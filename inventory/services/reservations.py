@@ -76,9 +76,9 @@ def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: in
     if not policies.can_reserve(actor, warehouse):
         raise PermissionDenied("Only an admin or this warehouse's manager or staff may reserve stock here.")
     check_active(warehouses=[warehouse], product=product)
-    if not Stock.objects.filter(product=product, warehouse=warehouse).exists():
-        raise InsufficientStock(available=0, requested=quantity)
     stock = lock_row(product.pk, warehouse.pk, now=now)
+    if stock is None:
+        raise InsufficientStock(available=0, requested=quantity)
     hold(stock, quantity=quantity)
     reservation = Reservation.objects.create(
         warehouse=warehouse, product=product, stock=stock, quantity=quantity, reference=reference, note=note,
@@ -96,7 +96,8 @@ def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: in
 def _lock_active(*, actor, reservation_id: int, now: datetime) -> Reservation:
     """Lock a reservation the actor may act on and which still holds its units."""
     reservation = locks.lock_reservation(reservation_id)
-    if reservation is None or not Reservation.objects.for_user(actor).filter(pk=reservation.pk).exists():
+    # The scope (`Reservation.objects.for_user`) asked of the locked row, whose warehouse is read along.
+    if reservation is None or not policies.can_see_reservation(actor, reservation):
         raise NotFound("No such reservation.")
     if not policies.can_act_on_reservation(actor, reservation):
         raise PermissionDenied("Only an admin or this warehouse's manager or staff may act on this reservation.")
@@ -107,9 +108,11 @@ def _lock_active(*, actor, reservation_id: int, now: datetime) -> Reservation:
 
 
 def _lock_stock_of(reservation: Reservation, *, now: datetime) -> Stock:
-    stock = lock_row(reservation.product_id, reservation.warehouse_id, now=now)
-    if stock.pk != reservation.stock_id:  # rows are never deleted or re-keyed; this would be a bug
-        raise RuntimeError(f"reservation {reservation.pk} holds stock {reservation.stock_id}, not {stock.pk}")
+    # `held`: the reservation is locked and not due, so a row reserving no more than it has nothing due.
+    stock = lock_row(reservation.product_id, reservation.warehouse_id, now=now, held=reservation.quantity)
+    if stock is None or stock.pk != reservation.stock_id:  # rows are never deleted or re-keyed; this would be a bug
+        raise RuntimeError(f"reservation {reservation.pk} holds stock {reservation.stock_id}, "
+                           f"not {getattr(stock, 'pk', None)}")
     return stock
 
 
@@ -150,7 +153,7 @@ def fulfil_reservation(*, actor, reservation_id: int, quantity: int | None = Non
     check_quantity(taken)
     if taken > reservation.quantity:
         raise InvalidQuantity(f"Cannot fulfil {taken}: the reservation holds {reservation.quantity}.")
-    check_active(warehouses=[reservation.warehouse], product=Product.objects.get(pk=reservation.product_id))
+    check_active(warehouses=[reservation.warehouse], product=reservation.product)
     stock = _lock_stock_of(reservation, now=now)
     movement = take_reserved(stock, taken=taken, release=reservation.quantity, actor=actor,
                              reference=Reference(type=REFERENCE_TYPE, id=reservation.pk), note=reservation.reference)

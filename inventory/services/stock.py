@@ -154,14 +154,22 @@ def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime)
                        "expires_at": reservation.expires_at.isoformat(), "reserved_after": stock.reserved})
 
 
-def expire_due_of(rows: Iterable[Stock], *, now: datetime) -> int:
+def expire_due_of(rows: Iterable[Stock], *, now: datetime, held: dict[int, int] | None = None) -> int:
     """Expire the due active reservations of locked stock rows; return how many.
 
     `skip_locked`: a reservation row locked by another transaction is being released or fulfilled;
     that transaction locked the reservation first and waits for our stock row, so waiting for it
     here (the opposite lock order) could deadlock. It settles that reservation itself.
+
+    A row whose `reserved` is 0 has no active reservation (every active reservation holds at least one
+    unit and `reserved` counts them all: `verify_ledger` checks it), so it is not queried. `held`: per
+    stock row, the units of the caller's own reservation, locked and checked not due; a row holding no
+    more than that has no other reservation either.
     """
-    by_pk = {row.pk: row for row in rows}
+    held = held or {}
+    by_pk = {row.pk: row for row in rows if row.reserved > held.get(row.pk, 0)}
+    if not by_pk:
+        return 0
     due = (Reservation.objects.select_for_update(skip_locked=True)
            .filter(stock_id__in=by_pk, status=Reservation.Status.ACTIVE, expires_at__lte=now).order_by("pk"))
     count = 0
@@ -178,11 +186,21 @@ def lock_rows(pairs: Iterable[tuple[int, int]], *, now: datetime | None = None) 
     return rows
 
 
-def lock_row(product_id: int, warehouse_id: int, *, create: bool = False, now: datetime | None = None) -> Stock:
-    """Lock one stock row (creating it first if `create`), after expiring its due reservations."""
-    if create:
+def lock_row(product_id: int, warehouse_id: int, *, create: bool = False, now: datetime | None = None,
+             held: int = 0) -> Stock | None:
+    """Lock one stock row, after expiring its due reservations; None if it does not exist.
+
+    `create`: a missing row is created first (then never None). The row is locked directly, so an
+    existing row costs one statement; only a missing one pays for the insert and a second lock.
+    `held`: units of the caller's own (locked, not due) reservation on this row (see `expire_due_of`).
+    """
+    stock = locks.lock_existing_stock_row(product_id, warehouse_id)
+    if stock is None and create:
         locks.ensure_stock_rows([(product_id, warehouse_id)])
-    return lock_rows([(product_id, warehouse_id)], now=now)[(product_id, warehouse_id)]
+        stock = locks.lock_existing_stock_row(product_id, warehouse_id)
+    if stock is not None:
+        expire_due_of([stock], now=now or timezone.now(), held={stock.pk: held} if held else None)
+    return stock
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -232,9 +250,9 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     _require(policies.can_adjust_stock(actor, warehouse), "Only an admin or this warehouse's manager or "
                                                           "staff may adjust stock here.")
     check_active(warehouses=[warehouse], product=product)
-    if delta < 0 and not Stock.objects.filter(product=product, warehouse=warehouse).exists():
+    stock = lock_row(product.pk, warehouse.pk, create=delta > 0)
+    if stock is None:
         raise InsufficientStock(available=0, requested=-delta)
-    stock = lock_row(product.pk, warehouse.pk, create=True)
     if expected_quantity is not None and stock.quantity != expected_quantity:
         raise StaleQuantity(f"The quantity is {stock.quantity}, not the expected {expected_quantity}.",
                             current=stock.quantity)
@@ -244,23 +262,28 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     return stock
 
 
-@transaction.atomic
 def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int,
-                 reference: Reference, kind: str = Kind.PURCHASE, note: str = "") -> StockMovement:
+                 reference: Reference, kind: str = Kind.PURCHASE, note: str = "",
+                 savepoint: bool = True) -> StockMovement:
     """Take `quantity` out of a warehouse for a request (a `purchase` movement by default).
 
     The caller (a workflow service) has checked the actor's right to decide; this checks again that
     the actor operates the warehouse. Locks: the stock row. Raises PermissionDenied unless the actor
     operates the warehouse, InsufficientStock before writing anything if more than `available` is
     needed (reserved units are not taken), InactiveObject, InvalidQuantity.
+
+    One transaction, nested in the caller's as a savepoint. `savepoint=False`: no savepoint of its own
+    (two statements fewer), for a caller whose atomic block lets every error of this call propagate out
+    of it; an error caught inside the caller's block would leave that block unusable.
     """
-    check_quantity(quantity)
-    _require_change(actor, warehouse)
-    check_active(warehouses=[warehouse], product=product)
-    if not Stock.objects.filter(product=product, warehouse=warehouse).exists():
-        raise InsufficientStock(available=0, requested=quantity)
-    stock = lock_row(product.pk, warehouse.pk)
-    return _apply(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
+    with transaction.atomic(savepoint=savepoint):
+        check_quantity(quantity)
+        _require_change(actor, warehouse)
+        check_active(warehouses=[warehouse], product=product)
+        stock = lock_row(product.pk, warehouse.pk)
+        if stock is None:
+            raise InsufficientStock(available=0, requested=quantity)
+        return _apply(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
 
 
 @dataclass(frozen=True)

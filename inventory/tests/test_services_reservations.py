@@ -295,3 +295,36 @@ def test_the_database_refuses_buckets_out_of_range(world, held, change):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Stock.objects.filter(pk=held.stock_id).update(**change)
+
+
+def test_fulfilling_one_reservation_expires_another_due_one_on_the_same_row(world):
+    """The stock lock skips the due-reservation query only when the row reserves nothing beyond the caller's own
+    (locked, not due) reservation; here another one is due, so it is expired in the same transaction."""
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+    with time_machine.travel(T0, tick=False):
+        keep = reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
+        due = reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=4,
+                            expires_at=T0 + timedelta(minutes=5))
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        fulfil_reservation(actor=world.staff_a, reservation_id=keep.pk)
+    assert Reservation.objects.get(pk=due.pk).status == "expired"
+    assert buckets(row(world)) == (7, 0, 7)
+
+
+@pytest.mark.parametrize("who", ["admin", "manager_a", "manager_b", "staff_a", "staff_b", "viewer", "inactive"])
+def test_the_scope_asked_of_a_locked_reservation_is_the_querysets(world, who):
+    """`can_see_reservation` (asked of the locked row in Python) answers as `Reservation.objects.for_user`."""
+    from accounts.models import User
+    from inventory import policies
+
+    if who == "inactive":
+        user = world.staff_a
+        User.objects.filter(pk=user.pk).update(status=User.Status.DISMISSED)
+        user.refresh_from_db()
+    else:
+        user = getattr(world, who)
+    for warehouse in (world.wh_a, world.wh_b):
+        reservation = ReservationFactory(warehouse=warehouse, product=world.product, quantity=1)
+        reservation = Reservation.objects.select_related("warehouse").get(pk=reservation.pk)
+        assert policies.can_see_reservation(user, reservation) == (
+            Reservation.objects.for_user(user).filter(pk=reservation.pk).exists()), (who, warehouse.code)

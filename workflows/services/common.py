@@ -30,10 +30,20 @@ def check_decision(decision: str) -> None:
         raise InvalidDecision()
 
 
-def lock_pending(model, *, actor, request_id: int, allowed, denied: str):
-    """Lock the request row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless pending."""
-    obj = model.objects.select_for_update().filter(pk=request_id).first()
-    if obj is None or not model.objects.for_user(actor).filter(pk=obj.pk).exists():
+def lock_pending(model, *, actor, request_id: int, allowed, denied: str, visible=None, related: tuple = ()):
+    """Lock the request row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless pending.
+
+    `visible(actor, obj)`: the model's scope (`for_user`) asked of the locked row in Python instead of a
+    second query; `related` are read along in the same statement (`of=("self",)`: only the request row
+    is locked). Without `visible`, the scope is asked of the database.
+    """
+    if related:
+        rows = model.objects.select_for_update(of=("self",)).select_related(*related)
+    else:
+        rows = model.objects.select_for_update()  # (`select_related()` without names would join every FK)
+    obj = rows.filter(pk=request_id).first()
+    if obj is None or not (visible(actor, obj) if visible is not None
+                           else model.objects.for_user(actor).filter(pk=obj.pk).exists()):
         raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")
     if not allowed(actor, obj):
         raise PermissionDenied(denied)

@@ -48,11 +48,14 @@ def decide_purchase_request(*, actor, request_id: int, decision: str, reason: st
     check_decision(decision)
     purchase = lock_pending(
         PurchaseRequest, actor=actor, request_id=request_id, allowed=policies.can_decide_purchase,
-        denied="Only an admin or this warehouse's manager or staff may decide this request.")
+        denied="Only an admin or this warehouse's manager or staff may decide this request.",
+        visible=policies.can_see_purchase, related=("warehouse", "product"))
     data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
     if decision == Decision.APPROVE:
+        # No savepoint: every error of the deduction propagates out of this atomic block (nothing is caught).
         movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
-                                quantity=purchase.quantity, reference=Reference("purchase_request", purchase.pk))
+                                quantity=purchase.quantity, reference=Reference("purchase_request", purchase.pk),
+                                savepoint=False)
         data.update(movement=movement.pk, quantity_after=movement.quantity_after)
     return record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason,
                             data=data, ip=ip)

@@ -106,7 +106,7 @@ def _ledger_is_consistent(request):
     yield
     if connection.needs_rollback or (connection.connection is not None and not connection.is_usable()):
         return  # the test left a broken transaction; it fails on its own terms
-    from inventory.ledger import ledger_mismatches
+    from inventory.verification import ledger_mismatches
 
     mismatches = ledger_mismatches(limit=10)
     if mismatches:

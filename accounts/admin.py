@@ -1,40 +1,11 @@
-"""Django admin for users, roles, profiles, the audit trail and promotion requests."""
+"""Django admin for roles, profiles, the audit trail and promotion requests (users: `warehouses.admin`, since
+a user change can release the warehouses a manager managed)."""
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from core.admin import ReadOnlyAdmin
-from core.http import client_ip
 
-from . import services
-from .models import AuditEvent, ManagerPromotionRequest, Role, User, UserProfile
-
-
-@admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    """Users with their role, lifecycle status and warehouse."""
-
-    list_display = ["username", "email", "first_name", "last_name", "role", "status", "warehouse", "date_joined"]
-    list_filter = ["role", "status", "warehouse", "is_superuser"]
-    search_fields = ["username", "email", "first_name", "last_name"]
-    list_select_related = ["role", "warehouse"]
-    readonly_fields = ["is_active", "last_login", "date_joined"]
-    fieldsets = [
-        *DjangoUserAdmin.fieldsets,
-        ("Role and lifecycle", {"fields": ["role", "status", "warehouse"]}),
-    ]
-    add_fieldsets = [
-        *DjangoUserAdmin.add_fieldsets,
-        ("Role and lifecycle", {"fields": ["role", "status", "warehouse"]}),
-    ]
-
-    def save_model(self, request, obj, form, change):
-        # Role and status changes made here are audited and have the API's effects (SPEC §3, §8).
-        super().save_model(request, obj, form, change)
-        fields = [f for f in ("role", "status", "warehouse", "is_superuser") if f in form.changed_data]
-        if fields or not change:
-            services.record_admin_user_change(actor=request.user, user=obj, fields=fields, created=not change,
-                                              ip=client_ip(request))
+from .models import AuditEvent, ManagerPromotionRequest, Role, UserProfile
 
 
 @admin.register(Role)

@@ -13,15 +13,13 @@ from django.db.models.functions import Lower
 from core.decisions import DecidedRequest, RequestStatus
 from core.identity import IdentityKeysMixin, IdentityKeysQuerySet
 
+from .roles import ROLE_DESCRIPTIONS, RoleName, UserStatus, is_admin, is_manager
+
 
 class Role(models.Model):
     """One of the four fixed roles; rows are created by migration and `seed_roles`."""
 
-    class Name(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        MANAGER = "manager", "Manager"
-        STAFF = "staff", "Staff"
-        VIEWER = "viewer", "Viewer"
+    Name = RoleName
 
     name = models.CharField(max_length=20, unique=True, choices=Name.choices)
     description = models.CharField(max_length=255, blank=True)
@@ -35,8 +33,6 @@ class Role(models.Model):
     @classmethod
     def get(cls, name: str) -> "Role":
         """The role called `name`; the four roles are fixed data, so a missing one is recreated."""
-        from .roles import ROLE_DESCRIPTIONS
-
         if name not in ROLE_DESCRIPTIONS:
             raise cls.DoesNotExist(f"no role {name!r}")
         role, _ = cls.objects.get_or_create(name=name, defaults={"description": ROLE_DESCRIPTIONS[name]})
@@ -61,11 +57,7 @@ class UserManager(DjangoUserManager.from_queryset(IdentityKeysQuerySet)):
 class User(IdentityKeysMixin, AbstractUser):
     """An account: one role, a lifecycle status and (for staff) one warehouse."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACTIVE = "active", "Active"
-        REJECTED = "rejected", "Rejected"
-        DISMISSED = "dismissed", "Dismissed"
+    Status = UserStatus
 
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="users")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -150,11 +142,9 @@ class PromotionRequestQuerySet(models.QuerySet):
 
     def for_user(self, user) -> "PromotionRequestQuerySet":
         """Admin all; a manager the requests they made; nobody else any."""
-        from . import policies  # policies build on this module's models
-
-        if policies.is_admin(user):
+        if is_admin(user):
             return self.all()
-        if policies.is_manager(user):
+        if is_manager(user):
             return self.filter(requested_by_id=user.pk)
         return self.none()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from . import policies
+from . import policies, roles
 
 
 def policy_permission(name: str, *, user: Callable | None = None, obj: Callable | None = None,
@@ -29,11 +29,11 @@ def policy_permission(name: str, *, user: Callable | None = None, obj: Callable 
     })
 
 
-IsActiveUser = policy_permission("IsActiveUser", user=policies.is_active, doc="An authenticated, active user.")
-IsAdmin = policy_permission("IsAdmin", user=policies.is_admin, doc="Role admin.")
-IsManager = policy_permission("IsManager", user=policies.is_manager, doc="Role manager.")
-IsStaff = policy_permission("IsStaff", user=policies.is_staff_member, doc="Role staff.")
-IsViewer = policy_permission("IsViewer", user=policies.is_viewer, doc="Role viewer.")
+IsActiveUser = policy_permission("IsActiveUser", user=roles.is_active, doc="An authenticated, active user.")
+IsAdmin = policy_permission("IsAdmin", user=roles.is_admin, doc="Role admin.")
+IsManager = policy_permission("IsManager", user=roles.is_manager, doc="Role manager.")
+IsStaff = policy_permission("IsStaff", user=roles.is_staff_member, doc="Role staff.")
+IsViewer = policy_permission("IsViewer", user=roles.is_viewer, doc="Role viewer.")
 
 
 class ReadOnly(BasePermission):

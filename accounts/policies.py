@@ -7,37 +7,7 @@ the Django admin actions and the services all ask those same functions.
 """
 
 from .models import Role, User
-
-
-def is_active(user) -> bool:
-    """An authenticated user whose lifecycle status is active."""
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.status == User.Status.ACTIVE)
-
-
-def has_role(user, *roles: Role.Name) -> bool:
-    """An active user holding one of `roles`."""
-    return is_active(user) and user.role.name in roles
-
-
-def is_admin(user) -> bool:
-    return has_role(user, Role.Name.ADMIN)
-
-
-def is_manager(user) -> bool:
-    return has_role(user, Role.Name.MANAGER)
-
-
-def is_staff_member(user) -> bool:
-    return has_role(user, Role.Name.STAFF)
-
-
-def is_viewer(user) -> bool:
-    return has_role(user, Role.Name.VIEWER)
-
-
-def holds_role(user, *roles: Role.Name) -> bool:
-    """The role on a user's row, whatever their status: for the *target* of an action (often pending)."""
-    return user is not None and user.role.name in roles
+from .roles import holds_role, is_active, is_admin, is_manager
 
 
 def _manages_warehouse_of(actor, target) -> bool:

@@ -2,16 +2,16 @@
 
 from django.db.models import Q, QuerySet
 
-from . import policies
+from . import policies, roles
 from .models import AuditEvent, ManagerPromotionRequest, Role, User
 
 
 def users_visible_to(user: User) -> QuerySet[User]:
     """Admin: everyone. Manager: staff of their warehouses (any status) and pending viewer registrations."""
     base = User.objects.select_related("role")
-    if policies.is_admin(user):
+    if roles.is_admin(user):
         return base.all()
-    if policies.is_manager(user):
+    if roles.is_manager(user):
         return base.filter(
             Q(role__name=Role.Name.STAFF, warehouse__manager_id=user.pk)
             | Q(role__name=Role.Name.VIEWER, status=User.Status.PENDING)

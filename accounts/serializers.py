@@ -1,7 +1,6 @@
 """Input validation and output shapes for the accounts API."""
 
 from django.contrib.auth import password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -12,22 +11,9 @@ from core.identity import identity_key, refuse_mixed_scripts
 from core.serializers import StrictSerializer
 
 from .images import InvalidImage, sanitize_image
-from .models import AuditEvent, ManagerPromotionRequest, Role, User
+from .models import AuditEvent, ManagerPromotionRequest, User
 from .selectors import users_visible_to
 from .services.passwords import user_for_reset_token
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class WarehouseField(serializers.PrimaryKeyRelatedField):
-    """A warehouse id, reached through `User.warehouse` so accounts does not import the warehouses app."""
-
-    def __init__(self, *, active_only: bool = False, **kwargs):
-        self.active_only = active_only
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        warehouses = User._meta.get_field("warehouse").related_model.objects.all()
-        return warehouses.filter(is_active=True) if self.active_only else warehouses
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -39,42 +25,6 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "role", "status", "warehouse", "date_joined"]
         read_only_fields = fields
-
-
-class RegisterSerializer(StrictSerializer):
-    """A self-registration: viewer (default) or staff of an active warehouse."""
-
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
-                                     style={"input_type": "password"})
-    role = serializers.ChoiceField(choices=[Role.Name.VIEWER, Role.Name.STAFF], default=Role.Name.VIEWER)
-    warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
-
-    def validate_username(self, value):
-        refuse_mixed_scripts(value)
-        if User.objects.filter(username_key=identity_key(value)).exists():
-            raise serializers.ValidationError("A user with this username already exists.")
-        return value
-
-    def validate_email(self, value):
-        refuse_mixed_scripts(value)
-        if User.objects.filter(email_key=identity_key(value)).exists():
-            raise serializers.ValidationError("A user with this e-mail already exists.")
-        return value
-
-    def validate(self, attrs):
-        warehouse = attrs.get("warehouse")
-        if attrs["role"] == Role.Name.STAFF and warehouse is None:
-            raise serializers.ValidationError({"warehouse": ["A staff registration needs a warehouse."]})
-        if attrs["role"] == Role.Name.VIEWER and warehouse is not None:
-            raise serializers.ValidationError({"warehouse": ["Only staff belong to a warehouse."]})
-        candidate = User(username=attrs["username"], email=attrs["email"])
-        try:
-            password_validation.validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
-        return attrs
 
 
 class LoginSerializer(StrictSerializer):
@@ -268,15 +218,6 @@ class PromotionDecisionSerializer(StrictSerializer):
     id = serializers.PrimaryKeyRelatedField(queryset=ManagerPromotionRequest.objects.all())
     decision = serializers.ChoiceField(choices=Decision.choices)
     reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
-
-
-class DemoteSerializer(StrictSerializer):
-    """`{user, reassign_to?, warehouse?, reason}`."""
-
-    user = ScopedUserField()
-    reassign_to = ScopedUserField(required=False, allow_null=True)
-    warehouse = WarehouseField(required=False, allow_null=True)
-    reason = serializers.CharField(max_length=2000)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

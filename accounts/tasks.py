@@ -16,7 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tasks import task
 
-from . import policies
+from . import roles
 from .models import User
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def send_password_reset_email(user_id: int) -> str:
     An SMTP failure fails the task (the worker records it); the user can ask again.
     """
     user = User.objects.select_related("role").filter(pk=user_id).first()
-    if user is None or not policies.is_active(user) or not user.email:
+    if user is None or not roles.is_active(user) or not user.email:
         logger.info("password reset for user %s skipped: no active account with an e-mail", user_id)
         return "skipped"
     context = {

@@ -1,11 +1,11 @@
-"""Routes of the accounts API: auth, profile, users, the staff lifecycle, promotion requests, audit events."""
+"""Routes of the accounts API: auth, profile, users, registration decisions, promotion requests, audit events
+(registering, dismissing and demoting staff are routed by `warehouses.urls`)."""
 
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
-    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
     path("auth/login/", views.LoginView.as_view(), name="auth-login"),
     path("auth/refresh/", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
@@ -17,11 +17,9 @@ urlpatterns = [
     path("users/", views.UserListView.as_view(), name="user-list"),
     path("users/<int:pk>/", views.UserDetailView.as_view(), name="user-detail"),
     path("staffs/approve/", views.RegistrationDecisionView.as_view(), name="staff-approve"),
-    path("staffs/dismiss/", views.DismissView.as_view(), name="staff-dismiss"),
     path("managers/request-staff-promotion/", views.PromotionRequestCreateView.as_view(),
          name="promotion-request-create"),
     path("promotion-requests/", views.PromotionRequestListView.as_view(), name="promotion-request-list"),
     path("promotion-requests/approve/", views.PromotionDecisionView.as_view(), name="promotion-request-approve"),
-    path("admin/demote-manager/", views.DemoteManagerView.as_view(), name="demote-manager"),
     path("audit-events/", views.AuditEventListView.as_view(), name="audit-event-list"),
 ]

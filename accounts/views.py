@@ -1,4 +1,5 @@
-"""Accounts API: auth, profile, users, staff lifecycle, promotions, audit events."""
+"""Accounts API: auth, profile, users, registration decisions, promotions, audit events (registering,
+dismissing and demoting staff: `warehouses.views`)."""
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -20,8 +21,6 @@ from .permissions import (
     CanChangeOwnPassword,
     CanDecidePromotions,
     CanDecideRegistration,
-    CanDemote,
-    CanDismiss,
     CanManageUsers,
     CanReadAuditTrail,
     CanRequestPromotions,
@@ -29,9 +28,7 @@ from .permissions import (
 from .selectors import audit_events_visible_to, promotion_requests_visible_to, users_visible_to
 from .serializers import (
     AuditEventSerializer,
-    DemoteSerializer,
     DetailSerializer,
-    DismissSerializer,
     LoginSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
@@ -42,7 +39,6 @@ from .serializers import (
     PromotionDecisionSerializer,
     PromotionRequestSerializer,
     RefreshSerializer,
-    RegisterSerializer,
     RegistrationDecisionSerializer,
     TokenPairSerializer,
     TokensSerializer,
@@ -59,17 +55,6 @@ class AnonymousAuthView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthThrottle]
     throttle_scope = "auth"
-
-
-class RegisterView(AnonymousAuthView):
-    """Self-registration as a pending viewer or staff member."""
-
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer, 400: ERROR, 429: ERROR})
-    def post(self, request):
-        serializer = RegisterSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = services.register_user(**serializer.validated_data, ip=client_ip(request))
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class LoginView(AnonymousAuthView):
@@ -215,20 +200,6 @@ class RegistrationDecisionView(APIView):
         return Response(UserSerializer(user).data)
 
 
-class DismissView(APIView):
-    """Dismiss a user: inactive at once, every refresh token blacklisted."""
-
-    permission_classes = [CanDismiss]
-
-    @extend_schema(request=DismissSerializer, responses={200: UserSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
-    def post(self, request):
-        serializer = DismissSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        self.check_object_permissions(request, serializer.validated_data["user"])
-        user = services.dismiss_user(actor=request.user, **serializer.validated_data, ip=client_ip(request))
-        return Response(UserSerializer(user).data)
-
-
 class PromotionRequestCreateView(APIView):
     """Ask for an active staff member to be promoted to manager.
 
@@ -277,19 +248,6 @@ class PromotionDecisionView(APIView):
             ip=client_ip(request),
         )
         return Response(PromotionRequestSerializer(promotion).data)
-
-
-class DemoteManagerView(APIView):
-    """Admin turns a manager back into staff; their warehouses move or become unmanaged."""
-
-    permission_classes = [CanDemote]
-
-    @extend_schema(request=DemoteSerializer, responses={200: UserSerializer, 400: ERROR, 403: ERROR})
-    def post(self, request):
-        serializer = DemoteSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        user = services.demote_manager(actor=request.user, **serializer.validated_data, ip=client_ip(request))
-        return Response(UserSerializer(user).data)
 
 
 class AuditEventListView(generics.ListAPIView):

@@ -1,6 +1,6 @@
 """Who may read which dashboard: named predicates built on `accounts.policies` and warehouse scope."""
 
-from accounts import policies as roles
+from accounts import roles
 from warehouses.models import Warehouse
 
 

@@ -18,7 +18,7 @@ from accounts.models import ManagerPromotionRequest, Role, User
 from core.db_router import replica_reads
 from core.decisions import RequestStatus
 from core.periods import LocalDays
-from inventory import flows
+from inventory import rollups
 from inventory.models import (
     ClosedDay,
     ClosedProductDay,
@@ -90,15 +90,15 @@ def _window_days(window: Window) -> list:
 def closed_days(days: list) -> dict:
     """`{day: (inflow, outflow)}` of the closed days among `days` (over every warehouse); one query.
 
-    Days that should be closed and are not yet are closed first (`inventory.flows.close_days`, on the
+    Days that should be closed and are not yet are closed first (`inventory.rollups.close_days`, on the
     primary, once: the first dashboard after a day closes pays a few more queries). The result is
     passed explicitly to every read that follows, so a day closing in between (or a replica that has not
     yet seen it) is counted once, from one side: its totals or its roll-up rows.
     """
     closed = {day: (inflow, outflow) for day, inflow, outflow in
               ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
-    if any(day not in closed for day in days if day <= flows.last_closed_day()):
-        flows.close_days([day for day in days if day not in closed])  # writes, on the primary
+    if any(day not in closed for day in days if day <= rollups.last_closed_day()):
+        rollups.close_days([day for day in days if day not in closed])  # writes, on the primary
         closed = {day: (inflow, outflow) for day, inflow, outflow in
                   ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
     return closed

@@ -1,4 +1,7 @@
-"""Low-stock alert state, evaluated inside the transaction of every stock or threshold change.
+"""Low-stock alert state, settled inside the transaction of every stock or threshold change.
+
+`open_or_resolve_alerts` subscribes to the stock door's `StockChanged` event (registered in
+`InventoryConfig.ready()`); the threshold service calls `evaluate` directly.
 
 An alert opens when a quantity is below its threshold and none is open; it resolves when the
 quantity is back at or above the threshold (or the threshold is lowered or deleted). Opening an
@@ -15,17 +18,32 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from .alert_emails import ensure_watchdog, lease, send_low_stock_alert_email
+from .events import StockChanged
 from .models import LowStockAlert, LowStockThreshold, Stock
 from .selectors import is_low as below_threshold
 
 logger = logging.getLogger(__name__)
 
 
-def stock_level_changed(*, stock, previous_quantity: int) -> LowStockAlert | None:
-    """Open or resolve the alert of a stock row whose quantity just changed. Returns a new alert.
+def open_or_resolve_alerts(event: StockChanged) -> list[LowStockAlert]:
+    """Subscriber of `StockChanged`: open or resolve the alert of every row whose quantity changed.
 
-    Called by `inventory.services` after the write, with the stock row locked. The threshold and the
-    open alert's id are read in one statement (two scalar subqueries on the locked row).
+    Runs in the stock operation's transaction with its rows locked; an alert it opens enqueues its
+    e-mail in that same transaction. Returns the alerts it opened.
+    """
+    if len(event.rows) == 1:
+        (stock, previous), = event.rows
+        opened = settle_row(stock=stock, previous_quantity=previous)
+        return [opened] if opened else []
+    return settle_rows(list(event.rows))
+
+
+def settle_row(*, stock, previous_quantity: int) -> LowStockAlert | None:
+    """Open or resolve the alert of one locked stock row whose quantity just changed. Returns a new alert.
+
+    The threshold and the open alert's id are read in one statement (two scalar subqueries on the
+    locked row).
     """
     if stock.quantity == previous_quantity:
         return None
@@ -46,8 +64,8 @@ def stock_level_changed(*, stock, previous_quantity: int) -> LowStockAlert | Non
                    threshold=threshold, open_alert_id=open_alert_id)
 
 
-def stock_levels_changed(changes: list[tuple]) -> list[LowStockAlert]:
-    """`stock_level_changed` for many locked rows at once (a count, an import): `[(stock, previous quantity)]`.
+def settle_rows(changes: list[tuple]) -> list[LowStockAlert]:
+    """`settle_row` for many locked rows at once (a count, an import): `[(stock, previous quantity)]`.
 
     Reads the thresholds and the open alerts of all the rows in two queries, then opens or resolves
     each row's alert as `evaluate` would, judging each row by its final quantity. Returns the new alerts.
@@ -136,8 +154,6 @@ def _open_alert(*, product_id: int, warehouse_id: int, quantity: int, threshold:
 def _enqueue_email(alert: LowStockAlert) -> None:
     # The database task backend stores the task in this same transaction: a rollback drops it,
     # a commit keeps it for the worker. Nothing here talks to SMTP.
-    from .tasks import ensure_watchdog, lease, send_low_stock_alert_email
-
     send_low_stock_alert_email.enqueue(alert_id=alert.pk, attempt=1)
     # A worker killed after taking the task but before claiming the attempt is found by the watchdog.
     ensure_watchdog(timezone.now() + lease(), serialize=False)

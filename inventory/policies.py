@@ -5,7 +5,7 @@ The DRF permission classes (`inventory.permissions`) ask these, and every servic
 its transaction, so the API, the admin and commands answer the same question the same way.
 """
 
-from accounts.policies import is_active
+from accounts.roles import is_active
 from warehouses.policies import can_manage, can_operate, manages_any, operates_any
 
 

@@ -1,93 +1,218 @@
-"""The ledger's daily roll-up (`DailyFlow`) and the closed days' totals, read by the dashboards.
+"""The daily roll-up of the ledger (`DailyFlow`): written with every movement, rebuilt from the ledger.
 
-Written only by `inventory.flows` (see there); `inventory.models` re-exports these models.
+`record` is called by the stock door (`inventory.services.stock.write_change`) right after it writes a
+movement, in the same transaction and under the same stock-row lock: one upsert per movement, on a
+row only the holder of that stock lock writes, so the roll-up adds a statement but no contention.
+`rebuild` recomputes every row from the ledger (a migration, the bulk seeder, a time-zone change);
+`flow_mismatches` is the ledger check that proves the two agree.
+
+Closed days (`close_days`): once a local day is over (and `SETTLE` has passed), nothing can be added
+to it, so its totals over every warehouse are written once — per day (`ClosedDay`) and per product and
+day (`ClosedProductDay`) — and the admin dashboard reads 30 rows and a few thousand instead of every
+stock row's days. `closed_mismatches` proves them against `DailyFlow`.
 """
 
-from django.db import models
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from django.db import connection, connections, router, transaction
+from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from .models import ClosedDay, ClosedProductDay, ClosedWarehouseDay, DailyFlow, StockMovement
+
+_TABLE = DailyFlow._meta.db_table
+
+# A movement is filed under the local day of its `created_at`, taken while its transaction runs; a day
+# is closed this long after it ended, when no transaction that could still add to it is open (stock
+# transactions last milliseconds to seconds; a long import, minutes).
+SETTLE = timedelta(hours=1)
 
 
-class DailyFlow(models.Model):
-    """Units into and out of one stock row on one local calendar day: a roll-up of the ledger.
+def local_day(moment) -> date:
+    """The calendar day of `moment` in the project's time zone (the dashboards' days)."""
+    return timezone.localdate(moment, timezone=timezone.get_default_timezone())
 
-    Written only by `inventory.flows.record`, in the transaction of the movement it counts and under
-    the same stock-row lock, so it never disagrees with the ledger (`verify_ledger` proves it) and adds
-    no lock of its own. Days are local to `settings.TIME_ZONE` (the dashboards' days); after changing
-    the time zone, rebuild it (`python manage.py rebuild_daily_flows`). The dashboards read their
-    series and top products here instead of aggregating millions of movements.
+
+def _upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(_TABLE)
+    return (
+        f"INSERT INTO {table} (stock_id, warehouse_id, product_id, day, inflow, outflow, movements) "
+        "VALUES (%s, %s, %s, %s, %s, %s, 1) "
+        "ON CONFLICT (stock_id, day) DO UPDATE SET "
+        f"inflow = {table}.inflow + EXCLUDED.inflow, outflow = {table}.outflow + EXCLUDED.outflow, "
+        f"movements = {table}.movements + 1"
+    )
+
+
+def record(movement: StockMovement) -> None:
+    """Add one new movement to its stock row's day. The caller holds the stock row's lock.
+
+    One statement (`INSERT ... ON CONFLICT DO UPDATE`, PostgreSQL and SQLite alike).
     """
-
-    stock = models.ForeignKey("inventory.Stock", on_delete=models.PROTECT, related_name="+", db_index=False)
-    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+",
-                                  db_index=False)
-    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+", db_index=False)
-    day = models.DateField()
-    inflow = models.BigIntegerField(default=0)  # sum of the day's positive quantity_change
-    outflow = models.BigIntegerField(default=0)  # sum of the day's |negative quantity_change|
-    movements = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["stock", "day"], name="daily_flow_unique_stock_day"),
-            models.CheckConstraint(condition=models.Q(inflow__gte=0, outflow__gte=0, movements__gt=0),
-                                   name="daily_flow_non_negative"),
-        ]
-        # Covering (every column a dashboard reads is in the key): the window's rows are read from the
-        # index alone, on PostgreSQL and SQLite alike.
-        indexes = [
-            models.Index(fields=["day", "product", "inflow", "outflow"], name="daily_flow_day"),
-            models.Index(fields=["warehouse", "day", "product", "inflow", "outflow"], name="daily_flow_warehouse_day"),
-        ]
-
-    def __str__(self):
-        return f"{self.stock_id} on {self.day}: +{self.inflow} -{self.outflow}"
+    change = movement.quantity_change
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(), [movement.stock_id, movement.warehouse_id, movement.product_id,
+                                       local_day(movement.created_at), max(change, 0), max(-change, 0)])
 
 
-class ClosedDay(models.Model):
-    """One closed local day over every warehouse: the sum of its `DailyFlow` rows, written once.
+def _inflow():
+    return Coalesce(Sum(Case(When(quantity_change__gt=0, then=F("quantity_change")), default=Value(0),
+                             output_field=IntegerField())), Value(0))
 
-    A day is closed an hour after it ends (`inventory.flows.SETTLE`): no movement can still be added to
-    it. `inventory.flows.close_days` writes a closed day's total here and its per-product and
-    per-warehouse totals (`ClosedProductDay`, `ClosedWarehouseDay`) in one transaction, so a reader that
-    sees this row sees the whole day. The dashboards read closed days there and only the days not yet
-    closed from `DailyFlow`.
+
+def _outflow():
+    return Coalesce(Sum(Case(When(quantity_change__lt=0, then=-F("quantity_change")), default=Value(0),
+                             output_field=IntegerField())), Value(0))
+
+
+def expected_flows(movements=None):
+    """The roll-up the ledger implies: `(stock_id, warehouse_id, product_id, day, inflow, outflow, movements)`."""
+    movements = StockMovement.objects.all() if movements is None else movements
+    return (movements.order_by()
+            .annotate(day=TruncDate("created_at", tzinfo=timezone.get_default_timezone()))
+            .values_list("stock_id", "warehouse_id", "product_id", "day")
+            .annotate(inflow=_inflow(), outflow=_outflow(), count=Count("id")))
+
+
+@transaction.atomic
+def rebuild(*, batch_size: int = 5000) -> int:
+    """Recompute the whole roll-up from the ledger; return the number of rows. Locks the table meanwhile.
+
+    On PostgreSQL one `INSERT ... SELECT` (the grouping stays in the database); elsewhere in batches.
     """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(_TABLE)} IN EXCLUSIVE MODE")
+    ClosedProductDay.objects.all().delete()
+    ClosedWarehouseDay.objects.all().delete()
+    ClosedDay.objects.all().delete()
+    DailyFlow.objects.all().delete()
+    query = expected_flows()
+    if connection.vendor == "postgresql":
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {connection.ops.quote_name(_TABLE)} "
+                f"(stock_id, warehouse_id, product_id, day, inflow, outflow, movements) {sql}", params)
+            return cursor.rowcount
+    rows = 0
+    batch = []
+    for stock_id, warehouse_id, product_id, day, inflow, outflow, count in query.iterator(chunk_size=batch_size):
+        batch.append(DailyFlow(stock_id=stock_id, warehouse_id=warehouse_id, product_id=product_id, day=day,
+                               inflow=inflow, outflow=outflow, movements=count))
+        if len(batch) >= batch_size:
+            DailyFlow.objects.bulk_create(batch)
+            rows += len(batch)
+            batch = []
+    DailyFlow.objects.bulk_create(batch)
+    return rows + len(batch)
 
-    day = models.DateField(primary_key=True)
-    inflow = models.BigIntegerField()
-    outflow = models.BigIntegerField()
-    movements = models.BigIntegerField()
 
-    def __str__(self):
-        return f"{self.day}: +{self.inflow} -{self.outflow}"
+def flow_mismatches() -> Iterator[tuple[int, date, tuple, tuple]]:
+    """`(stock_id, day, expected, found)` wherever the roll-up differs from the ledger.
 
-
-class ClosedProductDay(models.Model):
-    """One product's units in and out over every warehouse on one closed day (see `ClosedDay`)."""
-
-    day = models.DateField()
-    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+", db_index=False)
-    inflow = models.BigIntegerField()
-    outflow = models.BigIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "product"], name="closed_product_day_unique")]
-        indexes = [models.Index(fields=["day", "product", "inflow", "outflow"], name="closed_product_day_cover")]
-
-    def __str__(self):
-        return f"{self.product_id} on {self.day}: +{self.inflow} -{self.outflow}"
+    `expected`/`found` are `(inflow, outflow, movements)`; a missing row is `(0, 0, 0)`. Both sides are
+    streamed in `(stock_id, day)` order and merged, so memory stays flat however long the ledger is.
+    """
+    wanted = (((stock_id, day), (inflow, outflow, count)) for stock_id, _w, _p, day, inflow, outflow, count
+              in expected_flows().order_by("stock_id", "day").iterator(chunk_size=5000))
+    stored = (((stock_id, day), (inflow, outflow, count)) for stock_id, day, inflow, outflow, count
+              in DailyFlow.objects.order_by("stock_id", "day")
+              .values_list("stock_id", "day", "inflow", "outflow", "movements").iterator(chunk_size=5000))
+    for (stock_id, day), expected, found in _merge(wanted, stored, (0, 0, 0)):
+        yield stock_id, day, expected, found
 
 
-class ClosedWarehouseDay(models.Model):
-    """One warehouse's units in and out on one closed day (see `ClosedDay`): the warehouse dashboard's series."""
+# --- closed days -------------------------------------------------------------------------------------
 
-    day = models.DateField()
-    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+",
-                                  db_index=False)
-    inflow = models.BigIntegerField()
-    outflow = models.BigIntegerField()
+def last_closed_day(now=None) -> date:
+    """The newest local day that is closed at `now`: it ended at least `SETTLE` ago."""
+    return local_day((now or timezone.now()) - SETTLE) - timedelta(days=1)
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["warehouse", "day"], name="closed_warehouse_day_unique")]
 
-    def __str__(self):
-        return f"{self.warehouse_id} on {self.day}: +{self.inflow} -{self.outflow}"
+def close_days(days: list[date]) -> int:
+    """Write the totals of those of `days` that are closed and not yet written; return how many were written.
+
+    On the primary, in one transaction: the per-product rows, then the day rows (a reader that sees a
+    `ClosedDay` sees its products). Two callers closing the same day at once both succeed: the second's
+    rows conflict and are skipped (`ON CONFLICT DO NOTHING`).
+    """
+    limit = last_closed_day()
+    candidates = sorted(day for day in days if day <= limit)
+    if not candidates:
+        return 0
+    alias = router.db_for_write(ClosedDay)
+    db = connections[alias]
+    with transaction.atomic(using=alias):
+        done = set(ClosedDay.objects.using(alias).filter(day__in=candidates).values_list("day", flat=True))
+        missing = [day for day in candidates if day not in done]
+        if not missing:
+            return 0
+        quote = db.ops.quote_name
+        products = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
+                    .values("day", "product_id").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow")))
+        warehouses = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
+                      .values("day", "warehouse_id").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow")))
+        totals = (DailyFlow.objects.using(alias).filter(day__in=missing).order_by()
+                  .values("day").annotate(inflow_=Sum("inflow"), outflow_=Sum("outflow"), count=Sum("movements")))
+        with db.cursor() as cursor:
+            for model, columns, query in ((ClosedProductDay, "day, product_id, inflow, outflow", products),
+                                          (ClosedWarehouseDay, "day, warehouse_id, inflow, outflow", warehouses),
+                                          (ClosedDay, "day, inflow, outflow, movements", totals)):
+                sql, params = query.query.sql_with_params()
+                cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {sql} ON CONFLICT DO NOTHING",
+                               params)
+        # Days without a single movement are closed too (zeros), so they are not looked at again.
+        ClosedDay.objects.using(alias).bulk_create(
+            [ClosedDay(day=day, inflow=0, outflow=0, movements=0) for day in missing], ignore_conflicts=True)
+    return len(missing)
+
+
+def _merge(wanted, stored, empty) -> Iterator[tuple]:
+    """Two iterators of `(key, values)` sorted by key: `(key, expected, found)` wherever they differ."""
+    want, have = next(wanted, None), next(stored, None)
+    while want is not None or have is not None:
+        if have is None or (want is not None and want[0] < have[0]):
+            yield want[0], want[1], empty
+            want = next(wanted, None)
+        elif want is None or have[0] < want[0]:
+            yield have[0], empty, have[1]
+            have = next(stored, None)
+        else:
+            if want[1] != have[1]:
+                yield want[0], want[1], have[1]
+            want, have = next(wanted, None), next(stored, None)
+
+
+def closed_mismatches() -> Iterator[tuple[date, tuple | None, tuple, tuple]]:
+    """`(day, part, expected, found)` wherever a closed day's totals differ from `DailyFlow`.
+
+    `part` is None for the day's total, `("product", id)` or `("warehouse", id)` for its parts.
+    """
+    closed = list(ClosedDay.objects.order_by("day").values_list("day", flat=True))
+    if not closed:
+        return
+    flows = DailyFlow.objects.filter(day__in=closed).order_by()
+    wanted = ((day, (int(i), int(o), int(n))) for day, i, o, n in flows.values_list("day").annotate(
+        Sum("inflow"), Sum("outflow"), Sum("movements")).order_by("day"))
+    stored = ((day, (i, o, n)) for day, i, o, n in ClosedDay.objects.order_by("day").values_list(
+        "day", "inflow", "outflow", "movements"))
+    for day, expected, found in _merge(wanted, stored, (0, 0, 0)):
+        if expected != found:  # a closed day without movements: zeros stored, no flow rows; that agrees
+            yield day, None, expected, found
+    wanted = (((day, product), (int(i), int(o))) for day, product, i, o in flows.values_list("day", "product_id")
+              .annotate(Sum("inflow"), Sum("outflow")).order_by("day", "product_id").iterator(chunk_size=5000))
+    stored = (((day, product), (i, o)) for day, product, i, o in ClosedProductDay.objects.order_by("day", "product_id")
+              .values_list("day", "product_id", "inflow", "outflow").iterator(chunk_size=5000))
+    for (day, product), expected, found in _merge(wanted, stored, (0, 0)):
+        yield day, ("product", product), expected, found
+    wanted = (((day, warehouse), (int(i), int(o))) for day, warehouse, i, o in flows.values_list("day", "warehouse_id")
+              .annotate(Sum("inflow"), Sum("outflow")).order_by("day", "warehouse_id").iterator(chunk_size=5000))
+    stored = (((day, warehouse), (i, o)) for day, warehouse, i, o in ClosedWarehouseDay.objects
+              .order_by("day", "warehouse_id").values_list("day", "warehouse_id", "inflow", "outflow")
+              .iterator(chunk_size=5000))
+    for (day, warehouse), expected, found in _merge(wanted, stored, (0, 0)):
+        yield day, ("warehouse", warehouse), expected, found

@@ -1,6 +1,6 @@
 """Who may read the stock-movement report, and over which warehouses."""
 
-from accounts import policies as roles
+from accounts import roles
 from warehouses.models import Warehouse
 
 

@@ -1,10 +1,15 @@
-"""Django admin for warehouses: writes go through the services and ask the same policy as the API."""
+"""Django admin for warehouses and users: writes go through the services and ask the same policy as the API.
+
+The user admin is registered here because its role and status changes have staffing effects (a manager
+who is no longer one leaves their warehouses unmanaged: `staffing.record_admin_user_change`)."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.models import User
 from core.http import client_ip
 
-from . import policies, services
+from . import policies, services, staffing
 from .models import Warehouse
 from .services import warehouse_in_use
 
@@ -43,3 +48,30 @@ class WarehouseAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.delete_warehouse(actor=request.user, warehouse=obj, ip=client_ip(request))
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Users with their role, lifecycle status and warehouse."""
+
+    list_display = ["username", "email", "first_name", "last_name", "role", "status", "warehouse", "date_joined"]
+    list_filter = ["role", "status", "warehouse", "is_superuser"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    list_select_related = ["role", "warehouse"]
+    readonly_fields = ["is_active", "last_login", "date_joined"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("Role and lifecycle", {"fields": ["role", "status", "warehouse"]}),
+    ]
+    add_fieldsets = [
+        *DjangoUserAdmin.add_fieldsets,
+        ("Role and lifecycle", {"fields": ["role", "status", "warehouse"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        # Role and status changes made here are audited and have the API's effects (SPEC §3, §8).
+        super().save_model(request, obj, form, change)
+        fields = [f for f in ("role", "status", "warehouse", "is_superuser") if f in form.changed_data]
+        if fields or not change:
+            staffing.record_admin_user_change(actor=request.user, user=obj, fields=fields, created=not change,
+                                              ip=client_ip(request))

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.models import Role
-from accounts.policies import has_role, is_active
+from accounts.roles import has_role, is_active
 from core.identity import IdentityKeysMixin, IdentityKeysQuerySet
 
 

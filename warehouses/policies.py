@@ -5,7 +5,7 @@ warehouse (`user.warehouse`). Viewer: none beyond the catalogue. The queryset me
 `Warehouse.objects.operated_by/managed_by` answer the same questions for many warehouses at once.
 """
 
-from accounts.policies import is_active, is_admin, is_manager, is_staff_member
+from accounts.roles import is_active, is_admin, is_manager, is_staff_member
 
 
 def can_read_warehouses(user) -> bool:

@@ -1,10 +1,17 @@
-"""Warehouse representation and input validation."""
+"""Warehouse representation and input validation; the staffing bodies that name a warehouse."""
 
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import User
-from accounts.policies import is_manager
-from core.serializers import StrictModelSerializer
+from accounts.models import Role, User
+from accounts.roles import is_manager
+from accounts.serializers import ScopedUserField
+from core.identity import identity_key, refuse_mixed_scripts
+from core.serializers import StrictModelSerializer, StrictSerializer
 
 from .models import Warehouse
 from .validators import required_text, unique_ci_text
@@ -34,3 +41,64 @@ class WarehouseSerializer(StrictModelSerializer):
         if value is not None and not is_manager(value):
             raise serializers.ValidationError("The manager must be an active user with the manager role.")
         return value
+
+
+# --- staffing (`warehouses.staffing`) ---------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class WarehouseField(serializers.PrimaryKeyRelatedField):
+    """A warehouse id (`active_only`: of an active warehouse)."""
+
+    def __init__(self, *, active_only: bool = False, **kwargs):
+        self.active_only = active_only
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        warehouses = Warehouse.objects.all()
+        return warehouses.filter(is_active=True) if self.active_only else warehouses
+
+
+class RegisterSerializer(StrictSerializer):
+    """A self-registration: viewer (default) or staff of an active warehouse."""
+
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=[Role.Name.VIEWER, Role.Name.STAFF], default=Role.Name.VIEWER)
+    warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
+
+    def validate_username(self, value):
+        refuse_mixed_scripts(value)
+        if User.objects.filter(username_key=identity_key(value)).exists():
+            raise serializers.ValidationError("A user with this username already exists.")
+        return value
+
+    def validate_email(self, value):
+        refuse_mixed_scripts(value)
+        if User.objects.filter(email_key=identity_key(value)).exists():
+            raise serializers.ValidationError("A user with this e-mail already exists.")
+        return value
+
+    def validate(self, attrs):
+        warehouse = attrs.get("warehouse")
+        if attrs["role"] == Role.Name.STAFF and warehouse is None:
+            raise serializers.ValidationError({"warehouse": ["A staff registration needs a warehouse."]})
+        if attrs["role"] == Role.Name.VIEWER and warehouse is not None:
+            raise serializers.ValidationError({"warehouse": ["Only staff belong to a warehouse."]})
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        return attrs
+
+
+class DemoteSerializer(StrictSerializer):
+    """`{user, reassign_to?, warehouse?, reason}`."""
+
+    user = ScopedUserField()
+    reassign_to = ScopedUserField(required=False, allow_null=True)
+    warehouse = WarehouseField(required=False, allow_null=True)
+    reason = serializers.CharField(max_length=2000)

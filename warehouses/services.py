@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from accounts.audit import record_event
-from accounts.policies import is_manager
+from accounts.roles import is_manager
 from accounts.services.locks import lock_user
 from core.errors import Conflict, DomainError, NotEligible, NotFound, PermissionDenied
 

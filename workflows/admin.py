@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from accounts.policies import is_admin
+from accounts.roles import is_admin
 from core.admin import ReadOnlyAdmin
 from core.decisions import Decision
 from core.errors import DomainError, PermissionDenied

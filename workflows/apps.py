@@ -8,7 +8,7 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self):
         # Transfers hold units in two stock buckets; the ledger check (a lower layer) learns of them here.
-        from inventory.ledger import register_bucket_source
+        from inventory.verification import register_bucket_source
 
         from .selectors import incoming_by_transfers, reserved_by_transfers
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.policies import is_active
+from accounts.roles import is_active
 from core.decisions import DecidedRequest, Decision, RequestStatus  # noqa: F401  (re-exported for now)
 from warehouses.models import Warehouse
 

@@ -5,7 +5,7 @@ The DRF permission classes (`workflows.permissions`), the Django admin actions a
 querysets' `for_user`; these answer "may this user act on what they see" (403).
 """
 
-from accounts import policies as roles
+from accounts import roles
 from warehouses.models import Warehouse
 from warehouses.policies import can_operate
 

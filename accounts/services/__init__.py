@@ -1,9 +1,9 @@
-"""Account services (the only code that changes users): auth, passwords, profile, the staff lifecycle,
-promotions.
+"""Account services: auth, passwords, profile, registration decisions, promotions. (The staffing changes
+that also write warehouses, registering staff, dismissing, demoting, are `warehouses.staffing`.)
 
 The public functions are re-exported here, so callers write `from accounts import services` and
 `services.dismiss_user(...)`. Every write re-checks its `accounts.policies` predicate inside its
-transaction; locks are taken user rows first (in pk order), then warehouses (in pk order).
+transaction; user rows are locked first (in pk order).
 """
 
 from ..errors import (
@@ -14,8 +14,7 @@ from ..errors import (
     InvalidTokenInBody,
     NotActive,
 )
-from .auth import blacklist_all_tokens, login_user, logout_user, register_user, rotate_refresh_token
-from .lifecycle import decide_registration, demote_manager, dismiss_user, record_admin_user_change
+from .auth import blacklist_all_tokens, login_user, logout_user, rotate_refresh_token
 from .passwords import (
     InvalidResetToken,
     WrongPassword,
@@ -26,6 +25,7 @@ from .passwords import (
 )
 from .profile import update_profile
 from .promotions import decide_promotion_request, request_staff_promotion
+from .registrations import decide_registration
 
 __all__ = [
     "AccountNotActive",
@@ -40,12 +40,8 @@ __all__ = [
     "change_password",
     "decide_promotion_request",
     "decide_registration",
-    "demote_manager",
-    "dismiss_user",
     "login_user",
     "logout_user",
-    "record_admin_user_change",
-    "register_user",
     "request_password_reset",
     "request_staff_promotion",
     "reset_password",

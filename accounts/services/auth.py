@@ -1,19 +1,18 @@
-"""Registration, login and refresh tokens."""
+"""Login, refresh tokens and logout (registration, which names a warehouse, is `warehouses.staffing`)."""
 
 from django.contrib.auth.models import update_last_login
-from django.db import IntegrityError, models, transaction
+from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.errors import NotEligible, PermissionDenied
+from core.errors import PermissionDenied
 from core.identity import identity_key
 
 from ..audit import record_event
-from ..errors import AccountNotActive, DuplicateAccount, InvalidCredentials, InvalidToken, InvalidTokenInBody
-from ..models import Role, User, UserProfile
-from .locks import lock_warehouse
+from ..errors import AccountNotActive, InvalidCredentials, InvalidToken, InvalidTokenInBody
+from ..models import User
 
 # A password hash computed once, so a login for an unknown user costs as much as a real check.
 _DUMMY_USER = User(username="__timing__")
@@ -23,39 +22,6 @@ _INACTIVE_CODES = {
     User.Status.REJECTED: ("account_rejected", "This registration was rejected."),
     User.Status.DISMISSED: ("account_dismissed", "This account has been dismissed."),
 }
-
-
-@transaction.atomic
-def register_user(*, username: str, email: str, password: str, role: str, warehouse: models.Model | None = None,
-                  ip: str | None = None) -> User:
-    """Create a pending viewer or staff account (of `warehouse`, a Warehouse) and its profile.
-
-    Locks the staff member's warehouse row (so a concurrent delete either waits and then sees the new
-    user, or wins and this answers NotFound, 404; NotEligible `warehouse_inactive` if deactivated
-    meanwhile). Raises DuplicateAccount (400) when the username or e-mail is taken (compared by
-    `core.identity.identity_key`: NFKC + casefold), including when a concurrent registration wins the
-    race on the database's unique constraints.
-    """
-    if role == Role.Name.STAFF and warehouse is not None:
-        warehouse = lock_warehouse(warehouse.pk)
-        if not warehouse.is_active:
-            raise NotEligible("The warehouse must be active.", code="warehouse_inactive")
-    if User.objects.filter(username_key=identity_key(username)).exists():
-        raise DuplicateAccount("A user with this username already exists.")
-    if email and User.objects.filter(email_key=identity_key(email)).exists():
-        raise DuplicateAccount("A user with this e-mail already exists.")
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(
-                username=username, email=email, password=password, role=Role.get(role),
-                warehouse=warehouse if role == Role.Name.STAFF else None, status=User.Status.PENDING,
-            )
-    except IntegrityError as exc:
-        raise DuplicateAccount() from exc
-    UserProfile.objects.create(user=user)
-    record_event(actor=user, action="user.register", target=user,
-                 data={"role": role, "warehouse": user.warehouse_id}, ip=ip)
-    return user
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from django.utils.http import urlsafe_base64_decode
 from core.errors import DomainError, PermissionDenied
 from core.identity import identity_key
 
-from .. import policies
+from .. import policies, roles
 from ..audit import record_event
 from ..models import User
 from ..tasks import send_password_reset_email
@@ -74,7 +74,7 @@ def request_password_reset(*, email: str, ip: str | None = None) -> None:
     except for one queued row, and nothing is sent if this transaction rolls back.
     """
     user = find_user_by_email(email)
-    if user is None or not policies.is_active(user):
+    if user is None or not roles.is_active(user):
         return
     send_password_reset_email.enqueue(user_id=user.pk)
     record_event(actor=None, action="user.password_reset_request", target=user, ip=ip)

@@ -6,6 +6,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import AuditEvent, Role, User, UserProfile
 from accounts.tests.factories import PASSWORD, UserFactory
+from warehouses import staffing
 
 REGISTER = "/api/auth/register/"
 LOGIN = "/api/auth/login/"
@@ -116,13 +117,12 @@ def test_register_ignores_any_token_and_answers_malformed_json_with_400(world, a
 
 def test_register_service_turns_a_lost_unique_race_into_a_duplicate_error(world):
     """The database's Lower() unique constraint is the final word when two registrations race."""
-    from accounts import services
     from core.errors import DomainError
 
     # Bypass the pre-check by registering a name that only collides after lowering.
     User.objects.filter(pk=world.viewer.pk).update(username="RaceName")
     with pytest.raises(DomainError) as info:
-        services.register_user(username="racename", email="x@example.com", password=GOOD_PASSWORD,
+        staffing.register_user(username="racename", email="x@example.com", password=GOOD_PASSWORD,
                                role=Role.Name.VIEWER, warehouse=None)
     assert info.value.code == "duplicate_account"
 

@@ -11,6 +11,7 @@ from accounts import services
 from accounts.models import ManagerPromotionRequest, Role, User
 from accounts.tests.factories import UserFactory
 from core.testing import outcomes, run_threads
+from warehouses import staffing
 from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -25,8 +26,8 @@ def test_dismiss_and_demote_of_one_manager_at_once_end_consistently(world):
 
         def work(index, manager=manager):
             if index == 0:
-                return services.dismiss_user(actor=world.admin, user=manager, reason="race").status
-            return services.demote_manager(actor=world.admin, user=manager, reason="race").role.name
+                return staffing.dismiss_user(actor=world.admin, user=manager, reason="race").status
+            return staffing.demote_manager(actor=world.admin, user=manager, reason="race").role.name
 
         shaped = outcomes(run_threads(2, work, timeout=30))
         manager.refresh_from_db()
@@ -40,7 +41,7 @@ def test_three_simultaneous_demotes_of_one_manager_one_wins(world):
     for trial in range(TRIALS):
         manager = UserFactory(manager=True, username=f"demoted{trial}", warehouse=world.wh_b)
         shaped = outcomes(run_threads(
-            3, lambda i, manager=manager: services.demote_manager(actor=world.admin, user=manager, reason="r").pk,
+            3, lambda i, manager=manager: staffing.demote_manager(actor=world.admin, user=manager, reason="r").pk,
             timeout=30))
         assert sorted(kind for kind, _ in shaped) == ["error", "error", "ok"]
         assert {value for kind, value in shaped if kind == "error"} == {"not_eligible"}

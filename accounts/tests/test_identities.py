@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Role, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from core.identity import identity_key, refuse_mixed_scripts, scripts_of
+from warehouses import staffing
 
 REGISTER = "/api/auth/register/"
 LOGIN = "/api/auth/login/"
@@ -69,11 +70,10 @@ def test_an_email_mixing_scripts_is_refused(world, anon):
 
 
 def test_the_register_service_refuses_a_twin_that_skipped_the_serializer(world):
-    from accounts import services
     from core.errors import DomainError
 
     with pytest.raises(DomainError) as info:
-        services.register_user(username="ＶＩＥＷＥＲ1", email="x@example.com", password=GOOD_PASSWORD,
+        staffing.register_user(username="ＶＩＥＷＥＲ1", email="x@example.com", password=GOOD_PASSWORD,
                                role=Role.Name.VIEWER)
     assert info.value.code == "duplicate_account"
 

@@ -11,6 +11,7 @@ from accounts.models import Role, User
 from accounts.tests.factories import UserFactory
 from core.decisions import Decision
 from core.errors import NotFound
+from warehouses import staffing
 from warehouses.models import Warehouse
 from warehouses.tests.factories import WarehouseFactory
 
@@ -27,7 +28,7 @@ def vanished_warehouse() -> Warehouse:
 
 def test_registering_staff_of_a_warehouse_deleted_meanwhile_is_not_found(world):
     with pytest.raises(NotFound):
-        services.register_user(username="late", email="late@example.com", password=GOOD_PASSWORD,
+        staffing.register_user(username="late", email="late@example.com", password=GOOD_PASSWORD,
                                role=Role.Name.STAFF, warehouse=vanished_warehouse())
     assert not User.objects.filter(username="late").exists()
 
@@ -35,7 +36,7 @@ def test_registering_staff_of_a_warehouse_deleted_meanwhile_is_not_found(world):
 def test_demoting_into_a_warehouse_deleted_meanwhile_is_not_found(world):
     manager = UserFactory(manager=True)
     with pytest.raises(NotFound):
-        services.demote_manager(actor=world.admin, user=manager, warehouse=vanished_warehouse(), reason="r")
+        staffing.demote_manager(actor=world.admin, user=manager, warehouse=vanished_warehouse(), reason="r")
     assert User.objects.get(pk=manager.pk).role.name == Role.Name.MANAGER
 
 
@@ -48,4 +49,4 @@ def test_dismissing_a_user_deleted_meanwhile_is_not_found(world):
     ghost = UserFactory(staff=True, warehouse=world.wh_a)
     User.objects.filter(pk=ghost.pk).delete()
     with pytest.raises(NotFound):
-        services.dismiss_user(actor=world.admin, user=ghost, reason="gone")
+        staffing.dismiss_user(actor=world.admin, user=ghost, reason="gone")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 # Measured (SQLite and PostgreSQL alike): the statements of one request, savepoints included (the test
 # wraps each test in a transaction, so the services' atomic blocks are savepoints here). Approval: the user,
 # the view's scope lookup, SAVEPOINT, the request's lock (its warehouse and product read along), the stock
-# lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.flows.record`, read by the
+# lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.rollups.record`, read by the
 # dashboards), the threshold-and-open-alert read, the request's UPDATE, the audit INSERT, RELEASE (was 21
 # before the scope, policy and stock checks moved onto the locked rows).
 APPROVAL_QUERIES = 12

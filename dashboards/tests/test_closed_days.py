@@ -1,6 +1,6 @@
 """The admin dashboard reads closed days from their written totals and open days from the roll-up.
 
-Closed-day totals are written once (`inventory.flows.close_days`), on the first admin dashboard that
+Closed-day totals are written once (`inventory.rollups.close_days`), on the first admin dashboard that
 needs them; the suite's ledger check proves them against `DailyFlow` after every test.
 """
 
@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from core.testing import run_threads
-from inventory import flows
+from inventory import rollups
 from inventory.models import ClosedDay, ClosedProductDay, ClosedWarehouseDay, StockMovement
 from workflows.tests.history import record_history
 
@@ -83,7 +83,7 @@ def test_today_is_never_closed(world, make_client, berlin):
     _history(world)
     with time_machine.travel(datetime(2026, 3, 10, 23, 45, tzinfo=BERLIN), tick=False):
         body = make_client(world.admin).get(URL, {"days": 1}).json()
-        assert flows.last_closed_day() == date(2026, 3, 9)
+        assert rollups.last_closed_day() == date(2026, 3, 9)
     assert _series(body) == {"2026-03-10": (7, 0)}
     assert not ClosedDay.objects.filter(day=date(2026, 3, 10)).exists()
 
@@ -94,7 +94,7 @@ def test_two_dashboards_closing_the_same_days_at_once_write_them_once(world, ber
     _history(world)
     days = [date(2026, 3, 1) + timedelta(days=n) for n in range(12)]
     with time_machine.travel(datetime(2026, 3, 13, 12, tzinfo=BERLIN), tick=False):
-        results = run_threads(4, lambda _: flows.close_days(days))
+        results = run_threads(4, lambda _: rollups.close_days(days))
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sum(results) >= 12  # each day written by whoever got there first; conflicts skipped, not failed
     assert ClosedDay.objects.count() == 12

@@ -13,7 +13,7 @@ from workflows.tests.history import record_history
 
 # One query authenticates (user and role); the rest are the dashboard's aggregates.
 ADMIN_QUERIES = 1 + 12
-# The first admin dashboard after days closed also writes their totals (inventory.flows.close_days):
+# The first admin dashboard after days closed also writes their totals (inventory.rollups.close_days):
 # the check on the primary, three INSERT ... SELECT, the empty days, the re-read, a savepoint pair.
 ADMIN_CLOSING_QUERIES = ADMIN_QUERIES + 8
 WAREHOUSE_QUERIES = 1 + 1 + 12  # + the scoped warehouse lookup

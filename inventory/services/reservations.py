@@ -4,31 +4,37 @@ A reservation's units count in `Stock.reserved` while it is `active`; the stock 
 (`inventory.services.stock`) is the only writer of that column and applies the availability rule.
 Lock order: the reservation row first (it is the document), then its stock row. An active
 reservation whose `expires_at` has passed no longer holds units: the worker expires it
-(`expire_due_reservations`), and so does any operation that locks its stock row (`stock.lock_rows`).
+(the self-rescheduling task `expire_reservations` at the end of this module, run by `db_worker`), and
+so does any operation that locks its stock row (`stock.lock_row_expiring_holds`).
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from accounts.audit import record_event
 from core.errors import DomainError, InsufficientStock, InvalidQuantity, NotFound, PermissionDenied
+from core.scheduling import serialize_scheduling
 from warehouses.models import Warehouse
 
 from .. import locks, policies
 from ..models import Product, Reservation, Stock, StockMovement
-from ..tasks import ensure_expiry_scheduled
 from .stock import (
     Reference,
     check_active,
     check_quantity,
     expire_reservation,
     hold,
-    lock_row,
+    lock_row_expiring_holds,
     take_reserved,
     unhold,
 )
+
+logger = logging.getLogger(__name__)
 
 Status = Reservation.Status
 
@@ -76,7 +82,7 @@ def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: in
     if not policies.can_reserve(actor, warehouse):
         raise PermissionDenied("Only an admin or this warehouse's manager or staff may reserve stock here.")
     check_active(warehouses=[warehouse], product=product)
-    stock = lock_row(product.pk, warehouse.pk, now=now)
+    stock = lock_row_expiring_holds(product.pk, warehouse.pk, now=now)
     if stock is None:
         raise InsufficientStock(available=0, requested=quantity)
     hold(stock, quantity=quantity)
@@ -109,7 +115,8 @@ def _lock_active(*, actor, reservation_id: int, now: datetime) -> Reservation:
 
 def _lock_stock_of(reservation: Reservation, *, now: datetime) -> Stock:
     # `held`: the reservation is locked and not due, so a row reserving no more than it has nothing due.
-    stock = lock_row(reservation.product_id, reservation.warehouse_id, now=now, held=reservation.quantity)
+    stock = lock_row_expiring_holds(reservation.product_id, reservation.warehouse_id, now=now,
+                                    held=reservation.quantity)
     if stock is None or stock.pk != reservation.stock_id:  # rows are never deleted or re-keyed; this would be a bug
         raise RuntimeError(f"reservation {reservation.pk} holds stock {reservation.stock_id}, "
                            f"not {getattr(stock, 'pk', None)}")
@@ -190,3 +197,59 @@ def expire_due_reservations(*, now: datetime | None = None, limit: int = 500) ->
             expire_reservation(reservation, stock, now=now)
             count += 1
     return count
+
+
+# --- expiry in the worker ---------------------------------------------------------------------------
+# One self-rescheduling task on the worker (`db_worker`), no other scheduler: it expires what is due,
+# then enqueues its next run for the earliest remaining `expires_at` (at most once a minute) while any
+# active reservation has one. At most one READY instance exists: the check and the enqueue run in one
+# transaction serialized by an advisory lock (on SQLite, write transactions are already serialized).
+# A hold that the worker misses is still expired by the next operation on its stock row.
+
+EXPIRY_TASK_PATH = "inventory.services.reservations.expire_reservations"
+EXPIRY_INTERVAL = timedelta(seconds=60)
+# pg_advisory_xact_lock key of "schedule the expiry task" (any constant unique in this database).
+EXPIRY_SCHEDULE_LOCK = 0x1E5E_2A7E
+
+
+def ensure_expiry_scheduled(run_at: datetime) -> bool:
+    """Make sure an expiry run is queued at or before `run_at`; return True if the schedule changed.
+
+    A queued run that is later is moved to `run_at` rather than joined by a second one, so at most
+    one instance waits. Runs in the caller's transaction (a rollback drops it with the reservation).
+    """
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    with transaction.atomic():
+        serialize_scheduling(EXPIRY_SCHEDULE_LOCK)
+        ready = DBTaskResult.objects.filter(task_path=EXPIRY_TASK_PATH, status="READY")
+        now_marker = get_date_max()  # django-tasks-db's run_after of a task enqueued to run at once
+        if ready.filter(Q(run_after=now_marker) | Q(run_after__lte=run_at)).exists():
+            return False
+        if ready.filter(run_after__gt=run_at).exclude(run_after=now_marker).update(run_after=run_at):
+            return True
+        expire_reservations.using(run_after=run_at).enqueue()
+        return True
+
+
+@task()
+def expire_reservations() -> int:
+    """Expire the due reservations, then schedule the next run while any active one has an `expires_at`.
+
+    The next run is at the earliest remaining `expires_at`, but not sooner than a minute from now.
+    Returns how many reservations it expired.
+    """
+    expired = 0
+    while True:
+        batch = expire_due_reservations()
+        expired += batch
+        if batch < 500:
+            break
+    with transaction.atomic():
+        serialize_scheduling(EXPIRY_SCHEDULE_LOCK)
+        earliest = (Reservation.objects.filter(status=Status.ACTIVE, expires_at__isnull=False)
+                    .order_by("expires_at").values_list("expires_at", flat=True).first())
+        if earliest is not None:
+            ensure_expiry_scheduled(max(timezone.now() + EXPIRY_INTERVAL, earliest))
+    logger.info("expired %s reservation(s); next run %s", expired, "scheduled" if earliest else "not needed")
+    return expired

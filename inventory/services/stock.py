@@ -5,17 +5,20 @@ function here runs in one transaction, checks the actor against `inventory.polic
 (the actor operates every warehouse whose quantity it changes; assigning asks the stricter
 `can_assign_stock`), locks the stock rows it touches through `inventory.locks` (primary-key order),
 checks everything before it writes, and writes each new balance together with its ledger row
-(`StockMovement`, with `quantity_after`) and its day's roll-up (`inventory.flows`). Low-stock
-alerts are evaluated in the same transaction, after the write.
+(`StockMovement`, with `quantity_after`) and its day's roll-up (`inventory.rollups`). After the write
+it announces `inventory.events.StockChanged` through the event seam (`core.events`); what reacts
+(low-stock alerts today) subscribes from above and runs in the same transaction, under the row lock.
+The door imports nothing that reacts to it.
 
 It is also the only writer of `Stock.reserved`, and it owns the availability rule
 (`require_available`): after any operation `quantity >= reserved`, so an operation that takes units
 needs at most `available` (plus the units it releases of its own reservation). Whenever it locks
-stock rows it first expires their due reservations (`lock_rows`), so an expired hold never blocks a
-sale even when the worker is down.
+stock rows it first expires their due reservations (`lock_rows_expiring_holds`), so an expired hold
+never blocks a sale even when the worker is down.
 
 `inventory.services.transfers` builds the multi-line moves and the in-transit operations (ship,
-receive, write-off) on these primitives; together they are the door.
+receive, write-off) on these primitives (`write_change`, `require_stock_change`, `hold`, `unhold`);
+together they are the door.
 """
 
 from collections.abc import Iterable
@@ -27,9 +30,11 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, PermissionDenied
+from core.events import emit
 from warehouses.models import Warehouse
 
-from .. import alerts, flows, locks, policies
+from .. import locks, policies, rollups
+from ..events import StockChanged
 from ..models import MAX_QUANTITY, Product, Reservation, Stock, StockMovement
 
 # No balance may grow beyond this (far below the 64-bit limit of the column).
@@ -83,13 +88,13 @@ def require_available(stock: Stock, *, requested: int, release: int = 0) -> None
         raise InsufficientStock(available=max(available, 0), requested=requested)
 
 
-def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
-           reference: Reference | None = None, release: int = 0, evaluate_alerts: bool = True) -> StockMovement:
-    """Write one locked row's new balance and its ledger row. The caller holds the row lock.
+def write_change(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
+                 reference: Reference | None = None, release: int = 0, announce: bool = True) -> StockMovement:
+    """Write one locked row's new balance, its ledger row and its day's roll-up. The caller holds the row lock.
 
     `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold).
-    `evaluate_alerts=False`: the caller evaluates the alerts of its rows itself, in the same transaction
-    (a batch does it for all its rows at once: `alerts.stock_levels_changed`).
+    `announce=False`: the caller emits `StockChanged` for its rows itself, in the same transaction
+    (a batch announces all its rows in one event, so subscribers read them in one query).
     """
     if not 0 <= release <= stock.reserved:
         raise ValueError(f"cannot release {release} of {stock.reserved} reserved units")
@@ -115,9 +120,9 @@ def _apply(stock: Stock, *, change: int, kind: str, actor, reason: str = "", not
         reason=reason,
         note=note or "",
     )
-    flows.record(movement)
-    if evaluate_alerts:
-        alerts.stock_level_changed(stock=stock, previous_quantity=previous)
+    rollups.record(movement)
+    if announce:
+        emit(StockChanged(rows=((stock, previous),)))
     return movement
 
 
@@ -139,7 +144,7 @@ def unhold(stock: Stock, *, quantity: int) -> None:
 def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: Reference,
                   note: str = "") -> StockMovement:
     """Take `taken` units that a reservation of `release` units held (a `fulfil` movement); the rest is freed."""
-    return _apply(stock, change=-taken, kind=Kind.FULFIL, actor=actor, reference=reference, release=release,
+    return write_change(stock, change=-taken, kind=Kind.FULFIL, actor=actor, reference=reference, release=release,
                   note=note)
 
 
@@ -179,15 +184,16 @@ def expire_due_of(rows: Iterable[Stock], *, now: datetime, held: dict[int, int] 
     return count
 
 
-def lock_rows(pairs: Iterable[tuple[int, int]], *, now: datetime | None = None) -> dict[tuple[int, int], Stock]:
+def lock_rows_expiring_holds(pairs: Iterable[tuple[int, int]], *,
+                             now: datetime | None = None) -> dict[tuple[int, int], Stock]:
     """Lock stock rows (primary-key order, `inventory.locks`) and expire their due reservations first."""
     rows = locks.lock_stock_rows(pairs)
     expire_due_of(rows.values(), now=now or timezone.now())
     return rows
 
 
-def lock_row(product_id: int, warehouse_id: int, *, create: bool = False, now: datetime | None = None,
-             held: int = 0) -> Stock | None:
+def lock_row_expiring_holds(product_id: int, warehouse_id: int, *, create: bool = False,
+                            now: datetime | None = None, held: int = 0) -> Stock | None:
     """Lock one stock row, after expiring its due reservations; None if it does not exist.
 
     `create`: a missing row is created first (then never None). The row is locked directly, so an
@@ -208,7 +214,8 @@ def _require(allowed: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _require_change(actor, *warehouses: Warehouse) -> None:
+def require_stock_change(actor, *warehouses: Warehouse) -> None:
+    """PermissionDenied unless the actor may change the stock of every warehouse (`policies.can_change_stock`)."""
     for warehouse in warehouses:
         _require(policies.can_change_stock(actor, warehouse),
                  f"Only an admin or the manager or staff of warehouse {warehouse.code} may change its stock.")
@@ -226,8 +233,8 @@ def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
     _require(policies.can_assign_stock(actor, warehouse), "Only an admin or this warehouse's manager "
                                                           "may assign stock here.")
     check_active(warehouses=[warehouse], product=product)
-    stock = lock_row(product.pk, warehouse.pk, create=True)
-    movement = _apply(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note)
+    stock = lock_row_expiring_holds(product.pk, warehouse.pk, create=True)
+    movement = write_change(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note)
     record_event(actor=actor, action="stock.assign", target=stock, ip=ip,
                  data={"movement": movement.pk, "quantity": quantity, "quantity_after": stock.quantity})
     return stock
@@ -250,13 +257,13 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     _require(policies.can_adjust_stock(actor, warehouse), "Only an admin or this warehouse's manager or "
                                                           "staff may adjust stock here.")
     check_active(warehouses=[warehouse], product=product)
-    stock = lock_row(product.pk, warehouse.pk, create=delta > 0)
+    stock = lock_row_expiring_holds(product.pk, warehouse.pk, create=delta > 0)
     if stock is None:
         raise InsufficientStock(available=0, requested=-delta)
     if expected_quantity is not None and stock.quantity != expected_quantity:
         raise StaleQuantity(f"The quantity is {stock.quantity}, not the expected {expected_quantity}.",
                             current=stock.quantity)
-    movement = _apply(stock, change=delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note)
+    movement = write_change(stock, change=delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note)
     record_event(actor=actor, action="stock.adjust", target=stock, ip=ip,
                  data={"movement": movement.pk, "delta": delta, "reason": reason, "quantity_after": stock.quantity})
     return stock
@@ -278,12 +285,12 @@ def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
     """
     with transaction.atomic(savepoint=savepoint):
         check_quantity(quantity)
-        _require_change(actor, warehouse)
+        require_stock_change(actor, warehouse)
         check_active(warehouses=[warehouse], product=product)
-        stock = lock_row(product.pk, warehouse.pk)
+        stock = lock_row_expiring_holds(product.pk, warehouse.pk)
         if stock is None:
             raise InsufficientStock(available=0, requested=quantity)
-        return _apply(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
+        return write_change(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
 
 
 @dataclass(frozen=True)
@@ -319,7 +326,7 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
                             if (change.delta or 0) > 0 or (change.target or 0) > 0)
     existing = Stock.objects.filter(product_id__in={p for p, _ in keys}, warehouse_id__in={w for _, w in keys})
     present = set(existing.values_list("product_id", "warehouse_id"))
-    rows = lock_rows([key for key in keys if key in present])
+    rows = lock_rows_expiring_holds([key for key in keys if key in present])
     deltas, shortfalls = [], []
     for index, (key, change) in enumerate(zip(keys, changes, strict=True)):
         quantity = rows[key].quantity if key in rows else 0
@@ -338,8 +345,9 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
             movements.append(None)
             continue
         changed.append((rows[key], rows[key].quantity))
-        movements.append(_apply(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
-                                reference=reference, evaluate_alerts=False))
-    # One threshold and one alert query for the whole batch instead of two per row.
-    alerts.stock_levels_changed(changed)
+        movements.append(write_change(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
+                                reference=reference, announce=False))
+    # One event for the whole batch: a subscriber reads every row's threshold in one query, not one per row.
+    if changed:
+        emit(StockChanged(rows=tuple(changed)))
     return movements

@@ -1,9 +1,10 @@
 """The stock door for transfers: moves of many lines at once, and transfers that travel (SPEC §11).
 
 Part of the one door for stock (`inventory.services.stock` holds the primitives it builds on:
-`_apply`, `hold`, `unhold`, `lock_rows`): the only writer of `Stock.incoming`, and, with `stock`, of
-`quantity` and `reserved`. A line is `(product, units)`. The workflow service holds the transfer's
-row lock; these functions lock every stock row an operation touches in ONE `lock_rows` call
+`write_change`, `hold`, `unhold`, `lock_rows_expiring_holds`): the only writer of `Stock.incoming`,
+and, with `stock`, of `quantity` and `reserved`. A line is `(product, units)`. The workflow service
+holds the transfer's row lock; these functions lock every stock row an operation touches in ONE
+`lock_rows_expiring_holds` call
 (primary-key order across all lines), check every line before writing any, and raise the first
 shortfall as one InsufficientStock naming its `product`, so two transfers listing the same products
 in opposite orders cannot deadlock.
@@ -19,14 +20,14 @@ from ..models import Product, Stock, StockMovement
 from .stock import (
     Kind,
     Reference,
-    _apply,
-    _require_change,
     check_active,
     check_quantity,
     hold,
-    lock_rows,
+    lock_rows_expiring_holds,
     require_available,
+    require_stock_change,
     unhold,
+    write_change,
 )
 
 
@@ -73,7 +74,7 @@ def _lock_existing(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], Stock]
     """Lock the rows of `pairs` that exist (a missing source row simply has nothing available)."""
     existing = set(Stock.objects.filter(product_id__in={p for p, _ in pairs}, warehouse_id__in={w for _, w in pairs})
                    .values_list("product_id", "warehouse_id"))
-    return lock_rows([pair for pair in pairs if pair in existing])
+    return lock_rows_expiring_holds([pair for pair in pairs if pair in existing])
 
 
 def _shift_incoming(stock: Stock, delta: int) -> None:
@@ -98,7 +99,7 @@ def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines:
     _check_lines(lines)
     if source.pk == destination.pk:
         raise DomainError("Source and destination must differ.", code="same_warehouse")
-    _require_change(actor, source, destination)
+    require_stock_change(actor, source, destination)
     for product, _ in lines:
         check_active(warehouses=[source, destination], product=product)
     src_keys = [(product.pk, source.pk) for product, _ in lines]
@@ -107,13 +108,13 @@ def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines:
         rows = _lock_existing(src_keys)  # some source row is missing: find the shortfall, write nothing
         _shortfall(rows, source, lines)
     locks.ensure_stock_rows(dst_keys)
-    rows = lock_rows([*src_keys, *dst_keys])
+    rows = lock_rows_expiring_holds([*src_keys, *dst_keys])
     _shortfall(rows, source, lines)
     movements = []
     for product, quantity in sorted(lines, key=lambda line: line[0].pk):
-        movements.append(_apply(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
+        movements.append(write_change(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
                                 actor=actor, reference=reference, note=note))
-        movements.append(_apply(rows[(product.pk, destination.pk)], change=quantity, kind=Kind.TRANSFER_IN,
+        movements.append(write_change(rows[(product.pk, destination.pk)], change=quantity, kind=Kind.TRANSFER_IN,
                                 actor=actor, reference=reference, note=note))
     return movements
 
@@ -128,7 +129,7 @@ def hold_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
     `product` before writing anything; InactiveObject, InvalidQuantity.
     """
     _check_lines(lines)
-    _require_change(actor, source)
+    require_stock_change(actor, source)
     for product, _ in lines:
         check_active(warehouses=[source], product=product)
     rows = _lock_existing([(product.pk, source.pk) for product, _ in lines])
@@ -145,8 +146,8 @@ def release_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> No
     the source.
     """
     _check_lines(lines)
-    _require_change(actor, source)
-    rows = lock_rows([(product.pk, source.pk) for product, _ in lines])
+    require_stock_change(actor, source)
+    rows = lock_rows_expiring_holds([(product.pk, source.pk) for product, _ in lines])
     for product, quantity in lines:
         unhold(rows[(product.pk, source.pk)], quantity=quantity)
 
@@ -163,14 +164,14 @@ def ship_transfer_lines(*, actor, source: Warehouse, destination: Warehouse, lin
     created first). Raises PermissionDenied unless the actor operates the source.
     """
     _check_lines(lines)
-    _require_change(actor, source)
+    require_stock_change(actor, source)
     src_keys = [(product.pk, source.pk) for product, _ in lines]
     dst_keys = [(product.pk, destination.pk) for product, _ in lines]
     locks.ensure_stock_rows(dst_keys)
-    rows = lock_rows([*src_keys, *dst_keys])
+    rows = lock_rows_expiring_holds([*src_keys, *dst_keys])
     movements = []
     for product, quantity in sorted(lines, key=lambda line: line[0].pk):
-        movements.append(_apply(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
+        movements.append(write_change(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
                                 actor=actor, reference=reference, note=note, release=quantity))
         _shift_incoming(rows[(product.pk, destination.pk)], quantity)
     return movements
@@ -185,14 +186,14 @@ def receive_transfer_lines(*, actor, destination: Warehouse, lines: list[tuple[P
     (damaged or lost in transit) enter no stock and write no ledger row. Locks: the destination rows,
     in primary-key order. Raises PermissionDenied unless the actor operates the destination.
     """
-    _require_change(actor, destination)
-    rows = lock_rows([(product.pk, destination.pk) for product, _, _ in lines])
+    require_stock_change(actor, destination)
+    rows = lock_rows_expiring_holds([(product.pk, destination.pk) for product, _, _ in lines])
     movements = []
     for product, accepted, rejected in sorted(lines, key=lambda line: line[0].pk):
         stock = rows[(product.pk, destination.pk)]
         _shift_incoming(stock, -(accepted + rejected))
         if accepted:
-            movements.append(_apply(stock, change=accepted, kind=Kind.TRANSFER_IN, actor=actor,
+            movements.append(write_change(stock, change=accepted, kind=Kind.TRANSFER_IN, actor=actor,
                                     reference=reference, note=note))
     return movements
 
@@ -204,7 +205,7 @@ def write_off_in_transit(*, actor, destination: Warehouse, lines: list[Line]) ->
     Locks: the destination rows, in primary-key order. Raises PermissionDenied unless the actor
     operates the destination.
     """
-    _require_change(actor, destination)
-    rows = lock_rows([(product.pk, destination.pk) for product, _ in lines])
+    require_stock_change(actor, destination)
+    rows = lock_rows_expiring_holds([(product.pk, destination.pk) for product, _ in lines])
     for product, units in lines:
         _shift_incoming(rows[(product.pk, destination.pk)], -units)

@@ -27,7 +27,7 @@ from inventory.tests.test_alerts_worker import free_port, open_alert
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
-EMAIL_TASK = "inventory.tasks.send_low_stock_alert_email"
+EMAIL_TASK = "inventory.alert_emails.send_low_stock_alert_email"
 TIMEOUT = 60
 
 
@@ -159,10 +159,10 @@ def test_an_email_whose_worker_was_killed_mid_send_is_delivered_by_another_worke
         alert.refresh_from_db()
         assert (alert.email_status, alert.email_attempts, alert.email_claimed_at) == ("sent", 2, None)
         attempt1.refresh_from_db()
-        assert (attempt1.status, attempt1.exception_class_path) == ("FAILED", "inventory.tasks.WorkerLost")
+        assert (attempt1.status, attempt1.exception_class_path) == ("FAILED", "inventory.alert_emails.WorkerLost")
         attempt2 = DBTaskResult.objects.get(task_path=EMAIL_TASK, args_kwargs__kwargs__attempt=2)
         assert (attempt2.status, attempt2.worker_ids) == ("SUCCESSFUL", ["second"])
-        watchdogs = DBTaskResult.objects.filter(task_path="inventory.tasks.reclaim_lost_email_attempts")
+        watchdogs = DBTaskResult.objects.filter(task_path="inventory.alert_emails.reclaim_lost_email_attempts")
         # How many watchdog runs there were depends on timing; exactly one of them took the attempt over.
         runs = list(watchdogs.values_list("status", "return_value"))
         assert {status for status, _ in runs} == {"SUCCESSFUL"} and sum(taken for _, taken in runs) == 1, runs

@@ -9,19 +9,19 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from core.testing import run_threads
-from inventory.models import LowStockAlert
-from inventory.services import adjust_stock, assign_stock, set_threshold
-from inventory.tasks import (
+from inventory.alert_emails import (
     _claim,
     _retry_or_give_up,
     reclaim_lost_attempts,
     reclaim_lost_email_attempts,
     send_low_stock_alert_email,
 )
+from inventory.models import LowStockAlert
+from inventory.services import adjust_stock, assign_stock, set_threshold
 from inventory.tests.factories import ThresholdFactory
 
-EMAIL_TASK = "inventory.tasks.send_low_stock_alert_email"
-RECLAIM_TASK = "inventory.tasks.reclaim_lost_email_attempts"
+EMAIL_TASK = "inventory.alert_emails.send_low_stock_alert_email"
+RECLAIM_TASK = "inventory.alert_emails.reclaim_lost_email_attempts"
 EmailStatus = LowStockAlert.EmailStatus
 
 
@@ -85,7 +85,7 @@ def test_a_worker_killed_after_taking_the_task_but_before_claiming_the_attempt_i
         assert reclaim_lost_attempts() == 0
 
     dead = email_tasks(worker_ids=["killed"]).get()
-    assert (dead.status, dead.exception_class_path) == ("FAILED", "inventory.tasks.WorkerLost")
+    assert (dead.status, dead.exception_class_path) == ("FAILED", "inventory.alert_emails.WorkerLost")
     (again,) = email_tasks(status="READY")
     assert again.args_kwargs["kwargs"] == {"alert_id": alert.pk, "attempt": 1}  # it never ran: not counted
     assert send_low_stock_alert_email.call(alert_id=alert.pk, attempt=1) == "sent"
@@ -106,7 +106,7 @@ def test_an_attempt_whose_worker_died_is_taken_over_after_the_lease_exactly_once
     assert (alert.email_status, alert.email_attempts, alert.email_claimed_at) == (EmailStatus.RETRYING, 1, None)
     assert alert.email_error.startswith("WorkerLost: attempt 1 was claimed at")
     dead = email_tasks(args_kwargs__kwargs__attempt=1).get()
-    assert (dead.status, dead.exception_class_path) == ("FAILED", "inventory.tasks.WorkerLost")
+    assert (dead.status, dead.exception_class_path) == ("FAILED", "inventory.alert_emails.WorkerLost")
     (retry,) = email_tasks(status="READY")
     assert retry.args_kwargs["kwargs"] == {"alert_id": alert.pk, "attempt": 2}
 

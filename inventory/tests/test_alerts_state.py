@@ -11,7 +11,7 @@ from inventory.models import LowStockAlert, Stock
 from inventory.services import Reference, adjust_stock, assign_stock, deduct_stock, move_stock
 from inventory.tests.factories import ThresholdFactory
 
-TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
+TASK_PATH = "inventory.alert_emails.send_low_stock_alert_email"
 OPEN, RESOLVED = LowStockAlert.Status.OPEN, LowStockAlert.Status.RESOLVED
 
 

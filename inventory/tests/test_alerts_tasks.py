@@ -11,12 +11,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import UserFactory
+from inventory.alert_emails import retry_delay, send_low_stock_alert_email
 from inventory.models import LowStockAlert
 from inventory.services import adjust_stock, assign_stock
-from inventory.tasks import retry_delay, send_low_stock_alert_email
 from inventory.tests.factories import ThresholdFactory
 
-TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
+TASK_PATH = "inventory.alert_emails.send_low_stock_alert_email"
 EmailStatus = LowStockAlert.EmailStatus
 
 
@@ -143,7 +143,7 @@ def test_an_smtp_failure_records_the_error_and_schedules_the_next_attempt_with_b
     settings.EMAIL_BACKEND = "inventory.tests.test_alerts_tasks.SmtpDownBackend"
     before = timezone.now()
 
-    with caplog.at_level(logging.WARNING, logger="inventory.tasks"):
+    with caplog.at_level(logging.WARNING, logger="inventory.alert_emails"):
         assert run(alert) == "retrying"
 
     alert.refresh_from_db()
@@ -168,7 +168,7 @@ def test_after_the_last_attempt_the_alert_is_marked_failed_and_an_error_is_logge
 
     assert run(alert, 1) == "retrying"
     assert run(alert, 2) == "retrying"
-    with caplog.at_level(logging.ERROR, logger="inventory.tasks"):
+    with caplog.at_level(logging.ERROR, logger="inventory.alert_emails"):
         assert run(alert, 3) == "failed"
     assert run(alert, 4) == "already failed"
 

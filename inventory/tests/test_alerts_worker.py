@@ -21,7 +21,7 @@ from inventory.services import adjust_stock, assign_stock
 from inventory.tests.factories import ThresholdFactory
 from inventory.tests.worker import run_worker
 
-TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
+TASK_PATH = "inventory.alert_emails.send_low_stock_alert_email"
 EmailStatus = LowStockAlert.EmailStatus
 
 

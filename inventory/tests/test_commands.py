@@ -8,9 +8,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Role, User
-from inventory.ledger import ledger_mismatches
 from inventory.models import LowStockThreshold, Product, Reservation, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, reserve_stock
+from inventory.verification import ledger_mismatches
 from warehouses.models import Warehouse
 
 

@@ -7,9 +7,9 @@ from django.db import DatabaseError, connection, transaction
 
 from core.errors import InsufficientStock
 from core.testing import run_threads
-from inventory.ledger import ledger_mismatches
 from inventory.models import LowStockAlert, LowStockThreshold, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, set_threshold, update_threshold
+from inventory.verification import ledger_mismatches
 
 TIMEOUT = 60
 

@@ -7,7 +7,6 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.testing import outcomes, run_threads
-from inventory.ledger import ledger_mismatches
 from inventory.models import Reservation, Stock
 from inventory.services import (
     assign_stock,
@@ -17,6 +16,7 @@ from inventory.services import (
     reserve_stock,
 )
 from inventory.tests.factories import ProductFactory
+from inventory.verification import ledger_mismatches
 from workflows.models import PurchaseRequest
 from workflows.services import create_purchase_request, decide_purchase_request
 
@@ -104,7 +104,7 @@ def test_concurrent_fulfil_release_and_expiry_of_one_reservation_exactly_one_win
 def test_concurrent_reservations_with_expiry_leave_exactly_one_waiting_expiry_run(world):
     from django_tasks_db.models import DBTaskResult
 
-    from inventory.tasks import EXPIRY_TASK_PATH
+    from inventory.services.reservations import EXPIRY_TASK_PATH
 
     # One product each: the stock row locks do not serialize them, only the scheduling lock does.
     products = ProductFactory.create_batch(12)

@@ -9,7 +9,12 @@ from django_tasks_db.models import DBTaskResult
 
 from inventory.models import Reservation, Stock
 from inventory.services import adjust_stock, assign_stock, reserve_stock
-from inventory.tasks import EXPIRY_INTERVAL, EXPIRY_TASK_PATH, ensure_expiry_scheduled, expire_reservations
+from inventory.services.reservations import (
+    EXPIRY_INTERVAL,
+    EXPIRY_TASK_PATH,
+    ensure_expiry_scheduled,
+    expire_reservations,
+)
 from inventory.tests.worker import run_worker
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from core.errors import DomainError
-from inventory.ledger import ledger_mismatches
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.services import (
     adjust_stock,
@@ -31,6 +30,7 @@ from inventory.services import (
     reserve_stock,
 )
 from inventory.tests.factories import ProductFactory
+from inventory.verification import ledger_mismatches
 from workflows.models import TransferLine
 from workflows.services import (
     cancel_transfer,

@@ -7,7 +7,6 @@ import time_machine
 
 from accounts.models import AuditEvent
 from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, NotFound, PermissionDenied
-from inventory.ledger import ledger_mismatches
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.services import (
     ReservationNotActive,
@@ -23,6 +22,7 @@ from inventory.services import (
 )
 from inventory.services.stock import Reference
 from inventory.tests.factories import ReservationFactory
+from inventory.verification import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

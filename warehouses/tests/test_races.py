@@ -2,12 +2,12 @@
 
 import pytest
 
-from accounts import services as accounts_services
 from accounts.models import Role, User
-from accounts.policies import is_manager
+from accounts.roles import is_manager
 from accounts.tests.factories import UserFactory
 from core.errors import NotEligible, NotFound
 from core.testing import outcomes, run_threads
+from warehouses import staffing
 from warehouses.models import Warehouse
 from warehouses.services import create_warehouse, delete_warehouse, update_warehouse
 from warehouses.tests.factories import WarehouseFactory
@@ -61,8 +61,8 @@ def test_assigning_a_manager_while_they_are_dismissed_or_demoted_never_leaves_th
             if index == 0:
                 return update_warehouse(actor=world.admin, warehouse=world.wh_b, manager=manager).manager_id
             if change == "dismiss":
-                return accounts_services.dismiss_user(actor=world.admin, user=manager, reason="race").status
-            return accounts_services.demote_manager(actor=world.admin, user=manager, reason="race").role.name
+                return staffing.dismiss_user(actor=world.admin, user=manager, reason="race").status
+            return staffing.demote_manager(actor=world.admin, user=manager, reason="race").role.name
 
         shaped = outcomes(run_threads(2, work, timeout=30))
         assert shaped[1] in {("ok", User.Status.DISMISSED), ("ok", Role.Name.STAFF)}

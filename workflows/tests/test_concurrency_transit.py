@@ -9,9 +9,9 @@ import pytest
 from django.db.models import Sum
 
 from core.testing import outcomes, run_threads
-from inventory.ledger import ledger_mismatches
 from inventory.models import Stock, StockMovement
 from inventory.tests.factories import ProductFactory
+from inventory.verification import ledger_mismatches
 from workflows import services
 from workflows.models import TransferLine, TransferRequest
 

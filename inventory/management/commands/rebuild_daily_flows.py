@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from inventory import flows
+from inventory import rollups
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
             "Holds the roll-up table's lock while it runs; stock changes wait for it.")
 
     def handle(self, *args, **options):
-        rows = flows.rebuild()
+        rows = rollups.rebuild()
         self.stdout.write(self.style.SUCCESS(f"{rows} daily flow rows rebuilt from the ledger."))

@@ -11,7 +11,7 @@ busier, mostly small picks and fewer large deliveries). This is the ONE place th
 without `inventory.services`: for speed it builds the movements in memory with a correct
 `quantity_after` chain per stock row, inserts them in batches (PostgreSQL COPY, `bulk_create` on
 other databases), then sets every new stock row's quantity to the sum of its movements in one UPDATE
-and rebuilds the daily roll-up from the ledger (`inventory.flows.rebuild`), so `verify_ledger` passes.
+and rebuilds the daily roll-up from the ledger (`inventory.rollups.rebuild`), so `verify_ledger` passes.
 No audit events or alerts are written for the bulk data. Use it on an empty benchmark database,
 never on production data.
 """
@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role, User
-from inventory import flows, services
+from inventory import rollups, services
 from inventory.models import LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
 
@@ -344,9 +344,9 @@ class Command(BaseCommand):
             Stock.objects.filter(warehouse_id__in=warehouse_ids).update(
                 quantity=Coalesce(Subquery(total), Value(0)), updated_at=timezone.now())
             self.stdout.write(f"  balances set ({monotonic() - began:.0f} s)")
-            # The dashboards' daily roll-up, from the ledger (inventory.flows is its only other writer).
-            flow_rows = flows.rebuild()
-            flows.close_days([history.first_day + timedelta(days=n) for n in range(days)])
+            # The dashboards' daily roll-up, from the ledger (inventory.rollups is its only other writer).
+            flow_rows = rollups.rebuild()
+            rollups.close_days([history.first_day + timedelta(days=n) for n in range(days)])
             self.stdout.write(f"  daily roll-up rebuilt and past days closed ({monotonic() - began:.0f} s)")
         self.stdout.write(self.style.SUCCESS(
             f"bulk data ready: {len(warehouse_ids)} warehouses, {len(product_ids)} products, {len(stock_ids)} stock "

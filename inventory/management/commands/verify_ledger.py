@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.ledger import CHECKS
 from inventory.models import Stock, StockMovement
+from inventory.verification import CHECKS
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Ledger verification: every balance equals the sum of its movements, every running total is right,
 every bucket equals its sources (`reserved` = the active holds, `incoming` = the units in transit),
-and the daily roll-up the dashboards read equals the ledger it sums (`inventory.flows`).
+and the daily roll-up the dashboards read equals the ledger it sums (`inventory.rollups`).
 
 Read-only and set-based (a window function does the running sums in the database), so it runs on
 ledgers of millions of rows; results are streamed.
@@ -13,7 +13,7 @@ from datetime import date
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
-from . import flows
+from . import rollups
 from .models import Reservation, Stock, StockMovement
 
 
@@ -134,7 +134,7 @@ def bucket_mismatches() -> Iterator[Mismatch]:
 
 def flow_mismatches() -> Iterator[Mismatch]:
     """Days whose roll-up row (`DailyFlow`) differs from the movements of that stock row on that day."""
-    for stock_id, day, expected, found in flows.flow_mismatches():
+    for stock_id, day, expected, found in rollups.flow_mismatches():
         yield Mismatch("flow", stock_id, None, expected, found, day=day)
 
 
@@ -143,7 +143,7 @@ def closed_day_mismatches() -> Iterator[Mismatch]:
 
     A closed day is not one stock row's: reported with stock 0, the kind naming the part if any.
     """
-    for day, part, expected, found in flows.closed_mismatches():
+    for day, part, expected, found in rollups.closed_mismatches():
         kind = "closed day" if part is None else f"closed day of {part[0]} {part[1]}"
         yield Mismatch(kind, 0, None, expected, found, day=day)
 

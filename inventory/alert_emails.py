@@ -1,4 +1,5 @@
-"""Background tasks: low-stock alert e-mails (Django's task API, database backend).
+"""Low-stock alert e-mails: the worker's send task, its retries and the lease watchdog (Django's task API,
+database backend).
 
 `inventory.alerts` enqueues `send_low_stock_alert_email` in the transaction that opens an alert;
 the worker (`python manage.py db_worker`) runs it after the commit. The database backend has no
@@ -30,14 +31,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
 from accounts.models import Role, User
-from accounts.policies import is_manager
+from accounts.roles import is_manager
+from core.scheduling import serialize_scheduling
 
 from .models import LowStockAlert
 
@@ -50,8 +52,8 @@ DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_RETRY_BASE_SECONDS = 30
 DEFAULT_RETRY_MAX_SECONDS = 30 * 60
 DEFAULT_LEASE_SECONDS = 5 * 60
-EMAIL_TASK_PATH = "inventory.tasks.send_low_stock_alert_email"
-WATCHDOG_TASK_PATH = "inventory.tasks.reclaim_lost_email_attempts"
+EMAIL_TASK_PATH = "inventory.alert_emails.send_low_stock_alert_email"
+WATCHDOG_TASK_PATH = "inventory.alert_emails.reclaim_lost_email_attempts"
 # pg_advisory_xact_lock key of "schedule the e-mail watchdog" (any constant unique in this database).
 WATCHDOG_SCHEDULE_LOCK = 0x1E5E_A1E7
 RECLAIM_BATCH = 500
@@ -307,7 +309,7 @@ def ensure_watchdog(run_at: datetime, *, serialize: bool = True) -> None:
 
     with transaction.atomic():
         if serialize:
-            _serialize_scheduling(WATCHDOG_SCHEDULE_LOCK)
+            serialize_scheduling(WATCHDOG_SCHEDULE_LOCK)
         if not DBTaskResult.objects.filter(task_path=WATCHDOG_TASK_PATH, status="READY",
                                            run_after__lte=run_at).exists():
             reclaim_lost_email_attempts.using(run_after=run_at).enqueue()
@@ -324,68 +326,3 @@ def reclaim_lost_email_attempts() -> int:
     if LowStockAlert.objects.filter(email_status__in=IN_PROGRESS).exists():
         ensure_watchdog(timezone.now() + lease())
     return reclaimed
-
-
-# --- reservation expiry ------------------------------------------------------------------------------
-# One self-rescheduling task on the same worker (`db_worker`), no other scheduler: it expires what is
-# due, then enqueues its next run for the earliest remaining `expires_at` (at most once a minute)
-# while any active reservation has one. At most one READY instance exists: the check and the enqueue
-# run in one transaction serialized by an advisory lock (on SQLite, write transactions are already
-# serialized). A hold that the worker misses is still expired by the next operation on its stock row.
-
-EXPIRY_TASK_PATH = "inventory.tasks.expire_reservations"
-EXPIRY_INTERVAL = timedelta(seconds=60)
-# pg_advisory_xact_lock key of "schedule the expiry task" (any constant unique in this database).
-EXPIRY_SCHEDULE_LOCK = 0x1E5E_2A7E
-
-
-def _serialize_scheduling(key: int = EXPIRY_SCHEDULE_LOCK) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-
-
-def ensure_expiry_scheduled(run_at) -> bool:
-    """Make sure an expiry run is queued at or before `run_at`; return True if the schedule changed.
-
-    A queued run that is later is moved to `run_at` rather than joined by a second one, so at most
-    one instance waits. Runs in the caller's transaction (a rollback drops it with the reservation).
-    """
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    with transaction.atomic():
-        _serialize_scheduling()
-        ready = DBTaskResult.objects.filter(task_path=EXPIRY_TASK_PATH, status="READY")
-        now_marker = get_date_max()  # django-tasks-db's run_after of a task enqueued to run at once
-        if ready.filter(Q(run_after=now_marker) | Q(run_after__lte=run_at)).exists():
-            return False
-        if ready.filter(run_after__gt=run_at).exclude(run_after=now_marker).update(run_after=run_at):
-            return True
-        expire_reservations.using(run_after=run_at).enqueue()
-        return True
-
-
-@task()
-def expire_reservations() -> int:
-    """Expire the due reservations, then schedule the next run while any active one has an `expires_at`.
-
-    The next run is at the earliest remaining `expires_at`, but not sooner than a minute from now.
-    Returns how many reservations it expired.
-    """
-    from .models import Reservation
-    from .services.reservations import expire_due_reservations
-
-    expired = 0
-    while True:
-        batch = expire_due_reservations()
-        expired += batch
-        if batch < 500:
-            break
-    with transaction.atomic():
-        _serialize_scheduling()
-        earliest = (Reservation.objects.filter(status=Reservation.Status.ACTIVE, expires_at__isnull=False)
-                    .order_by("expires_at").values_list("expires_at", flat=True).first())
-        if earliest is not None:
-            ensure_expiry_scheduled(max(timezone.now() + EXPIRY_INTERVAL, earliest))
-    logger.info("expired %s reservation(s); next run %s", expired, "scheduled" if earliest else "not needed")
-    return expired

@@ -7,7 +7,7 @@ from core.admin import ReadOnlyAdmin
 from core.http import client_ip
 
 from . import policies, services
-from .models import LowStockThreshold, Product, Reservation, Stock, StockCount, StockCountLine, StockMovement
+from .models import LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
 @admin.register(Product)
@@ -85,26 +85,3 @@ class LowStockThresholdAdmin(ReadOnlyAdmin):
     list_display = ["product", "warehouse", "threshold", "updated_at"]
     list_filter = ["warehouse"]
     list_select_related = ["product", "warehouse"]
-
-
-class StockCountLineInline(admin.TabularInline):
-    """The lines of a count (read-only)."""
-
-    model = StockCountLine
-    fields = ["product", "expected", "counted"]
-    readonly_fields = fields
-    can_delete = False
-    extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(StockCount)
-class StockCountAdmin(ReadOnlyAdmin):
-    """Stock counts (read-only here: counting, deciding and applying go through the API and its services)."""
-
-    list_display = ["id", "warehouse", "status", "created_by", "created_at", "decided_by", "decided_at"]
-    list_filter = ["status", "warehouse"]
-    list_select_related = ["warehouse", "created_by", "decided_by"]
-    inlines = [StockCountLineInline]

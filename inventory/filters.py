@@ -5,7 +5,7 @@ import django_filters
 from core.filters import BaseFilterSet, BooleanFilter, IdFilter, date_from_filter, date_to_filter
 
 from . import feed
-from .models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock, StockCount, StockMovement
+from .models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
 class ProductFilter(BaseFilterSet):
@@ -85,14 +85,3 @@ class ReservationFilter(BaseFilterSet):
     class Meta:
         model = Reservation
         fields = ["status", "warehouse", "product", "reference"]
-
-
-class StockCountFilter(BaseFilterSet):
-    """`status` (open/submitted/applied/rejected/cancelled) and `warehouse` (an id)."""
-
-    status = django_filters.ChoiceFilter(choices=StockCount.Status.choices)
-    warehouse = IdFilter(field_name="warehouse_id")
-
-    class Meta:
-        model = StockCount
-        fields = ["status", "warehouse"]

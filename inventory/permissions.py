@@ -39,26 +39,10 @@ LEDGER_PERMISSIONS = [IsActiveUser & CanReadLedger]
 ALERT_PERMISSIONS = [IsActiveUser & CanReadAlerts]
 RESERVATION_PERMISSIONS = [IsActiveUser & CanReserve]
 
-# Counts: the list and opening ask the role gate; on one count the view finds it in the caller's scope
-# (404, also for a viewer), then asks the object policy (403). The services ask again under the row lock.
-CanCount = policy_permission("CanCount", user=policies.may_count_somewhere,
-                             doc="Lists and opens stock counts (admin; manager and staff, in their warehouses).")
-CanCountThis = policy_permission(
-    "CanCountThis", obj=lambda user, count: policies.can_count(user, count.warehouse),
-    doc="Reads, counts and submits this count (admin; manager and staff of its warehouse).")
-CanDecideCount = policy_permission(
-    "CanDecideCount", obj=policies.can_decide_count,
-    doc="Approves or rejects this count (admin; the warehouse's manager; never its submitter).")
-CanCancelCount = policy_permission(
-    "CanCancelCount", obj=policies.can_cancel_count, doc="Cancels this count (its creator, the manager, an admin).")
 CanImportProducts = policy_permission("CanImportProducts", user=policies.can_import_products,
                                       doc="Imports the catalogue from a CSV file (admin, manager).")
 CanImportStock = policy_permission("CanImportStock", user=policies.may_import_stock_somewhere,
                                    doc="Imports stock from a CSV file (admin; manager, into their warehouses).")
 
-COUNT_PERMISSIONS = [IsActiveUser & CanCount]
-COUNT_OBJECT_PERMISSIONS = [IsActiveUser & CanCountThis]
-COUNT_DECISION_PERMISSIONS = [IsActiveUser & CanDecideCount]
-COUNT_CANCEL_PERMISSIONS = [IsActiveUser & CanCancelCount]
 PRODUCT_IMPORT_PERMISSIONS = [IsActiveUser & CanImportProducts]
 STOCK_IMPORT_PERMISSIONS = [IsActiveUser & CanImportStock]

@@ -85,29 +85,6 @@ def may_reserve_somewhere(user) -> bool:
     return operates_any(user)
 
 
-# --- stock counts (SPEC §12) ---------------------------------------------------------------------
-
-
-def can_count(user, warehouse) -> bool:
-    """Open, fill in and submit counts of a warehouse: an admin, or its manager or staff."""
-    return can_operate(user, warehouse)
-
-
-def may_count_somewhere(user) -> bool:
-    """Could count in some warehouse (admin, manager, staff): the gate of the count endpoints."""
-    return operates_any(user)
-
-
-def can_decide_count(user, count) -> bool:
-    """Approve or reject a submitted count: an admin or the warehouse's manager, never the one who submitted it."""
-    return can_manage(user, count.warehouse) and count.submitted_by_id != user.pk
-
-
-def can_cancel_count(user, count) -> bool:
-    """Cancel a count: its creator (still operating the warehouse), the warehouse's manager, an admin."""
-    return can_manage(user, count.warehouse) or (can_operate(user, count.warehouse) and count.created_by_id == user.pk)
-
-
 # --- files (SPEC §13) ----------------------------------------------------------------------------
 
 

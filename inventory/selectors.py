@@ -1,8 +1,8 @@
 """Reads of the inventory: stock levels with their thresholds, and the ledger."""
 
-from django.db.models import BooleanField, Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from .models import LowStockThreshold, Product, Reservation, Stock, StockCount, StockCountLine, StockMovement
+from .models import LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
 def _threshold_of_row() -> Subquery:
@@ -93,9 +93,3 @@ def thresholds_for(user) -> QuerySet[LowStockThreshold]:
 def reservations_for(user) -> QuerySet[Reservation]:
     """Reservations of the warehouses the user operates (admin all, manager theirs, staff own), newest first."""
     return Reservation.objects.for_user(user).order_by("-created_at", "-id")
-
-
-def stock_counts_for(user) -> QuerySet[StockCount]:
-    """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
-    return (StockCount.objects.for_user(user)
-            .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))

@@ -20,10 +20,4 @@ urlpatterns = [
     path("products/export/", views.ProductExportView.as_view(), name="product-export"),
     *router.urls,
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
-    path("stock-counts/", views.StockCountListCreateView.as_view(), name="stock-count-list"),
-    path("stock-counts/<int:pk>/", views.StockCountDetailView.as_view(), name="stock-count-detail"),
-    path("stock-counts/<int:pk>/lines/", views.StockCountLinesView.as_view(), name="stock-count-lines"),
-    path("stock-counts/<int:pk>/submit/", views.StockCountSubmitView.as_view(), name="stock-count-submit"),
-    path("stock-counts/<int:pk>/approve/", views.StockCountDecisionView.as_view(), name="stock-count-approve"),
-    path("stock-counts/<int:pk>/cancel/", views.StockCountCancelView.as_view(), name="stock-count-cancel"),
 ]

@@ -10,7 +10,7 @@ from core.errors import DomainError, PermissionDenied
 from core.http import client_ip
 
 from . import policies, services
-from .models import PurchaseRequest, TransferLine, TransferRequest
+from .models import PurchaseRequest, StockCount, StockCountLine, TransferLine, TransferRequest
 
 
 class RequestAdmin(ReadOnlyAdmin):
@@ -133,3 +133,26 @@ class TransferRequestAdmin(RequestAdmin):
 
     def decide(self, *, actor, request_id, decision, ip):
         services.decide_transfer_request(actor=actor, request_id=request_id, decision=decision, ip=ip)
+
+
+class StockCountLineInline(admin.TabularInline):
+    """The lines of a count (read-only)."""
+
+    model = StockCountLine
+    fields = ["product", "expected", "counted"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockCount)
+class StockCountAdmin(ReadOnlyAdmin):
+    """Stock counts (read-only here: counting, deciding and applying go through the API and its services)."""
+
+    list_display = ["id", "warehouse", "status", "created_by", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status", "warehouse"]
+    list_select_related = ["warehouse", "created_by", "decided_by"]
+    inlines = [StockCountLineInline]

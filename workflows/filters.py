@@ -6,7 +6,7 @@ from django.db.models import Q
 from core.decisions import RequestStatus
 from core.filters import BaseFilterSet, IdFilter
 
-from .models import PurchaseRequest, TransferMode, TransferRequest, TransferStatus
+from .models import PurchaseRequest, StockCount, TransferMode, TransferRequest, TransferStatus
 
 
 class RequestFilter(BaseFilterSet):
@@ -45,3 +45,14 @@ class TransferRequestFilter(RequestFilter):
     class Meta:
         model = TransferRequest
         fields = ["status", "warehouse", "mode"]
+
+
+class StockCountFilter(BaseFilterSet):
+    """`status` (open/submitted/applied/rejected/cancelled) and `warehouse` (an id)."""
+
+    status = django_filters.ChoiceFilter(choices=StockCount.Status.choices)
+    warehouse = IdFilter(field_name="warehouse_id")
+
+    class Meta:
+        model = StockCount
+        fields = ["status", "warehouse"]

@@ -6,9 +6,11 @@ from functools import reduce
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.roles import is_active
 from core.decisions import DecidedRequest, Decision, RequestStatus  # noqa: F401  (re-exported for now)
+from inventory.models import Product, Stock
 from warehouses.models import Warehouse
 
 
@@ -168,3 +170,75 @@ class TransferLine(models.Model):
     def outstanding(self) -> int:
         """Shipped units neither received nor rejected yet (still in `incoming` at the destination)."""
         return self.shipped_quantity - self.received_quantity - self.rejected_quantity
+
+
+# --- stock counts (SPEC §12) ------------------------------------------------------------------------
+
+
+class StockCountQuerySet(models.QuerySet):
+    """Counts scoped to the warehouses a user operates (admin all; manager and staff of the warehouse)."""
+
+    def for_user(self, user) -> "StockCountQuerySet":
+        return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
+
+
+class StockCount(models.Model):
+    """A cycle count of one warehouse: expected quantities snapshotted at opening, counted by people."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SUBMITTED = "submitted", "Submitted"
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_counts")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    note = models.TextField(blank=True, max_length=2000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StockCountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["warehouse", "status"], name="count_warehouse_status")]
+
+    def __str__(self):
+        return f"count {self.pk} of {self.warehouse_id} ({self.status})"
+
+
+class StockCountLine(models.Model):
+    """One product of a count: `expected` (on hand at opening) and `counted` (null until counted)."""
+
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="+")
+    expected = models.BigIntegerField()
+    counted = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["count_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["count", "product"], name="count_line_unique_product"),
+            models.CheckConstraint(condition=models.Q(expected__gte=0), name="count_line_expected_non_negative"),
+            models.CheckConstraint(condition=models.Q(counted__gte=0) | models.Q(counted__isnull=True),
+                                   name="count_line_counted_non_negative"),
+        ]
+
+    def __str__(self):
+        return f"line {self.pk}: {self.product_id} expected {self.expected}, counted {self.counted}"
+
+    @property
+    def difference(self) -> int | None:
+        """`counted − expected`, or null while not counted."""
+        return None if self.counted is None else self.counted - self.expected

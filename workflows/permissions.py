@@ -1,6 +1,6 @@
 """DRF permission classes of the request endpoints, each backed by a `workflows.policies` predicate."""
 
-from accounts.permissions import policy_permission
+from accounts.permissions import IsActiveUser, policy_permission
 
 from . import policies
 
@@ -24,3 +24,22 @@ CanClose = policy_permission(
     "CanClose", obj=policies.can_close, doc="An admin, or the manager of the transfer's destination.")
 CanCancelTransfer = policy_permission(
     "CanCancelTransfer", obj=policies.can_cancel_transfer, doc="An admin; the requester while pending.")
+
+
+# Counts: the list and opening ask the role gate; on one count the view finds it in the caller's scope
+# (404, also for a viewer), then asks the object policy (403). The services ask again under the row lock.
+CanCount = policy_permission("CanCount", user=policies.may_count_somewhere,
+                             doc="Lists and opens stock counts (admin; manager and staff, in their warehouses).")
+CanCountThis = policy_permission(
+    "CanCountThis", obj=lambda user, count: policies.can_count(user, count.warehouse),
+    doc="Reads, counts and submits this count (admin; manager and staff of its warehouse).")
+CanDecideCount = policy_permission(
+    "CanDecideCount", obj=policies.can_decide_count,
+    doc="Approves or rejects this count (admin; the warehouse's manager; never its submitter).")
+CanCancelCount = policy_permission(
+    "CanCancelCount", obj=policies.can_cancel_count, doc="Cancels this count (its creator, the manager, an admin).")
+
+COUNT_PERMISSIONS = [IsActiveUser & CanCount]
+COUNT_OBJECT_PERMISSIONS = [IsActiveUser & CanCountThis]
+COUNT_DECISION_PERMISSIONS = [IsActiveUser & CanDecideCount]
+COUNT_CANCEL_PERMISSIONS = [IsActiveUser & CanCancelCount]

@@ -7,7 +7,7 @@ querysets' `for_user`; these answer "may this user act on what they see" (403).
 
 from accounts import roles
 from warehouses.models import Warehouse
-from warehouses.policies import can_operate
+from warehouses.policies import can_manage, can_operate, operates_any
 
 from .models import PurchaseRequest, TransferStatus
 
@@ -89,3 +89,26 @@ def can_cancel_transfer(user, transfer) -> bool:
     if roles.is_admin(user):
         return True
     return roles.is_active(user) and transfer.requested_by_id == user.pk and transfer.status == TransferStatus.PENDING
+
+
+# --- stock counts (SPEC §12) ---------------------------------------------------------------------
+
+
+def can_count(user, warehouse) -> bool:
+    """Open, fill in and submit counts of a warehouse: an admin, or its manager or staff."""
+    return can_operate(user, warehouse)
+
+
+def may_count_somewhere(user) -> bool:
+    """Could count in some warehouse (admin, manager, staff): the gate of the count endpoints."""
+    return operates_any(user)
+
+
+def can_decide_count(user, count) -> bool:
+    """Approve or reject a submitted count: an admin or the warehouse's manager, never the one who submitted it."""
+    return can_manage(user, count.warehouse) and count.submitted_by_id != user.pk
+
+
+def can_cancel_count(user, count) -> bool:
+    """Cancel a count: its creator (still operating the warehouse), the warehouse's manager, an admin."""
+    return can_manage(user, count.warehouse) or (can_operate(user, count.warehouse) and count.created_by_id == user.pk)

@@ -2,7 +2,15 @@
 
 from django.db.models import F, Prefetch, QuerySet, Sum
 
-from .models import PurchaseRequest, TransferLine, TransferMode, TransferRequest, TransferStatus
+from .models import (
+    PurchaseRequest,
+    StockCount,
+    StockCountLine,
+    TransferLine,
+    TransferMode,
+    TransferRequest,
+    TransferStatus,
+)
 
 
 def purchase_requests_for(user) -> QuerySet[PurchaseRequest]:
@@ -38,3 +46,9 @@ def incoming_by_transfers():
     settled one that is not zero shows)."""
     return (TransferLine.objects.order_by().values_list("product_id", "transfer__destination_warehouse_id")
             .annotate(units=Sum(OUTSTANDING)))
+
+
+def stock_counts_for(user) -> QuerySet[StockCount]:
+    """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
+    return (StockCount.objects.for_user(user)
+            .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))

@@ -8,7 +8,8 @@ from core.serializers import StrictSerializer
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
-from .models import MAX_LINES, PurchaseRequest, TransferLine, TransferMode, TransferRequest
+from .models import MAX_LINES, PurchaseRequest, StockCount, StockCountLine, TransferLine, TransferMode, TransferRequest
+from .services.counts import MAX_COUNT_LINES
 
 
 class ActiveRelatedField(serializers.PrimaryKeyRelatedField):
@@ -174,3 +175,81 @@ class CancelSerializer(StrictSerializer):
     """`{id}`."""
 
     id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+# --- stock counts (SPEC §12) ------------------------------------------------------------------------
+
+
+class StockCountLineSerializer(serializers.ModelSerializer):
+    """`{id, product, expected, counted, difference}`; `difference` is `counted − expected` (null until counted)."""
+
+    difference = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StockCountLine
+        fields = ["id", "product", "expected", "counted", "difference"]
+        read_only_fields = fields
+
+
+class StockCountSerializer(serializers.ModelSerializer):
+    """A count with its lines; foreign keys are ids."""
+
+    lines = StockCountLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StockCount
+        fields = ["id", "warehouse", "status", "note", "created_by", "submitted_by", "decided_by", "decision_reason",
+                  "created_at", "submitted_at", "decided_at", "lines"]
+        read_only_fields = fields
+
+
+def _unique_ids(values: list[int], what: str) -> list[int]:
+    seen, repeated = set(), []
+    for value in values:
+        if value in seen:
+            repeated.append(value)
+        seen.add(value)
+    if repeated:
+        raise serializers.ValidationError(f"Each {what} may appear once; repeated: {sorted(set(repeated))}.")
+    return values
+
+
+class StockCountCreateSerializer(StrictSerializer):
+    """`{warehouse, products? (ids, each once), note?}`."""
+
+    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
+    products = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
+                                     min_length=1, max_length=MAX_COUNT_LINES)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate_products(self, value: list[int]) -> list[Product]:
+        _unique_ids(value, "product")
+        found = Product.objects.in_bulk(value)
+        missing = [pk for pk in value if pk not in found]
+        if missing:
+            raise serializers.ValidationError(f"Unknown products: {missing[:20]}.")
+        return [found[pk] for pk in value]
+
+
+class CountedLineSerializer(StrictSerializer):
+    """`{line, counted (>= 0)}`."""
+
+    line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    counted = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+class StockCountLinesSerializer(StrictSerializer):
+    """`{lines: [{line, counted}]}`: each line once."""
+
+    lines = serializers.ListField(child=CountedLineSerializer(), min_length=1, max_length=MAX_COUNT_LINES)
+
+    def validate_lines(self, value: list[dict]) -> list[dict]:
+        _unique_ids([item["line"] for item in value], "line")
+        return value
+
+
+class CountDecisionSerializer(StrictSerializer):
+    """`{decision: "approve"|"reject", reason?}`."""
+
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

@@ -14,4 +14,10 @@ urlpatterns = [
     path("transfer-requests/<int:pk>/receive/", views.TransferReceiveView.as_view(), name="transfer-request-receive"),
     path("transfer-requests/<int:pk>/close/", views.TransferCloseView.as_view(), name="transfer-request-close"),
     path("transfer-requests/<int:pk>/cancel/", views.TransferCancelView.as_view(), name="transfer-request-cancel"),
+    path("stock-counts/", views.StockCountListCreateView.as_view(), name="stock-count-list"),
+    path("stock-counts/<int:pk>/", views.StockCountDetailView.as_view(), name="stock-count-detail"),
+    path("stock-counts/<int:pk>/lines/", views.StockCountLinesView.as_view(), name="stock-count-lines"),
+    path("stock-counts/<int:pk>/submit/", views.StockCountSubmitView.as_view(), name="stock-count-submit"),
+    path("stock-counts/<int:pk>/approve/", views.StockCountDecisionView.as_view(), name="stock-count-approve"),
+    path("stock-counts/<int:pk>/cancel/", views.StockCountCancelView.as_view(), name="stock-count-cancel"),
 ]

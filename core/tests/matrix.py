@@ -154,7 +154,7 @@ class Scene:
     @property
     def count(self):
         """An open count of warehouse A by staff_a, every line counted as expected (submits as applied)."""
-        from inventory.services import open_count, record_counts
+        from workflows.services import open_count, record_counts
 
         def make():
             count = open_count(actor=self.w.staff_a, warehouse=self.w.wh_a)
@@ -167,7 +167,7 @@ class Scene:
     @property
     def submitted_count(self):
         """A count of warehouse A submitted by staff_a that found one unit missing (awaits a decision)."""
-        from inventory.services import open_count, record_counts, submit_count
+        from workflows.services import open_count, record_counts, submit_count
 
         def make():
             count = open_count(actor=self.w.staff_a, warehouse=self.w.wh_a)

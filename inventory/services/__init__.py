@@ -2,15 +2,14 @@
 
 `stock` is the one door for quantities (the only writer of `Stock.quantity`); `transfers` extends it
 to moves of many lines and units in transit (the only writer of `Stock.incoming`); `catalogue`
-holds products; `thresholds` the low-stock thresholds; `reservations` the promised units; `counts` the
-stock counts; `files` the CSV imports and exports. The public names are re-exported here, so callers
-import `from inventory.services import assign_stock`.
+holds products; `thresholds` the low-stock thresholds; `reservations` the promised units; `files`
+the CSV imports and exports. The public names are re-exported here, so callers import
+`from inventory.services import assign_stock`.
 """
 
 from core.errors import InactiveObject, InvalidQuantity
 
 from .catalogue import PRODUCT_FIELDS, DuplicateSku, create_product, update_product
-from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
 from .files import InvalidFile, import_products, import_stock
 from .reservations import (
     ReservationNotActive,
@@ -50,8 +49,7 @@ __all__ = [
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
     "ReservationNotActive", "StaleQuantity", "expire_due_reservations", "fulfil_reservation", "release_reservation",
     "reserve_stock", "require_available",
-    "StockChange", "apply_stock_changes", "cancel_count", "decide_count", "open_count", "record_counts",
-    "submit_count", "InvalidFile", "import_products", "import_stock",
+    "StockChange", "apply_stock_changes", "InvalidFile", "import_products", "import_stock",
     "hold_transfer_lines", "move_stock_lines", "receive_transfer_lines", "release_transfer_lines",
     "ship_transfer_lines", "write_off_in_transit",
 ]

@@ -9,8 +9,8 @@ StockMovement factory; use the services (and `time_machine` to choose when a mov
 import factory
 
 from accounts.tests.factories import UserFactory
-from inventory.models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock, StockCount, StockCountLine
-from inventory.services import assign_stock, open_count, reserve_stock
+from inventory.models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock
+from inventory.services import assign_stock, reserve_stock
 from warehouses.tests.factories import WarehouseFactory
 
 
@@ -100,34 +100,3 @@ class ReservationFactory(factory.Factory):
             assign_stock(actor=actor, warehouse=warehouse, product=product, quantity=assign)
         return reserve_stock(actor=actor, warehouse=warehouse, product=product, quantity=quantity,
                              expires_at=expires_at, reference=reference, note=note)
-
-
-class StockCountFactory(factory.Factory):
-    """An open count of `warehouse` opened through `open_count` (one line per product with a stock row)."""
-
-    class Meta:
-        model = StockCount
-
-    warehouse = factory.SubFactory(WarehouseFactory)
-    actor = factory.SubFactory(UserFactory, admin=True)
-    products = None
-    note = ""
-
-    @classmethod
-    def _build(cls, model_class, *args, **kwargs):
-        raise TypeError("StockCountFactory only creates counts through open_count; use StockCountFactory().")
-
-    @classmethod
-    def _create(cls, model_class, *, warehouse, actor, products, note):
-        return open_count(actor=actor, warehouse=warehouse, products=products, note=note)
-
-
-class StockCountLineFactory(factory.django.DjangoModelFactory):
-    """A line added to an existing count (`count=` and `stock=` required; expected defaults to the stock's quantity)."""
-
-    class Meta:
-        model = StockCountLine
-
-    product = factory.SelfAttribute("stock.product")
-    expected = factory.SelfAttribute("stock.quantity")
-    counted = None

@@ -1,21 +1,13 @@
 """Inventory API views, one module per resource group; `inventory.urls` routes to the names below."""
 
 from .catalogue import ProductViewSet, ThresholdViewSet
-from .counts import (
-    StockCountCancelView,
-    StockCountDecisionView,
-    StockCountDetailView,
-    StockCountLinesView,
-    StockCountListCreateView,
-    StockCountSubmitView,
-)
 from .files import ProductExportView, ProductImportView, StockExportView, StockImportView
 from .reservations import ReservationViewSet
 from .stock import AdjustStockView, AlertListView, AssignStockView, StockListView, StockMovementListView
 
 __all__ = [
     "AdjustStockView", "AlertListView", "AssignStockView", "ProductExportView", "ProductImportView",
-    "ProductViewSet", "ReservationViewSet", "StockCountCancelView", "StockCountDecisionView",
-    "StockCountDetailView", "StockCountLinesView", "StockCountListCreateView", "StockCountSubmitView",
+    "ProductViewSet", "ReservationViewSet", "StockCountDecisionView",
+    "StockCountSubmitView",
     "StockExportView", "StockImportView", "StockListView", "StockMovementListView", "ThresholdViewSet",
 ]

@@ -1,9 +1,11 @@
-"""Workflow services: purchase and transfer requests, decided and moved only through these functions.
+"""Workflow services: purchase and transfer requests and stock counts, decided and moved only through these
+functions.
 
 The public names are re-exported here, so callers import `from workflows.services import ...`.
 """
 
 from .common import InvalidDecision, SameWarehouse
+from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
 from .purchases import cancel_purchase_request, create_purchase_request, decide_purchase_request
 from .transfers import (
     cancel_transfer,
@@ -17,5 +19,5 @@ from .transfers import (
 __all__ = [
     "InvalidDecision", "SameWarehouse", "cancel_purchase_request", "cancel_transfer", "close_transfer",
     "create_purchase_request", "create_transfer_request", "decide_purchase_request", "decide_transfer_request",
-    "receive_transfer", "ship_transfer",
+    "receive_transfer", "ship_transfer", "cancel_count", "decide_count", "open_count", "record_counts", "submit_count",
 ]

@@ -5,7 +5,8 @@ import factory
 from accounts.tests.factories import UserFactory
 from inventory.tests.factories import ProductFactory
 from warehouses.tests.factories import WarehouseFactory
-from workflows.models import PurchaseRequest, TransferLine, TransferRequest
+from workflows.models import PurchaseRequest, StockCount, StockCountLine, TransferLine, TransferRequest
+from workflows.services import open_count
 
 
 class PurchaseRequestFactory(factory.django.DjangoModelFactory):
@@ -62,3 +63,34 @@ class TransferLineFactory(factory.django.DjangoModelFactory):
     transfer = factory.SubFactory(TransferRequestFactory, lines=[])
     product = factory.SubFactory(ProductFactory)
     quantity = 1
+
+
+class StockCountFactory(factory.Factory):
+    """An open count of `warehouse` opened through `open_count` (one line per product with a stock row)."""
+
+    class Meta:
+        model = StockCount
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    actor = factory.SubFactory(UserFactory, admin=True)
+    products = None
+    note = ""
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        raise TypeError("StockCountFactory only creates counts through open_count; use StockCountFactory().")
+
+    @classmethod
+    def _create(cls, model_class, *, warehouse, actor, products, note):
+        return open_count(actor=actor, warehouse=warehouse, products=products, note=note)
+
+
+class StockCountLineFactory(factory.django.DjangoModelFactory):
+    """A line added to an existing count (`count=` and `stock=` required; expected defaults to the stock's quantity)."""
+
+    class Meta:
+        model = StockCountLine
+
+    product = factory.SelfAttribute("stock.product")
+    expected = factory.SelfAttribute("stock.quantity")
+    counted = None

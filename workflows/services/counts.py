@@ -17,11 +17,13 @@ from django.utils import timezone
 from accounts.audit import record_event
 from core.decisions import Decision
 from core.errors import DomainError, InactiveObject, InvalidState, NotFound, PermissionDenied
+from inventory import locks
+from inventory.models import Product, Stock, StockMovement
+from inventory.services import Reference, StockChange, apply_stock_changes
 from warehouses.models import Warehouse
 
-from .. import locks, policies
-from ..models import Product, Stock, StockCount, StockCountLine, StockMovement
-from .stock import Reference, StockChange, apply_stock_changes
+from .. import policies
+from ..models import StockCount, StockCountLine
 
 Status = StockCount.Status
 # A count names at most this many products (the default, every row of the warehouse, is bounded the same way).

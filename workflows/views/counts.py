@@ -10,9 +10,7 @@ from core.http import client_ip
 from core.idempotency import idempotent
 
 from .. import selectors, services
-from ..filters import (
-    StockCountFilter,
-)
+from ..filters import StockCountFilter
 from ..permissions import (
     COUNT_CANCEL_PERMISSIONS,
     COUNT_DECISION_PERMISSIONS,
@@ -21,7 +19,7 @@ from ..permissions import (
 )
 from ..serializers import (
     CountDecisionSerializer,
-    EmptyBodySerializer,
+    EmptySerializer,
     StockCountCreateSerializer,
     StockCountLinesSerializer,
     StockCountSerializer,
@@ -94,7 +92,7 @@ class _StockCountActionView(_StockCountView):
     The service asks the same policy again under the count's row lock.
     """
 
-    input_class: type = EmptyBodySerializer
+    input_class: type = EmptySerializer
 
     def act(self, count, data: dict):
         raise NotImplementedError

@@ -3,10 +3,12 @@
 import pytest
 
 from core.testing import outcomes, run_threads
-from inventory.models import Stock, StockCount, StockMovement
-from inventory.services import adjust_stock, assign_stock, decide_count, open_count, record_counts, submit_count
+from inventory.models import Stock, StockMovement
+from inventory.services import adjust_stock, assign_stock
 from inventory.services.files import import_stock
 from inventory.tests.factories import ProductFactory
+from workflows.models import StockCount
+from workflows.services import decide_count, open_count, record_counts, submit_count
 
 
 @pytest.mark.postgres

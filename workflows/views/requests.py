@@ -11,9 +11,9 @@ from core.filters import StableOrderingFilter
 from core.http import client_ip
 from core.idempotency import idempotent
 
-from . import selectors, services
-from .filters import PurchaseRequestFilter, TransferRequestFilter
-from .permissions import (
+from .. import selectors, services
+from ..filters import PurchaseRequestFilter, TransferRequestFilter
+from ..permissions import (
     CanCancelPurchase,
     CanCancelTransfer,
     CanClose,
@@ -24,7 +24,7 @@ from .permissions import (
     CanRequestTransfers,
     CanShip,
 )
-from .serializers import (
+from ..serializers import (
     CancelSerializer,
     CloseSerializer,
     DecisionSerializer,

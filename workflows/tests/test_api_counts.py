@@ -4,9 +4,11 @@ import pytest
 
 from accounts.models import AuditEvent
 from accounts.tests.factories import UserFactory
-from inventory.models import Stock, StockCount, StockMovement
+from inventory.models import Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, reserve_stock
-from inventory.tests.factories import ProductFactory, StockCountFactory, StockCountLineFactory, StockFactory
+from inventory.tests.factories import ProductFactory, StockFactory
+from workflows.models import StockCount
+from workflows.tests.factories import StockCountFactory, StockCountLineFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -24,10 +24,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def client_for(user) -> APIClient:
     """An API client carrying a real access token for `user`."""
     client = APIClient()

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from .models import Reservation, Stock
+from .models import Stock
 
 
 def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
@@ -60,10 +60,3 @@ def lock_stock_row(product_id: int, warehouse_id: int, *, create: bool = False) 
 def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
     """Lock one stock row if it exists (threshold changes serialize with stock changes this way)."""
     return Stock.objects.select_for_update().filter(product_id=product_id, warehouse_id=warehouse_id).first()
-
-
-def lock_reservation(reservation_id: int) -> Reservation | None:
-    """Lock one reservation row (a document row: taken before its stock row), or None if unknown."""
-    # `of=("self",)`: the warehouse and product are read along, but only the reservation row is locked.
-    return (Reservation.objects.select_for_update(of=("self",)).select_related("warehouse", "product")
-            .filter(pk=reservation_id).first())

@@ -5,13 +5,7 @@ The DRF permission classes (`inventory.permissions`) ask these, and every servic
 its transaction, so the API, the admin and commands answer the same question the same way.
 """
 
-from accounts.roles import is_active
 from warehouses.policies import can_manage, can_operate, manages_any, operates_any
-
-
-def can_read_catalogue(user) -> bool:
-    """Products, stock levels and thresholds are the internal catalogue: every active user reads them."""
-    return is_active(user)
 
 
 def can_edit_products(user) -> bool:

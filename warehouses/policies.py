@@ -5,12 +5,7 @@ warehouse (`user.warehouse`). Viewer: none beyond the catalogue. The queryset me
 `Warehouse.objects.operated_by/managed_by` answer the same questions for many warehouses at once.
 """
 
-from accounts.roles import is_active, is_admin, is_manager, is_staff_member
-
-
-def can_read_warehouses(user) -> bool:
-    """Every active user reads the catalogue of warehouses."""
-    return is_active(user)
+from accounts.roles import is_admin, is_manager, is_staff_member
 
 
 def can_edit_warehouses(user) -> bool:

@@ -32,7 +32,6 @@ from .csv_reading import MAX_BYTES, MAX_ROWS, InvalidFile, Row, RowError, read_r
 from .stock import MAX_BALANCE, Kind, StockChange, apply_stock_changes
 
 PRODUCT_COLUMNS = ("sku", "name", "description", "unit", "is_active")
-STOCK_COLUMNS = ("warehouse_code", "sku", "quantity", "note")
 STOCK_EXPORT_COLUMNS = ("warehouse_code", "sku", "product", "quantity", "reserved", "available", "incoming",
                         "threshold")
 MODES = ("assign", "set")

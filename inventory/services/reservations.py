@@ -17,7 +17,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from accounts.audit import record_event
-from core.errors import DomainError, InsufficientStock, InvalidQuantity, NotFound, PermissionDenied
+from core.documents import lock_document
+from core.errors import DomainError, InsufficientStock, InvalidQuantity, PermissionDenied
 from core.scheduling import serialize_scheduling
 from warehouses.models import Warehouse
 
@@ -101,16 +102,18 @@ def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: in
 
 def _lock_active(*, actor, reservation_id: int, now: datetime) -> Reservation:
     """Lock a reservation the actor may act on and which still holds its units."""
-    reservation = locks.lock_reservation(reservation_id)
+    def active(reservation: Reservation):
+        status = reservation.status
+        if status == Status.ACTIVE and reservation.is_due(now):
+            status = Status.EXPIRED
+        return None if status == Status.ACTIVE else ReservationNotActive(f"This reservation is {status}.",
+                                                                         status=status)
+
     # The scope (`Reservation.objects.for_user`) asked of the locked row, whose warehouse is read along.
-    if reservation is None or not policies.can_see_reservation(actor, reservation):
-        raise NotFound("No such reservation.")
-    if not policies.can_act_on_reservation(actor, reservation):
-        raise PermissionDenied("Only an admin or this warehouse's manager or staff may act on this reservation.")
-    status = Status.EXPIRED if reservation.status == Status.ACTIVE and reservation.is_due(now) else reservation.status
-    if status != Status.ACTIVE:
-        raise ReservationNotActive(f"This reservation is {status}.", status=status)
-    return reservation
+    return lock_document(
+        Reservation, actor=actor, pk=reservation_id, state=active, visible=policies.can_see_reservation,
+        allowed=policies.can_act_on_reservation, related=("warehouse", "product"),
+        denied="Only an admin or this warehouse's manager or staff may act on this reservation.")
 
 
 def _lock_stock_of(reservation: Reservation, *, now: datetime) -> Stock:

@@ -1,4 +1,5 @@
-"""What the request workflows share: decision checks, the pending-row lock, the decision record.
+"""What the request workflows share: decision checks and the decision record (rows are locked by
+`core.documents.lock_document`).
 
 Every decision locks the request row first (`select_for_update`) and only then calls the stock
 service, which locks stock rows second; that fixed order (request, then stock in primary-key order)
@@ -8,7 +9,7 @@ lock serializes concurrent deciders and every one after the first sees it is no 
 
 from accounts.audit import record_event
 from core.decisions import Decision, RequestStatus
-from core.errors import DomainError, NotFound, NotPending, PermissionDenied
+from core.errors import DomainError
 
 
 class InvalidDecision(DomainError):
@@ -28,28 +29,6 @@ class SameWarehouse(DomainError):
 def check_decision(decision: str) -> None:
     if decision not in Decision.values:
         raise InvalidDecision()
-
-
-def lock_pending(model, *, actor, request_id: int, allowed, denied: str, visible=None, related: tuple = ()):
-    """Lock the request row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless pending.
-
-    `visible(actor, obj)`: the model's scope (`for_user`) asked of the locked row in Python instead of a
-    second query; `related` are read along in the same statement (`of=("self",)`: only the request row
-    is locked). Without `visible`, the scope is asked of the database.
-    """
-    if related:
-        rows = model.objects.select_for_update(of=("self",)).select_related(*related)
-    else:
-        rows = model.objects.select_for_update()  # (`select_related()` without names would join every FK)
-    obj = rows.filter(pk=request_id).first()
-    if obj is None or not (visible(actor, obj) if visible is not None
-                           else model.objects.for_user(actor).filter(pk=obj.pk).exists()):
-        raise NotFound(f"No {model._meta.verbose_name} with id {request_id}.")
-    if not allowed(actor, obj):
-        raise PermissionDenied(denied)
-    if not obj.is_pending:
-        raise NotPending(f"This request is already {obj.status}.")
-    return obj
 
 
 def record_decision(request_obj, *, kind: str, actor, decision: str, reason: str, data: dict, ip: str | None):

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from core.decisions import Decision
-from core.errors import DomainError, InactiveObject, InvalidState, NotFound, PermissionDenied
+from core.documents import lock_document
+from core.errors import DomainError, InactiveObject, InvalidState, PermissionDenied
 from inventory import locks
 from inventory.models import Product, Stock, StockMovement
 from inventory.services import Reference, StockChange, apply_stock_changes
@@ -24,22 +25,20 @@ from warehouses.models import Warehouse
 
 from .. import policies
 from ..models import StockCount, StockCountLine
+from .common import check_decision
 
 Status = StockCount.Status
 # A count names at most this many products (the default, every row of the warehouse, is bounded the same way).
 MAX_COUNT_LINES = 10_000
 
 
-def _lock(*, actor, count_id: int, allowed, denied: str, states: Iterable[str]) -> StockCount:
-    """Lock the count row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless in `states`."""
-    count = StockCount.objects.select_for_update().filter(pk=count_id).first()
-    if count is None or not StockCount.objects.for_user(actor).filter(pk=count.pk).exists():
-        raise NotFound(f"No stock count with id {count_id}.")
-    if not allowed(actor, count):
-        raise PermissionDenied(denied)
-    if count.status not in states:
-        raise InvalidState(f"This count is {count.status}.", status=count.status)
-    return count
+def _in(states: Iterable[str]):
+    """The state check of a count action allowed only in `states` (409 `invalid_state` with the current one)."""
+    def check(count: StockCount):
+        if count.status not in states:
+            return InvalidState(f"This count is {count.status}.", status=count.status)
+        return None
+    return check
 
 
 def _lines(count: StockCount) -> list[StockCountLine]:
@@ -90,9 +89,9 @@ def record_counts(*, actor, count_id: int, counts: dict[int, int], ip: str | Non
     InvalidState unless the count is open, DomainError `invalid` (with `lines`) for ids that are not
     lines of this count.
     """
-    count = _lock(actor=actor, count_id=count_id, states=[Status.OPEN],
-                  allowed=lambda user, obj: policies.can_count(user, obj.warehouse),
-                  denied="Only an admin or this warehouse's manager or staff may count its stock.")
+    count = lock_document(StockCount, actor=actor, pk=count_id, state=_in([Status.OPEN]),
+                          allowed=lambda user, obj: policies.can_count(user, obj.warehouse),
+                          denied="Only an admin or this warehouse's manager or staff may count its stock.")
     lines = {line.pk: line for line in count.lines.filter(pk__in=list(counts))}
     foreign = sorted(set(counts) - lines.keys())
     if foreign:
@@ -113,7 +112,8 @@ def _apply(count: StockCount, *, actor) -> int:
     if not changes:
         return 0
     movements = apply_stock_changes(actor=actor, changes=changes, kind=StockMovement.Kind.ADJUST,
-                                    reason=StockMovement.Reason.COUNT, reference=Reference("stock_count", count.pk))
+                                    reason=StockMovement.Reason.COUNT,
+                                    reference=Reference(StockMovement.ReferenceType.STOCK_COUNT, count.pk))
     return sum(movement is not None for movement in movements)
 
 
@@ -131,9 +131,9 @@ def submit_count(*, actor, count_id: int, ip: str | None = None) -> StockCount:
     `invalid` (with `lines`) naming the lines not yet counted, InsufficientStock when applying would
     take a row below zero (or below its reserved units); nothing is written then.
     """
-    count = _lock(actor=actor, count_id=count_id, states=[Status.OPEN],
-                  allowed=lambda user, obj: policies.can_count(user, obj.warehouse),
-                  denied="Only an admin or this warehouse's manager or staff may submit this count.")
+    count = lock_document(StockCount, actor=actor, pk=count_id, state=_in([Status.OPEN]),
+                          allowed=lambda user, obj: policies.can_count(user, obj.warehouse),
+                          denied="Only an admin or this warehouse's manager or staff may submit this count.")
     missing = [line.pk for line in _lines(count) if line.counted is None]
     if missing:
         raise DomainError(f"Lines not counted yet: {', '.join(map(str, missing))}.", lines=missing)
@@ -155,12 +155,13 @@ def decide_count(*, actor, count_id: int, decision: str, reason: str = "", ip: s
     Locks: the count row, then (on approve) its stock rows in primary-key order. Raises NotFound,
     PermissionDenied unless the actor is an admin or the warehouse's manager and did not submit it,
     InvalidState unless submitted, InsufficientStock (nothing written, the count stays submitted),
-    DomainError `invalid_decision`.
+    InvalidDecision (`invalid_decision`).
     """
-    if decision not in Decision.values:
-        raise DomainError("The decision must be 'approve' or 'reject'.", code="invalid_decision")
-    count = _lock(actor=actor, count_id=count_id, states=[Status.SUBMITTED], allowed=policies.can_decide_count,
-                  denied="Only an admin or this warehouse's manager, other than its submitter, may decide a count.")
+    check_decision(decision)
+    count = lock_document(StockCount, actor=actor, pk=count_id, state=_in([Status.SUBMITTED]),
+                          allowed=policies.can_decide_count,
+                          denied="Only an admin or this warehouse's manager, other than its submitter, "
+                                 "may decide a count.")
     data = {"reason": reason or ""}
     if decision == Decision.APPROVE:
         data["movements"] = _apply(count, actor=actor)
@@ -178,9 +179,9 @@ def cancel_count(*, actor, count_id: int, ip: str | None = None) -> StockCount:
     Locks: the count row. Raises NotFound, PermissionDenied unless the actor created it or is an admin
     or the warehouse's manager, InvalidState unless open or submitted.
     """
-    count = _lock(actor=actor, count_id=count_id, states=[Status.OPEN, Status.SUBMITTED],
-                  allowed=policies.can_cancel_count,
-                  denied="Only the count's creator, this warehouse's manager or an admin may cancel it.")
+    count = lock_document(StockCount, actor=actor, pk=count_id, state=_in([Status.OPEN, Status.SUBMITTED]),
+                          allowed=policies.can_cancel_count,
+                          denied="Only the count's creator, this warehouse's manager or an admin may cancel it.")
     count.status = Status.CANCELLED
     count.save(update_fields=["status"])
     record_event(actor=actor, action="stock_count.cancel", target=count, ip=ip, data={})

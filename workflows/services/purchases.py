@@ -4,14 +4,15 @@ from django.db import transaction
 
 from accounts.audit import record_event
 from core.decisions import Decision, RequestStatus
+from core.documents import lock_document, pending
 from core.errors import PermissionDenied
-from inventory.models import Product
+from inventory.models import Product, StockMovement
 from inventory.services import Reference, check_active, check_quantity, deduct_stock
 from warehouses.models import Warehouse
 
 from .. import policies
 from ..models import PurchaseRequest
-from .common import check_decision, lock_pending, record_decision
+from .common import check_decision, record_decision
 
 
 @transaction.atomic
@@ -46,15 +47,16 @@ def decide_purchase_request(*, actor, request_id: int, decision: str, reason: st
     pending) or InactiveObject from the stock service.
     """
     check_decision(decision)
-    purchase = lock_pending(
-        PurchaseRequest, actor=actor, request_id=request_id, allowed=policies.can_decide_purchase,
+    purchase = lock_document(
+        PurchaseRequest, actor=actor, pk=request_id, state=pending, allowed=policies.can_decide_purchase,
         denied="Only an admin or this warehouse's manager or staff may decide this request.",
         visible=policies.can_see_purchase, related=("warehouse", "product"))
     data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
     if decision == Decision.APPROVE:
         # No savepoint: every error of the deduction propagates out of this atomic block (nothing is caught).
         movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
-                                quantity=purchase.quantity, reference=Reference("purchase_request", purchase.pk),
+                                quantity=purchase.quantity,
+                                reference=Reference(StockMovement.ReferenceType.PURCHASE_REQUEST, purchase.pk),
                                 savepoint=False)
         data.update(movement=movement.pk, quantity_after=movement.quantity_after)
     return record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason,
@@ -68,7 +70,7 @@ def cancel_purchase_request(*, actor, request_id: int, ip: str | None = None) ->
     Locks: the request row. Raises NotFound if unknown or outside the actor's scope,
     PermissionDenied unless the actor is the requester, NotPending if it was already decided.
     """
-    purchase = lock_pending(PurchaseRequest, actor=actor, request_id=request_id,
+    purchase = lock_document(PurchaseRequest, actor=actor, pk=request_id, state=pending,
                              allowed=policies.can_cancel_purchase,
                              denied="Only the requester may cancel a purchase request.")
     purchase.mark_decided(actor=actor, status=RequestStatus.CANCELLED, reason="")

@@ -13,8 +13,9 @@ from django.db import transaction
 
 from accounts.audit import record_event
 from core.decisions import Decision
+from core.documents import lock_document, pending
 from core.errors import DomainError, InvalidQuantity, InvalidState, NotFound, PermissionDenied
-from inventory.models import Product
+from inventory.models import Product, StockMovement
 from inventory.services import (
     Reference,
     check_active,
@@ -30,11 +31,11 @@ from warehouses.models import Warehouse
 
 from .. import policies
 from ..models import MAX_LINES, TransferLine, TransferMode, TransferRequest, TransferStatus
-from .common import SameWarehouse, check_decision, lock_pending, record_decision
+from .common import SameWarehouse, check_decision, record_decision
 
 
 def _reference(transfer: TransferRequest) -> Reference:
-    return Reference("transfer_request", transfer.pk)
+    return Reference(StockMovement.ReferenceType.TRANSFER_REQUEST, transfer.pk)
 
 
 def _units(lines) -> list[tuple[Product, int]]:
@@ -128,7 +129,7 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     InactiveObject from the stock service.
     """
     check_decision(decision)
-    transfer = lock_pending(TransferRequest, actor=actor, request_id=request_id,
+    transfer = lock_document(TransferRequest, actor=actor, pk=request_id, state=pending,
                             allowed=policies.can_decide_transfer,
                             denied="Only an admin may decide a transfer request.")
     data = {"source_warehouse": transfer.source_warehouse_id, "destination_warehouse":

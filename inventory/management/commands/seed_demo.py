@@ -104,7 +104,8 @@ WEEKDAY_WEIGHT = (1.0, 1.05, 1.0, 1.1, 1.2, 0.35, 0.1)
 HOT_SHARE, FAST_SHARE = 0.30, 0.50
 PURCHASE, FULFIL, ADJUST = (StockMovement.Kind.PURCHASE.value, StockMovement.Kind.FULFIL.value,
                             StockMovement.Kind.ADJUST.value)
-ADJUST_REASONS = ["count", "damage", "loss", "found", "return"]
+Reason = StockMovement.Reason
+ADJUST_REASONS = [r.value for r in (Reason.COUNT, Reason.DAMAGE, Reason.LOSS, Reason.FOUND, Reason.RETURN)]
 
 
 class _History:
@@ -266,7 +267,7 @@ class Command(BaseCommand):
                     services.set_threshold(actor=admin, warehouse=warehouse, product=product,
                                            threshold=rng.choice([10, 25, 50]))
                 for _ in range(rng.randint(0, 3)):
-                    reason = rng.choice(["count", "damage", "loss", "found", "return", "receipt"])
+                    reason = rng.choice([*ADJUST_REASONS, Reason.RECEIPT.value])
                     sign = -1 if reason in ("damage", "loss") else rng.choice([-1, 1])
                     delta = sign * rng.randint(1, 15)
                     current = Stock.objects.get(warehouse=warehouse, product=product).quantity

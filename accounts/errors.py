@@ -1,6 +1,19 @@
-"""Accounts' domain errors; their codes are registered in `core.errors.CODES` like every other."""
+"""Accounts' error codes and domain errors (auth, passwords, the lifecycle)."""
 
-from core.errors import Conflict, DomainError
+from core.errors import Code, Conflict, DomainError, register_codes
+
+CODES = register_codes({
+    "duplicate_account": Code(400, "the username or e-mail is taken"),
+    "invalid_token": Code(400, "the password-reset link is malformed, expired or already used"),
+    "invalid_credentials": Code(401, "wrong username or password"),
+    "token_not_valid": Code(401, "the token is malformed, expired or blacklisted (400 on logout's body)"),
+    "no_active_account": Code(401, "the refresh token's user is not active"),
+    "user_inactive": Code(401, "the access token's user is not active"),
+    "account_pending": Code(403, "the account awaits approval"),
+    "account_rejected": Code(403, "the registration was rejected"),
+    "account_dismissed": Code(403, "the account was dismissed"),
+    "account_inactive": Code(403, "the account is not active"),
+})
 
 
 class DuplicateAccount(DomainError):
@@ -31,6 +44,13 @@ class InvalidToken(DomainError):
     default_detail = "Token is invalid or expired."
 
 
+class NoActiveAccount(InvalidToken):
+    """A valid refresh token whose user is no longer active."""
+
+    code = "no_active_account"
+    default_detail = "No active account found for the given token."
+
+
 class InvalidTokenInBody(InvalidToken):
     """A bad refresh token sent to logout: the caller is authenticated, the body is wrong (400)."""
 
@@ -42,3 +62,17 @@ class NotActive(Conflict):
 
     code = "not_active"
     default_detail = "This user is not active."
+
+
+class InvalidResetToken(DomainError):
+    """A password-reset link that is malformed, expired, already used or not for an active account."""
+
+    code = "invalid_token"
+    default_detail = "This password-reset link is invalid or has expired."
+
+
+class WrongPassword(DomainError):
+    """The current password given to a password change is wrong."""
+
+    code = "invalid"
+    default_detail = "The current password is wrong."

@@ -1,12 +1,18 @@
-"""Domain errors and the one registry of error codes.
+"""Domain errors and the registry of error codes.
 
-Services raise these plain exceptions; nothing below the views knows about HTTP. Each error carries
-a stable `code` from `CODES`, and the API's exception handler (`core.handlers`) alone turns a code
-into an HTTP status and the `{"detail", "code", ...}` body. A code that is not registered here is a
-programming error, refused when the exception class is defined or raised.
+Services raise plain exceptions; nothing below the views knows about HTTP. Each error carries a
+stable, registered `code`, and the API's exception handler (`core.handlers`) alone turns a code into
+an HTTP status and the `{"detail", "code", ...}` body. Each app declares its own codes in its
+`errors.py` (`register_codes({...})`, as Saleor keeps an error-code enum per app) before defining its
+error classes; the protocol-level codes and those several apps share are declared here. A code that
+is not registered is a programming error, refused when the exception class is defined or raised.
+`all_codes()` is every app's codes; docs/DECISIONS.md lists the same table and a test keeps the two
+in step.
 """
 
 from typing import NamedTuple
+
+from django.utils.module_loading import autodiscover_modules
 
 
 class Code(NamedTuple):
@@ -14,71 +20,63 @@ class Code(NamedTuple):
     meaning: str
 
 
-# Every `code` the API answers, with its HTTP status. docs/DECISIONS.md lists the same table; a test
-# keeps the two in step.
-CODES: dict[str, Code] = {
+_REGISTRY: dict[str, Code] = {}
+
+
+def register_codes(codes: dict[str, Code]) -> dict[str, Code]:
+    """Register an app's error codes (at import of its `errors.py`); returns them. A code registered twice
+    with a different status or meaning is a ValueError."""
+    for code, entry in codes.items():
+        if _REGISTRY.setdefault(code, entry) != entry:
+            raise ValueError(f"error code {code!r} is registered twice, differently")
+    return codes
+
+
+def all_codes() -> dict[str, Code]:
+    """Every registered code: each installed app's `errors.py` is imported first."""
+    autodiscover_modules("errors")
+    return dict(_REGISTRY)
+
+
+# The codes of the protocol and those several apps share (each app's own: its `errors.py`).
+CODES = register_codes({
     # 400: the request is well-formed but a rule refuses its content
     "invalid": Code(400, "a rule refused the request"),
     "parse_error": Code(400, "the body is not valid JSON"),
     "bad_request": Code(400, "the request breaks a protocol limit (size, fields, files)"),
-    "duplicate_code": Code(400, "a warehouse with this code exists (case-insensitive)"),
-    "duplicate_sku": Code(400, "a product with this SKU exists (case-insensitive)"),
-    "duplicate_threshold": Code(400, "this product already has a threshold in this warehouse"),
-    "duplicate_account": Code(400, "the username or e-mail is taken"),
-    "invalid_decision": Code(400, "the decision is neither approve nor reject"),
     "not_eligible": Code(400, "the user cannot take part in this action"),
-    "invalid_reassign_to": Code(400, "reassign_to is not another active manager"),
-    "warehouse_required": Code(400, "the action needs a warehouse"),
-    "warehouse_inactive": Code(400, "the warehouse is inactive"),
-    "invalid_quantity": Code(400, "the quantity is not a valid integer in range"),
-    "invalid_reason": Code(400, "the adjustment reason is unknown"),
-    "inactive": Code(400, "the warehouse or product is inactive"),
-    "same_warehouse": Code(400, "source and destination are the same warehouse"),
     "invalid_idempotency_key": Code(400, "the Idempotency-Key header is empty, too long or not printable"),
-    "invalid_token": Code(400, "the password-reset link is malformed, expired or already used"),
-    "invalid_file": Code(400, "an imported file is refused (with errors: [{row, field, message}])"),
     # 401
     "not_authenticated": Code(401, "no, bad or expired access token"),
-    "invalid_credentials": Code(401, "wrong username or password"),
-    "token_not_valid": Code(401, "the token is malformed, expired or blacklisted (400 on logout's body)"),
-    "no_active_account": Code(401, "the refresh token's user is not active"),
-    "user_inactive": Code(401, "the access token's user is not active"),
     # 403
     "permission_denied": Code(403, "the role or warehouse scope does not allow it"),
-    "account_pending": Code(403, "the account awaits approval"),
-    "account_rejected": Code(403, "the registration was rejected"),
-    "account_dismissed": Code(403, "the account was dismissed"),
-    "account_inactive": Code(403, "the account is not active"),
     # 404 .. 406
     "not_found": Code(404, "unknown, or outside the caller's scope"),
     "method_not_allowed": Code(405, "the method is not allowed here"),
     "not_acceptable": Code(406, "no acceptable representation"),
     # 409: the current state refuses the request
     "conflict": Code(409, "the request conflicts with the current state"),
-    "insufficient_stock": Code(409, "not enough available stock (with available, requested)"),
     "not_pending": Code(409, "the request was already decided"),
     "already_pending": Code(409, "a pending request already exists"),
     "not_active": Code(409, "the user or reservation is not active"),
     "invalid_state": Code(409, "the document is not in a state that allows this action (with status)"),
-    "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
-    "warehouse_in_use": Code(409, "the warehouse has stock, history, staff or settings"),
     "idempotency_key_reused": Code(409, "the Idempotency-Key was used with a different request"),
     # 415, 429, 500, 503
     "unsupported_media_type": Code(415, "the body's content type is not accepted"),
     "throttled": Code(429, "too many requests (with wait in seconds)"),
     "server_error": Code(500, "a bug; never an HTML page"),
     "database_unavailable": Code(503, "the database is not answering (health)"),
-}
+})
 
 
 def status_of(error: "DomainError") -> int:
     """The HTTP status of a domain error: its code's, unless the error class says otherwise."""
-    return error.status or CODES[error.code].status
+    return error.status or _REGISTRY[error.code].status
 
 
 def _check_code(code: str) -> None:
-    if code not in CODES:
-        raise ValueError(f"error code {code!r} is not registered in core.errors.CODES")
+    if code not in _REGISTRY:
+        raise ValueError(f"error code {code!r} is not registered (core.errors.register_codes in the app's errors.py)")
 
 
 class DomainError(Exception):
@@ -120,17 +118,6 @@ class Conflict(DomainError):
     default_detail = "The request conflicts with the current state."
 
 
-class InsufficientStock(DomainError):
-    code = "insufficient_stock"
-    default_detail = "Not enough stock available."
-
-    def __init__(self, *, available: int, requested: int, detail: str | None = None, **extra):
-        super().__init__(
-            detail or f"Not enough stock: {available} available, {requested} requested.",
-            available=available, requested=requested, **extra,
-        )
-
-
 class NotPending(DomainError):
     code = "not_pending"
     default_detail = "This request has already been decided."
@@ -144,16 +131,6 @@ class AlreadyPending(DomainError):
 class NotEligible(DomainError):
     code = "not_eligible"
     default_detail = "This user cannot take part in this action."
-
-
-class InvalidQuantity(DomainError):
-    code = "invalid_quantity"
-    default_detail = "The quantity is not valid."
-
-
-class InactiveObject(DomainError):
-    code = "inactive"
-    default_detail = "The warehouse or product is inactive."
 
 
 class InvalidState(Conflict):

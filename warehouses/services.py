@@ -6,26 +6,13 @@ from django.db.models import ProtectedError, RestrictedError
 from accounts.audit import record_event
 from accounts.roles import is_manager
 from accounts.services.locks import lock_user
-from core.errors import Conflict, DomainError, NotEligible, NotFound, PermissionDenied
+from core.errors import NotEligible, NotFound, PermissionDenied
 
 from . import policies
+from .errors import DuplicateWarehouseCode, WarehouseInUse
 from .models import Warehouse
 
 FIELDS = ("code", "name", "address", "manager", "is_active", "count_tolerance")
-
-
-class DuplicateWarehouseCode(DomainError):
-    """The code is taken by another warehouse (case-insensitive)."""
-
-    code = "duplicate_code"
-    default_detail = "A warehouse with this code already exists (codes are case-insensitive)."
-
-
-class WarehouseInUse(Conflict):
-    """Something refers to the warehouse, so it cannot be deleted."""
-
-    code = "warehouse_in_use"
-    default_detail = "This warehouse has stock, history, staff or settings: deactivate it instead."
 
 
 def _snapshot(warehouse: Warehouse) -> dict:

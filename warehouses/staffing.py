@@ -22,6 +22,7 @@ from accounts.services.locks import lock_user, lock_users
 from core.errors import NotEligible, NotFound, PermissionDenied
 from core.identity import identity_key
 
+from .errors import InvalidReassignTo, WarehouseInactive, WarehouseRequired
 from .models import Warehouse
 
 
@@ -63,7 +64,7 @@ def register_user(*, username: str, email: str, password: str, role: str, wareho
     if role == Role.Name.STAFF and warehouse is not None:
         warehouse = lock_warehouse(warehouse.pk)
         if not warehouse.is_active:
-            raise NotEligible("The warehouse must be active.", code="warehouse_inactive")
+            raise WarehouseInactive()
     if User.objects.filter(username_key=identity_key(username)).exists():
         raise DuplicateAccount("A user with this username already exists.")
     if email and User.objects.filter(email_key=identity_key(email)).exists():
@@ -148,15 +149,14 @@ def demote_manager(*, actor: User, user: User, reason: str, warehouse: Warehouse
         raise NotEligible("Only an active manager can be demoted.")
     new_manager = locked.get(reassign_to.pk) if reassign_to else None
     if reassign_to is not None and (new_manager.pk == target.pk or not roles.is_manager(new_manager)):
-        raise NotEligible("reassign_to must be another active manager.", code="invalid_reassign_to")
+        raise InvalidReassignTo()
     destination = warehouse or target.warehouse
     if destination is None:
-        raise NotEligible("This manager has no previous warehouse; give one in `warehouse`.",
-                          code="warehouse_required")
+        raise WarehouseRequired()
     locked_warehouses = _lock_warehouses_of(target, also=destination.pk)
     destination = next(row for row in locked_warehouses if row.pk == destination.pk)
     if not destination.is_active:
-        raise NotEligible("The warehouse must be active.", code="warehouse_inactive")
+        raise WarehouseInactive()
     moved = [row.pk for row in locked_warehouses if row.manager_id == target.pk]
     if moved:
         Warehouse.objects.filter(pk__in=moved).update(manager=new_manager, updated_at=timezone.now())

@@ -10,19 +10,14 @@ from ..errors import (
     AccountNotActive,
     DuplicateAccount,
     InvalidCredentials,
+    InvalidResetToken,
     InvalidToken,
     InvalidTokenInBody,
     NotActive,
+    WrongPassword,
 )
 from .auth import blacklist_all_tokens, login_user, logout_user, rotate_refresh_token
-from .passwords import (
-    InvalidResetToken,
-    WrongPassword,
-    change_password,
-    request_password_reset,
-    reset_password,
-    user_for_reset_token,
-)
+from .passwords import change_password, request_password_reset, reset_password, user_for_reset_token
 from .profile import update_profile
 from .promotions import decide_promotion_request, request_staff_promotion
 from .registrations import decide_registration

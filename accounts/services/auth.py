@@ -11,7 +11,7 @@ from core.errors import PermissionDenied
 from core.identity import identity_key
 
 from ..audit import record_event
-from ..errors import AccountNotActive, InvalidCredentials, InvalidToken, InvalidTokenInBody
+from ..errors import AccountNotActive, InvalidCredentials, InvalidToken, InvalidTokenInBody, NoActiveAccount
 from ..models import User
 
 # A password hash computed once, so a login for an unknown user costs as much as a real check.
@@ -64,7 +64,7 @@ def rotate_refresh_token(*, token: str) -> dict:
         raise InvalidToken("Token is blacklisted.")
     user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None or user.status != User.Status.ACTIVE or outstanding.user_id != user.pk:
-        raise InvalidToken("No active account found for the given token.", code="no_active_account")
+        raise NoActiveAccount()
     BlacklistedToken.objects.create(token=outstanding)
     new_refresh = RefreshToken.for_user(user)
     return {"access": str(new_refresh.access_token), "refresh": str(new_refresh)}

@@ -5,29 +5,16 @@ from django.db import transaction
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
-from core.errors import DomainError, PermissionDenied
+from core.errors import PermissionDenied
 from core.identity import identity_key
 
 from .. import policies, roles
 from ..audit import record_event
+from ..errors import InvalidResetToken, WrongPassword
 from ..models import User
 from ..tasks import send_password_reset_email
 from .auth import blacklist_all_tokens
 from .locks import lock_user
-
-
-class InvalidResetToken(DomainError):
-    """A password-reset link that is malformed, expired, already used or not for an active account."""
-
-    code = "invalid_token"
-    default_detail = "This password-reset link is invalid or has expired."
-
-
-class WrongPassword(DomainError):
-    """The current password given to a password change is wrong."""
-
-    code = "invalid"
-    default_detail = "The current password is wrong."
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""accounts is the lowest domain layer: its code imports no app above it (not even inside a function)."""
+"""accounts is the lowest domain layer: its code imports no app above it (not even inside a function) and
+reaches no warehouse row through the ORM."""
 
 import ast
 from pathlib import Path
@@ -36,3 +37,15 @@ def test_accounts_code_imports_no_higher_app():
 def test_the_layer_check_sees_imports_inside_functions():
     tree = ast.parse("def f():\n    from workflows.models import PurchaseRequest\n    import reports.views\n")
     assert imported_modules(tree) == {"workflows.models", "reports.views"}
+
+
+def test_accounts_code_takes_no_orm_detour_into_warehouses():
+    """The layering is honest: no model reached through a relation's `related_model`, no warehouse row
+    read or written through `managed_warehouses` (that code is `warehouses.staffing`)."""
+    offenders = {
+        f"{path.relative_to(ROOT)}: {word}"
+        for path in non_test_modules()
+        for word in ("related_model", "managed_warehouses", "select_for_update().filter(Q(manager")
+        if word in path.read_text()
+    }
+    assert not offenders, sorted(offenders)

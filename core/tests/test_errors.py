@@ -1,11 +1,11 @@
-"""The one registry of error codes: every code has one status, and docs/DECISIONS.md lists them all."""
+"""Error codes: each app declares its own, every code has one status, and docs/DECISIONS.md lists them all."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-from core.errors import CODES, DomainError, status_of
+from core.errors import Code, DomainError, all_codes, register_codes, status_of
 
 DECISIONS = Path(__file__).resolve().parents[2] / "docs" / "DECISIONS.md"
 
@@ -23,12 +23,14 @@ def _documented() -> dict[str, set[int]]:
 
 def test_every_registered_code_is_documented_with_its_status():
     documented = _documented()
-    missing = {code: entry.status for code, entry in CODES.items() if entry.status not in documented.get(code, set())}
+    missing = {code: entry.status for code, entry in all_codes().items()
+               if entry.status not in documented.get(code, set())}
     assert not missing, f"add these to the Errors table of docs/DECISIONS.md: {missing}"
 
 
 def test_every_documented_code_is_registered():
-    assert set(_documented()) <= set(CODES), set(_documented()) - set(CODES)
+    codes = all_codes()
+    assert set(_documented()) <= set(codes), set(_documented()) - set(codes)
 
 
 def test_an_unregistered_code_is_refused_when_the_error_is_defined_or_raised():
@@ -41,3 +43,16 @@ def test_an_unregistered_code_is_refused_when_the_error_is_defined_or_raised():
 def test_the_status_comes_from_the_code():
     assert status_of(DomainError(code="insufficient_stock")) == 409
     assert status_of(DomainError(code="not_found")) == 404
+
+
+def test_each_app_declares_its_own_codes():
+    from inventory import errors as inventory_errors
+    from warehouses import errors as warehouse_errors
+
+    assert "insufficient_stock" in inventory_errors.CODES and "duplicate_code" in warehouse_errors.CODES
+    assert {"insufficient_stock", "duplicate_code", "duplicate_account", "invalid_decision"} <= set(all_codes())
+
+
+def test_a_code_registered_twice_differently_is_refused():
+    with pytest.raises(ValueError, match="registered twice"):
+        register_codes({"not_found": Code(410, "gone")})

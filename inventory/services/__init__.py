@@ -7,22 +7,22 @@ the CSV imports and exports. The public names are re-exported here, so callers i
 `from inventory.services import assign_stock`.
 """
 
-from core.errors import InactiveObject, InvalidQuantity
 
-from .catalogue import PRODUCT_FIELDS, DuplicateSku, create_product, update_product
-from .files import InvalidFile, import_products, import_stock
-from .reservations import (
+from ..errors import (
+    DuplicateSku,
+    DuplicateThreshold,
+    InactiveObject,
+    InvalidQuantity,
     ReservationNotActive,
-    expire_due_reservations,
-    fulfil_reservation,
-    release_reservation,
-    reserve_stock,
+    StaleQuantity,
 )
+from .catalogue import PRODUCT_FIELDS, create_product, update_product
+from .files import InvalidFile, import_products, import_stock
+from .reservations import expire_due_reservations, fulfil_reservation, release_reservation, reserve_stock
 from .stock import (
     MAX_BALANCE,
     Kind,
     Reference,
-    StaleQuantity,
     StockChange,
     adjust_stock,
     apply_stock_changes,
@@ -32,7 +32,7 @@ from .stock import (
     deduct_stock,
     require_available,
 )
-from .thresholds import DuplicateThreshold, delete_threshold, set_threshold, update_threshold
+from .thresholds import delete_threshold, set_threshold, update_threshold
 from .transfers import (
     hold_transfer_lines,
     move_stock,

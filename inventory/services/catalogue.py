@@ -3,19 +3,13 @@
 from django.db import IntegrityError, transaction
 
 from accounts.audit import record_event
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 
 from .. import policies
+from ..errors import DuplicateSku
 from ..models import Product
 
 PRODUCT_FIELDS = ("sku", "name", "description", "unit", "is_active")
-
-
-class DuplicateSku(DomainError):
-    """The SKU is taken by another product (case-insensitive)."""
-
-    code = "duplicate_sku"
-    default_detail = "A product with this SKU already exists (SKUs are case-insensitive)."
 
 
 def _product_snapshot(product: Product) -> dict:

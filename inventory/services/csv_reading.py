@@ -8,34 +8,14 @@ and collects what is wrong with them, so the import can report every bad row.
 import codecs
 import csv
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
 
-from core.errors import DomainError
 from core.spreadsheets import is_formula, unneutralise
+
+from ..errors import InvalidFile, RowError
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem of an imported file: its row (None for the whole file), the column, what is wrong."""
-
-    row: int | None
-    field: str | None
-    message: str
-
-
-class InvalidFile(DomainError):
-    """The file was refused; `errors` lists every problem found, nothing was written."""
-
-    code = "invalid_file"
-
-    def __init__(self, errors: list[RowError]):
-        noun = "problem" if len(errors) == 1 else "problems"
-        super().__init__(f"The file was not imported: {len(errors)} {noun} found, nothing was written.",
-                         errors=[asdict(error) for error in errors])
 
 
 def _text_lines(binary: Iterable[bytes]) -> Iterator[str]:

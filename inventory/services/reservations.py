@@ -18,11 +18,12 @@ from django_tasks import task
 
 from accounts.audit import record_event
 from core.documents import lock_document
-from core.errors import DomainError, InsufficientStock, InvalidQuantity, PermissionDenied
+from core.errors import PermissionDenied
 from core.scheduling import serialize_scheduling
 from warehouses.models import Warehouse
 
 from .. import locks, policies
+from ..errors import InsufficientStock, InvalidQuantity, InvalidReservation, ReservationNotActive
 from ..models import Product, Reservation, Stock, StockMovement
 from .stock import (
     Reference,
@@ -45,21 +46,14 @@ REFERENCE_MAX_LENGTH = 100
 REFERENCE_TYPE = StockMovement.ReferenceType.RESERVATION
 
 
-class ReservationNotActive(DomainError):
-    """The reservation is released, fulfilled or expired (or due to expire): it holds nothing to act on."""
-
-    code = "not_active"
-    default_detail = "This reservation is not active."
-
-
 def check_expires_at(expires_at: datetime | None, *, now: datetime) -> None:
     """`expires_at` is in the future and at most `MAX_HOLD` ahead (or None: held until released or fulfilled)."""
     if expires_at is None:
         return
     if expires_at <= now:
-        raise DomainError("expires_at must be in the future.", code="invalid")
+        raise InvalidReservation("expires_at must be in the future.")
     if expires_at > now + MAX_HOLD:
-        raise DomainError(f"expires_at must be at most {MAX_HOLD.days} days ahead.", code="invalid")
+        raise InvalidReservation(f"expires_at must be at most {MAX_HOLD.days} days ahead.")
 
 
 @transaction.atomic
@@ -79,7 +73,7 @@ def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: in
     check_quantity(quantity)
     check_expires_at(expires_at, now=now)
     if len(reference) > REFERENCE_MAX_LENGTH:
-        raise DomainError(f"reference must be at most {REFERENCE_MAX_LENGTH} characters.", code="invalid")
+        raise InvalidReservation(f"reference must be at most {REFERENCE_MAX_LENGTH} characters.")
     if not policies.can_reserve(actor, warehouse):
         raise PermissionDenied("Only an admin or this warehouse's manager or staff may reserve stock here.")
     check_active(warehouses=[warehouse], product=product)

@@ -29,11 +29,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import record_event
-from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, PermissionDenied
+from core.errors import PermissionDenied
 from core.events import emit
 from warehouses.models import Warehouse
 
 from .. import locks, policies, rollups
+from ..errors import InactiveObject, InsufficientStock, InvalidQuantity, InvalidReason, StaleQuantity
 from ..events import StockChanged
 from ..models import MAX_QUANTITY, Product, Reservation, Stock, StockMovement
 
@@ -67,13 +68,6 @@ def check_active(*, warehouses: list[Warehouse], product: Product) -> None:
             raise InactiveObject(f"Warehouse {warehouse.code} is inactive.")
     if not product.is_active:
         raise InactiveObject(f"Product {product.sku} is inactive.")
-
-
-class StaleQuantity(DomainError):
-    """The row's quantity is not the one the client based its change on (optimistic concurrency)."""
-
-    code = "stale_quantity"
-    default_detail = "The quantity changed since you read it."
 
 
 def require_available(stock: Stock, *, requested: int, release: int = 0) -> None:
@@ -253,7 +247,7 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     """
     check_quantity(delta, allow_negative=True)
     if reason not in StockMovement.Reason.values:
-        raise DomainError(f"Unknown reason {reason!r}.", code="invalid_reason")
+        raise InvalidReason(f"Unknown reason {reason!r}.")
     _require(policies.can_adjust_stock(actor, warehouse), "Only an admin or this warehouse's manager or "
                                                           "staff may adjust stock here.")
     check_active(warehouses=[warehouse], product=product)

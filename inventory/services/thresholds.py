@@ -3,18 +3,12 @@
 from django.db import IntegrityError, transaction
 
 from accounts.audit import record_event
-from core.errors import DomainError, InvalidQuantity, NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from warehouses.models import Warehouse
 
 from .. import alerts, locks, policies
+from ..errors import DuplicateThreshold, InvalidQuantity
 from ..models import MAX_QUANTITY, LowStockThreshold, Product, Stock
-
-
-class DuplicateThreshold(DomainError):
-    """The product already has a threshold in this warehouse."""
-
-    code = "duplicate_threshold"
-    default_detail = "This product already has a threshold in this warehouse."
 
 
 def _check_threshold(value: int) -> None:

@@ -12,10 +12,10 @@ in opposite orders cannot deadlock.
 
 from django.db import transaction
 
-from core.errors import DomainError, InsufficientStock
 from warehouses.models import Warehouse
 
 from .. import locks
+from ..errors import InsufficientStock, SameWarehouse
 from ..models import Product, Stock, StockMovement
 from .stock import (
     Kind,
@@ -98,7 +98,7 @@ def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines:
     """
     _check_lines(lines)
     if source.pk == destination.pk:
-        raise DomainError("Source and destination must differ.", code="same_warehouse")
+        raise SameWarehouse()
     require_stock_change(actor, source, destination)
     for product, _ in lines:
         check_active(warehouses=[source, destination], product=product)

@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from core.errors import InsufficientStock
 from core.testing import run_threads
+from inventory.errors import InsufficientStock
 from inventory.models import LowStockAlert, LowStockThreshold, Stock, StockMovement
 from inventory.services import adjust_stock, assign_stock, set_threshold, update_threshold
 from inventory.verification import ledger_mismatches

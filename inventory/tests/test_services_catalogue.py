@@ -4,11 +4,9 @@ import pytest
 
 from accounts.models import AuditEvent
 from core.errors import PermissionDenied
+from inventory.errors import DuplicateSku, DuplicateThreshold, InvalidQuantity
 from inventory.models import LowStockAlert, LowStockThreshold, Product
 from inventory.services import (
-    DuplicateSku,
-    DuplicateThreshold,
-    InvalidQuantity,
     assign_stock,
     create_product,
     delete_threshold,

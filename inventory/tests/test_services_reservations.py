@@ -6,11 +6,10 @@ import pytest
 import time_machine
 
 from accounts.models import AuditEvent
-from core.errors import DomainError, InactiveObject, InsufficientStock, InvalidQuantity, NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
+from inventory.errors import InactiveObject, InsufficientStock, InvalidQuantity, ReservationNotActive, StaleQuantity
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.services import (
-    ReservationNotActive,
-    StaleQuantity,
     adjust_stock,
     assign_stock,
     deduct_stock,

@@ -4,19 +4,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEvent
-from core.errors import DomainError, InsufficientStock, PermissionDenied
+from core.errors import DomainError, PermissionDenied
 from inventory import services
+from inventory.errors import InactiveObject, InsufficientStock, InvalidQuantity
 from inventory.models import MAX_QUANTITY, Stock, StockMovement
-from inventory.services import (
-    MAX_BALANCE,
-    InactiveObject,
-    InvalidQuantity,
-    Reference,
-    adjust_stock,
-    assign_stock,
-    deduct_stock,
-    move_stock,
-)
+from inventory.services import MAX_BALANCE, Reference, adjust_stock, assign_stock, deduct_stock, move_stock
 
 
 def state():

@@ -6,8 +6,9 @@ from django.db import IntegrityError, transaction
 
 from inventory.models import Product
 from inventory.tests.factories import ProductFactory
+from warehouses.errors import DuplicateWarehouseCode
 from warehouses.models import Warehouse
-from warehouses.services import DuplicateWarehouseCode, create_warehouse
+from warehouses.services import create_warehouse
 from warehouses.tests.factories import WarehouseFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,15 +4,9 @@ import pytest
 
 from accounts.models import AuditEvent
 from core.errors import PermissionDenied
+from warehouses.errors import DuplicateWarehouseCode, WarehouseInUse
 from warehouses.models import Warehouse
-from warehouses.services import (
-    DuplicateWarehouseCode,
-    WarehouseInUse,
-    create_warehouse,
-    delete_warehouse,
-    update_warehouse,
-    warehouse_in_use,
-)
+from warehouses.services import create_warehouse, delete_warehouse, update_warehouse, warehouse_in_use
 from warehouses.tests.factories import WarehouseFactory
 
 

@@ -4,7 +4,9 @@ functions.
 The public names are re-exported here, so callers import `from workflows.services import ...`.
 """
 
-from .common import InvalidDecision, SameWarehouse
+from inventory.errors import SameWarehouse
+
+from ..errors import InvalidDecision
 from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
 from .purchases import cancel_purchase_request, create_purchase_request, decide_purchase_request
 from .transfers import (

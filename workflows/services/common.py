@@ -9,21 +9,8 @@ lock serializes concurrent deciders and every one after the first sees it is no 
 
 from accounts.audit import record_event
 from core.decisions import Decision, RequestStatus
-from core.errors import DomainError
 
-
-class InvalidDecision(DomainError):
-    """The decision is neither `approve` nor `reject` (the API's serializer refuses it earlier)."""
-
-    code = "invalid_decision"
-    default_detail = "The decision must be 'approve' or 'reject'."
-
-
-class SameWarehouse(DomainError):
-    """A transfer's source and destination are one warehouse (`same_warehouse`; one class for the workflows)."""
-
-    code = "same_warehouse"
-    default_detail = "Source and destination must differ."
+from ..errors import InvalidDecision
 
 
 def check_decision(decision: str) -> None:

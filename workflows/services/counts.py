@@ -17,13 +17,15 @@ from django.utils import timezone
 from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document
-from core.errors import DomainError, InactiveObject, InvalidState, PermissionDenied
+from core.errors import InvalidState, PermissionDenied
 from inventory import locks
+from inventory.errors import InactiveObject
 from inventory.models import Product, Stock, StockMovement
 from inventory.services import Reference, StockChange, apply_stock_changes
 from warehouses.models import Warehouse
 
 from .. import policies
+from ..errors import InvalidCount
 from ..models import StockCount, StockCountLine
 from .common import check_decision
 
@@ -66,9 +68,9 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
         product_ids = sorted({product.pk for product in products})
         locks.ensure_stock_rows((product_id, warehouse.pk) for product_id in product_ids)
     if not product_ids:
-        raise DomainError("There is nothing to count in this warehouse: name the products.")
+        raise InvalidCount("There is nothing to count in this warehouse: name the products.")
     if len(product_ids) > MAX_COUNT_LINES:
-        raise DomainError(f"A count holds at most {MAX_COUNT_LINES} products.")
+        raise InvalidCount(f"A count holds at most {MAX_COUNT_LINES} products.")
     count = StockCount.objects.create(warehouse=warehouse, note=note or "", created_by=actor)
     snapshot = Stock.objects.filter(warehouse=warehouse, product_id__in=product_ids).values_list(
         "pk", "product_id", "quantity")
@@ -95,7 +97,7 @@ def record_counts(*, actor, count_id: int, counts: dict[int, int], ip: str | Non
     lines = {line.pk: line for line in count.lines.filter(pk__in=list(counts))}
     foreign = sorted(set(counts) - lines.keys())
     if foreign:
-        raise DomainError(f"Not lines of this count: {', '.join(map(str, foreign))}.", lines=foreign)
+        raise InvalidCount(f"Not lines of this count: {', '.join(map(str, foreign))}.", lines=foreign)
     for line_id, counted in counts.items():
         lines[line_id].counted = counted
     StockCountLine.objects.bulk_update(lines.values(), ["counted"])
@@ -136,7 +138,7 @@ def submit_count(*, actor, count_id: int, ip: str | None = None) -> StockCount:
                           denied="Only an admin or this warehouse's manager or staff may submit this count.")
     missing = [line.pk for line in _lines(count) if line.counted is None]
     if missing:
-        raise DomainError(f"Lines not counted yet: {', '.join(map(str, missing))}.", lines=missing)
+        raise InvalidCount(f"Lines not counted yet: {', '.join(map(str, missing))}.", lines=missing)
     now = timezone.now()
     count.status, count.submitted_by, count.submitted_at = Status.SUBMITTED, actor, now
     data = {"auto_applied": False}

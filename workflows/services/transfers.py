@@ -14,7 +14,8 @@ from django.db import transaction
 from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document, pending
-from core.errors import DomainError, InvalidQuantity, InvalidState, NotFound, PermissionDenied
+from core.errors import InvalidState, NotFound, PermissionDenied
+from inventory.errors import InvalidQuantity, SameWarehouse
 from inventory.models import Product, StockMovement
 from inventory.services import (
     Reference,
@@ -30,8 +31,9 @@ from inventory.services import (
 from warehouses.models import Warehouse
 
 from .. import policies
+from ..errors import InvalidTransfer
 from ..models import MAX_LINES, TransferLine, TransferMode, TransferRequest, TransferStatus
-from .common import SameWarehouse, check_decision, record_decision
+from .common import check_decision, record_decision
 
 
 def _reference(transfer: TransferRequest) -> Reference:
@@ -68,11 +70,11 @@ def _set_status(transfer: TransferRequest, status: str) -> None:
 
 def _check_lines(lines: list[tuple[Product, int]]) -> None:
     if not 1 <= len(lines) <= MAX_LINES:
-        raise DomainError(f"A transfer has 1 to {MAX_LINES} lines.", code="invalid")
+        raise InvalidTransfer(f"A transfer has 1 to {MAX_LINES} lines.")
     seen = set()
     for product, quantity in lines:
         if product.pk in seen:
-            raise DomainError(f"Product {product.sku} is listed twice.", code="invalid", product=product.pk)
+            raise InvalidTransfer(f"Product {product.sku} is listed twice.", product=product.pk)
         seen.add(product.pk)
         check_quantity(quantity)
 
@@ -94,9 +96,9 @@ def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse,
     if source.pk == destination.pk:
         raise SameWarehouse()
     if mode not in TransferMode.values:
-        raise DomainError(f"Unknown mode {mode!r}.", code="invalid")
+        raise InvalidTransfer(f"Unknown mode {mode!r}.")
     if (lines is None) == (product is None):
-        raise DomainError("Send either product and quantity, or lines.", code="invalid")
+        raise InvalidTransfer("Send either product and quantity, or lines.")
     lines = [(product, quantity)] if lines is None else list(lines)
     _check_lines(lines)
     for line_product, _ in lines:
@@ -184,14 +186,14 @@ def _receipt_lines(transfer: TransferRequest, lines: list[TransferLine], receipt
     by_pk = {line.pk: line for line in lines}
     matched = []
     if not receipts:
-        raise DomainError("A receipt names at least one line.", code="invalid")
+        raise InvalidTransfer("A receipt names at least one line.")
     for receipt in receipts:
         line = by_pk.get(receipt["line"])
         if line is None:
-            raise DomainError(f"Line {receipt['line']} is not a line of transfer {transfer.pk}.", code="invalid",
+            raise InvalidTransfer(f"Line {receipt['line']} is not a line of transfer {transfer.pk}.",
                               line=receipt["line"])
         if any(line is other for other, _, _ in matched):
-            raise DomainError(f"Line {line.pk} is named twice.", code="invalid", line=line.pk)
+            raise InvalidTransfer(f"Line {line.pk} is named twice.", line=line.pk)
         accepted, rejected = receipt.get("accepted", 0), receipt.get("rejected", 0)
         if accepted < 0 or rejected < 0 or accepted + rejected == 0:
             raise InvalidQuantity(f"Line {line.pk}: accepted and rejected are at least 0, together at least 1.",
@@ -249,7 +251,7 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
     without a reason.
     """
     if not (reason or "").strip():
-        raise DomainError("A reason is required to close a transfer.", code="invalid")
+        raise InvalidTransfer("A reason is required to close a transfer.")
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_close,
                               denied="Only an admin or the destination warehouse's manager may close it.",
                               states=(TransferStatus.IN_TRANSIT,))

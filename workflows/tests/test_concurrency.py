@@ -8,8 +8,9 @@ import queue
 
 import pytest
 
-from core.errors import InsufficientStock, NotPending
+from core.errors import NotPending
 from core.testing import run_threads
+from inventory.errors import InsufficientStock
 from inventory.models import Stock, StockMovement
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest

@@ -4,8 +4,8 @@ import pytest
 
 from accounts.models import AuditEvent
 from core.errors import DomainError, NotFound, NotPending, PermissionDenied
+from inventory.errors import InactiveObject, InvalidQuantity
 from inventory.models import StockMovement
-from inventory.services import InactiveObject, InvalidQuantity
 from workflows import services
 from workflows.models import PurchaseRequest, TransferRequest
 

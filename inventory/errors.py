@@ -1,0 +1,112 @@
+"""Inventory's error codes and domain errors (stock, the catalogue, thresholds, reservations, files)."""
+
+from dataclasses import asdict, dataclass
+
+from core.errors import Code, DomainError, register_codes
+
+CODES = register_codes({
+    "duplicate_sku": Code(400, "a product with this SKU exists (case-insensitive)"),
+    "duplicate_threshold": Code(400, "this product already has a threshold in this warehouse"),
+    "invalid_quantity": Code(400, "the quantity is not a valid integer in range"),
+    "invalid_reason": Code(400, "the adjustment reason is unknown"),
+    "inactive": Code(400, "the warehouse or product is inactive"),
+    "same_warehouse": Code(400, "source and destination are the same warehouse"),
+    "invalid_file": Code(400, "an imported file is refused (with errors: [{row, field, message}])"),
+    "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
+    "insufficient_stock": Code(409, "not enough available stock (with available, requested)"),
+})
+
+
+class InsufficientStock(DomainError):
+    code = "insufficient_stock"
+    default_detail = "Not enough stock available."
+
+    def __init__(self, *, available: int, requested: int, detail: str | None = None, **extra):
+        super().__init__(
+            detail or f"Not enough stock: {available} available, {requested} requested.",
+            available=available, requested=requested, **extra,
+        )
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    default_detail = "The quantity is not valid."
+
+
+class InactiveObject(DomainError):
+    code = "inactive"
+    default_detail = "The warehouse or product is inactive."
+
+
+class StaleQuantity(DomainError):
+    """The row's quantity is not the one the client based its change on (optimistic concurrency)."""
+
+    code = "stale_quantity"
+    default_detail = "The quantity changed since you read it."
+
+
+class InvalidReason(DomainError):
+    """An adjustment names a reason that is not one of `StockMovement.Reason`."""
+
+    code = "invalid_reason"
+    default_detail = "Unknown reason."
+
+
+class DuplicateSku(DomainError):
+    """The SKU is taken by another product (case-insensitive)."""
+
+    code = "duplicate_sku"
+    default_detail = "A product with this SKU already exists (SKUs are case-insensitive)."
+
+
+class DuplicateThreshold(DomainError):
+    """The product already has a threshold in this warehouse."""
+
+    code = "duplicate_threshold"
+    default_detail = "This product already has a threshold in this warehouse."
+
+
+class SameWarehouse(DomainError):
+    """A move's (or a transfer's) source and destination are one warehouse."""
+
+    code = "same_warehouse"
+    default_detail = "Source and destination must differ."
+
+
+class ReservationNotActive(DomainError):
+    """The reservation is released, fulfilled or expired (or due to expire): it holds nothing to act on."""
+
+    code = "not_active"
+    default_detail = "This reservation is not active."
+
+
+class InvalidReservation(DomainError):
+    """A reservation's own rule refuses it (`expires_at` in the past or too far ahead, a reference too long)."""
+
+    code = "invalid"
+
+
+class InvalidImport(DomainError):
+    """An import request the importer cannot run (an unknown mode); a bad file is `InvalidFile`."""
+
+    code = "invalid"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of an imported file: its row (None for the whole file), the column, what is wrong."""
+
+    row: int | None
+    field: str | None
+    message: str
+
+
+class InvalidFile(DomainError):
+    """The file was refused; `errors` lists every problem found, nothing was written."""
+
+    code = "invalid_file"
+
+    def __init__(self, errors: list[RowError]):
+        noun = "problem" if len(errors) == 1 else "problems"
+        super().__init__(f"The file was not imported: {len(errors)} {noun} found, nothing was written.",
+                         errors=[asdict(error) for error in errors])

@@ -100,6 +100,9 @@ class Row:
                 self.fail(field, "This value is required.")
             return None
         value = self.cells[field].strip()
+        if "\x00" in value:
+            self.fail(field, "A NUL character (\\0) is not accepted in a text value.")
+            return None
         if is_formula(value):
             self.fail(field, "A spreadsheet formula is not accepted here; put ' in front to store it as text.")
             return None
@@ -120,6 +123,9 @@ class Row:
             return None
         if not raw.lstrip("-").isdigit() or not raw.isascii():
             self.fail(field, f"Expected a whole number, got {raw[:40]!r}.")
+            return None
+        if len(raw.lstrip("-").lstrip("0")) > len(str(maximum)):  # before int(): no huge conversions
+            self.fail(field, f"At most {maximum}, got a number of {len(raw)} digits.")
             return None
         value = int(raw)
         if value < 0:

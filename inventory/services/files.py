@@ -21,13 +21,13 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from core.db_router import replica_or_default
-from core.errors import DomainError, InsufficientStock, PermissionDenied
+from core.errors import PermissionDenied
 from core.spreadsheets import unneutralise
 from warehouses.models import Warehouse
 
 from .. import policies
+from ..errors import DuplicateSku, InsufficientStock, InvalidImport
 from ..models import MAX_QUANTITY, Product, Stock, StockMovement
-from .catalogue import DuplicateSku
 from .csv_reading import MAX_BYTES, MAX_ROWS, InvalidFile, Row, RowError, read_rows
 from .stock import MAX_BALANCE, Kind, StockChange, apply_stock_changes
 
@@ -145,7 +145,7 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
     `{changed, unchanged, dry_run}`.
     """
     if mode not in MODES:
-        raise DomainError(f"mode must be one of {', '.join(MODES)}.")
+        raise InvalidImport(f"mode must be one of {', '.join(MODES)}.")
     if not policies.may_import_stock_somewhere(actor):
         raise PermissionDenied("Only an admin or a warehouse's manager may import stock.")
     _, rows = read_rows(binary, required=("warehouse_code", "sku", "quantity"), optional=("note",))
@@ -217,8 +217,10 @@ def _validate_stock_rows(actor, rows, *, mode: str):
 
 
 def _cells(rows, field: str) -> set[str]:
-    """The distinct, lower-cased, non-blank values of one column."""
-    return {unneutralise(cells[field].strip()).lower() for _, cells in rows if cells.get(field, "").strip()}
+    """The distinct, lower-cased, non-blank values of one column to look up (a value holding NUL cannot name
+    anything and PostgreSQL refuses it in a query: its row is reported by `Row.text`)."""
+    return {unneutralise(cells[field].strip()).lower() for _, cells in rows
+            if cells.get(field, "").strip() and "\x00" not in cells[field]}
 
 
 def _by_lower(queryset, field: str, keys: Iterable[str]) -> Iterator:

@@ -7,6 +7,7 @@ from django_tasks_db.models import DBTaskResult
 
 from core.testing import run_threads
 from inventory import alerts
+from inventory.errors import InsufficientStock
 from inventory.models import LowStockAlert, Stock
 from inventory.services import Reference, adjust_stock, assign_stock, deduct_stock, move_stock
 from inventory.tests.factories import ThresholdFactory
@@ -187,8 +188,6 @@ def test_a_rolled_back_stock_change_leaves_no_alert_and_no_task(stocked):
 
 @pytest.mark.django_db
 def test_a_refused_stock_change_leaves_no_alert(stocked):
-    from core.errors import InsufficientStock
-
     with pytest.raises(InsufficientStock):
         adjust(stocked, -11)
 

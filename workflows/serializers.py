@@ -128,16 +128,11 @@ class TransferRequestCreateSerializer(StrictSerializer):
 
 
 class ReceiptLineSerializer(StrictSerializer):
-    """`{line, accepted, rejected}`: units of one line that arrived in good order, and damaged ones."""
+    """`{line, accepted, rejected}`: units of one line that arrived in good order, and damaged ones (0/0: none yet)."""
 
     line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     accepted = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
     rejected = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, default=0)
-
-    def validate(self, attrs):
-        if attrs["accepted"] + attrs["rejected"] == 0:
-            raise serializers.ValidationError("accepted + rejected must be at least 1.")
-        return attrs
 
 
 class ReceiveSerializer(StrictSerializer):

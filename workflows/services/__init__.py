@@ -10,6 +10,7 @@ from ..errors import InvalidDecision
 from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
 from .purchases import cancel_purchase_request, create_purchase_request, decide_purchase_request
 from .transfers import (
+    RECEIVABLE,
     cancel_transfer,
     close_transfer,
     create_transfer_request,
@@ -19,6 +20,7 @@ from .transfers import (
 )
 
 __all__ = [
+    "RECEIVABLE",
     "InvalidDecision", "SameWarehouse", "cancel_purchase_request", "cancel_transfer", "close_transfer",
     "create_purchase_request", "create_transfer_request", "decide_purchase_request", "decide_transfer_request",
     "receive_transfer", "ship_transfer", "cancel_count", "decide_count", "open_count", "record_counts", "submit_count",

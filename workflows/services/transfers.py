@@ -14,7 +14,7 @@ from django.db import transaction
 from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document, pending
-from core.errors import InvalidState, NotFound, PermissionDenied
+from core.errors import InvalidState, PermissionDenied
 from inventory.errors import InvalidQuantity, SameWarehouse
 from inventory.models import Product, StockMovement
 from inventory.services import (
@@ -49,18 +49,22 @@ def _locked_lines(transfer: TransferRequest) -> list[TransferLine]:
     return list(TransferLine.objects.filter(transfer=transfer).select_related("product").order_by("pk"))
 
 
-def _lock_transfer(*, actor, transfer_id: int, allowed, denied: str, states: tuple[str, ...],
-                   modes: tuple[str, ...] = (TransferMode.IN_TRANSIT,)) -> TransferRequest:
-    """Lock the transfer row; then 404 unless the actor sees it, 403 unless `allowed`, 409 unless in `states`."""
-    transfer = TransferRequest.objects.select_for_update().filter(pk=transfer_id).first()
-    if transfer is None or not TransferRequest.objects.for_user(actor).filter(pk=transfer.pk).exists():
-        raise NotFound(f"No transfer request with id {transfer_id}.")
-    if not allowed(actor, transfer):
-        raise PermissionDenied(denied)
-    if transfer.status not in states or transfer.mode not in modes:
-        raise InvalidState(status=transfer.status, mode=transfer.mode,
-                           detail=f"This action does not apply to a {transfer.status} {transfer.mode} transfer.")
-    return transfer
+def in_state(states: tuple[str, ...], modes: tuple[str, ...] = (TransferMode.IN_TRANSIT,)):
+    """The state check of a transfer action allowed only in `states` and `modes` (409 `invalid_state`)."""
+    def check(transfer: TransferRequest):
+        if transfer.status in states and transfer.mode in modes:
+            return None
+        return InvalidState(status=transfer.status, mode=transfer.mode,
+                            detail=f"This action does not apply to a {transfer.status} {transfer.mode} transfer.")
+    return check
+
+
+RECEIVABLE = in_state((TransferStatus.IN_TRANSIT,))
+
+
+def _lock_transfer(*, actor, transfer_id: int, allowed, denied: str, state) -> TransferRequest:
+    """Lock the transfer row (`lock_document`): 404 unless the actor sees it, 403 unless `allowed`, then `state`."""
+    return lock_document(TransferRequest, actor=actor, pk=transfer_id, allowed=allowed, denied=denied, state=state)
 
 
 def _set_status(transfer: TransferRequest, status: str) -> None:
@@ -166,7 +170,7 @@ def ship_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transfer
     """
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_ship,
                               denied="Only an admin or the source warehouse's manager or staff may ship it.",
-                              states=(TransferStatus.APPROVED,))
+                              state=in_state((TransferStatus.APPROVED,)))
     lines = _locked_lines(transfer)
     movements = ship_transfer_lines(actor=actor, source=transfer.source_warehouse,
                                     destination=transfer.destination_warehouse, lines=_units(lines),
@@ -195,16 +199,16 @@ def _receipt_lines(transfer: TransferRequest, lines: list[TransferLine], receipt
         if any(line is other for other, _, _ in matched):
             raise InvalidTransfer(f"Line {line.pk} is named twice.", line=line.pk)
         accepted, rejected = receipt.get("accepted", 0), receipt.get("rejected", 0)
-        if accepted < 0 or rejected < 0 or accepted + rejected == 0:
-            raise InvalidQuantity(f"Line {line.pk}: accepted and rejected are at least 0, together at least 1.",
-                                  line=line.pk)
+        if accepted < 0 or rejected < 0:
+            raise InvalidQuantity(f"Line {line.pk}: accepted and rejected are at least 0.", line=line.pk)
         if accepted + rejected > line.outstanding:
             raise InvalidQuantity(
                 f"Line {line.pk}: {accepted + rejected} units reported, only {line.outstanding} of "
                 f"{line.shipped_quantity} shipped are still unaccounted for.", line=line.pk,
                 outstanding=line.outstanding)
         matched.append((line, accepted, rejected))
-    return matched
+    # A receiving form sends every line, zeros for what has not arrived yet: such a line changes nothing.
+    return [(line, accepted, rejected) for line, accepted, rejected in matched if accepted or rejected]
 
 
 @transaction.atomic
@@ -216,14 +220,18 @@ def receive_transfer(*, actor, transfer_id: int, receipts: list[dict], ip: str |
     accounted for (`received + rejected = shipped`) the transfer is `received`. Locks: the transfer
     row, then the destination stock rows in primary-key order. Raises NotFound, PermissionDenied
     unless the actor is an admin or the destination's manager or staff, InvalidState unless
-    `in_transit`; DomainError `invalid` (unknown line, a line of another transfer, a line twice) and
-    InvalidQuantity (more than shipped and unaccounted for) before anything is written.
+    `in_transit` (checked before the lines); InvalidTransfer `invalid` (unknown line, a line of another
+    transfer, a line twice) and InvalidQuantity (more than shipped and unaccounted for) before anything
+    is written. A line with 0 accepted and 0 rejected changes nothing; a receipt of only such lines
+    writes nothing at all.
     """
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_receive,
                               denied="Only an admin or the destination warehouse's manager or staff may receive it.",
-                              states=(TransferStatus.IN_TRANSIT,))
+                              state=RECEIVABLE)
     lines = _locked_lines(transfer)
     matched = _receipt_lines(transfer, lines, receipts)
+    if not matched:
+        return transfer  # every line 0/0: nothing arrived, nothing changes (SPEC §11)
     movements = receive_transfer_lines(
         actor=actor, destination=transfer.destination_warehouse,
         lines=[(line.product, accepted, rejected) for line, accepted, rejected in matched],
@@ -254,7 +262,7 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
         raise InvalidTransfer("A reason is required to close a transfer.")
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_close,
                               denied="Only an admin or the destination warehouse's manager may close it.",
-                              states=(TransferStatus.IN_TRANSIT,))
+                              state=in_state((TransferStatus.IN_TRANSIT,)))
     lost = [line for line in _locked_lines(transfer) if line.outstanding]
     write_off_in_transit(actor=actor, destination=transfer.destination_warehouse,
                          lines=[(line.product, line.outstanding) for line in lost])
@@ -278,8 +286,8 @@ def cancel_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transf
     """
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_cancel_transfer,
                               denied="Only an admin, or the requester while it is pending, may cancel it.",
-                              states=(TransferStatus.PENDING, TransferStatus.APPROVED),
-                              modes=(TransferMode.IN_TRANSIT, TransferMode.DIRECT))
+                              state=in_state((TransferStatus.PENDING, TransferStatus.APPROVED),
+                                             (TransferMode.IN_TRANSIT, TransferMode.DIRECT)))
     data = {"previous_status": transfer.status}
     if transfer.status == TransferStatus.PENDING:
         transfer.mark_decided(actor=actor, status=TransferStatus.CANCELLED, reason="")

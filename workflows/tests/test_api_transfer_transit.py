@@ -334,7 +334,6 @@ def test_unknown_lines_and_lines_of_another_transfer_are_a_400(shipped, world, m
 
 @pytest.mark.parametrize("lines", [
     [],
-    [{"line": "L", "accepted": 0, "rejected": 0}],
     [{"line": "L", "accepted": -1, "rejected": 0}],
     [{"line": "L", "accepted": 1, "rejected": -1}],
     [{"line": "L", "accepted": 1}, {"line": "L", "accepted": 1}],

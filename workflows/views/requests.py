@@ -277,6 +277,18 @@ class TransferReceiveView(TransferActionView):
     permission_classes = [IsActiveUser & CanReceive]
     input_class = ReceiveSerializer
 
+    @idempotent
+    def post(self, request, pk):
+        # SPEC §11: the state is checked before the quantities (a receipt on a transfer that is not in
+        # transit is 409 whatever its lines hold); the service checks it again under the row lock.
+        transfer = self.get_object()
+        refused = services.RECEIVABLE(transfer)
+        if refused is not None:
+            raise refused
+        serializer = self.input_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(self.get_serializer(self.act(transfer, serializer.validated_data)).data)
+
     def act(self, transfer, data):
         return services.receive_transfer(actor=self.request.user, transfer_id=transfer.pk, receipts=data["lines"],
                                          ip=client_ip(self.request))

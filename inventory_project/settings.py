@@ -76,9 +76,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",  # before django_tasks_db: its `db_worker` command (reconnects after a database restart) wins
     "django_tasks",
     "django_tasks_db",
-    "core",
     "accounts",
     "warehouses",
     "inventory",

@@ -76,9 +76,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",  # before django_tasks_db: its `db_worker` command (reconnects after a database restart) wins
     "django_tasks",
     "django_tasks_db",
-    "core",
     "accounts",
     "warehouses",
     "inventory",
@@ -117,10 +117,14 @@ TEMPLATES = [
     },
 ]
 
+# A persistent connection (DB_CONN_MAX_AGE > 0) is checked before its first use in each request (and
+# each worker poll): one that a database restart or failover ended is replaced instead of answering a 500
+# (docs/DECISIONS.md, "Surviving a database restart").
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -132,7 +136,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # inside `core.db_router.replica_reads()`; every write, lock and other read stays on the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
-                                                 conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+                                                 conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+                                                 conn_health_checks=True)
     # Tests: no separate test database for the replica; it mirrors the primary's.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]

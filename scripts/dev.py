@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import venv
 from pathlib import Path
 
@@ -50,14 +52,70 @@ def development_environment() -> None:
     os.environ.setdefault("DEBUG", "true")
 
 
+class Supervised:
+    """A process restarted whenever it exits (the background worker of `run`), after a pause that doubles
+    (1 s up to 30 s) while it keeps exiting within a minute of its start; stop() ends it for good."""
+
+    def __init__(self, name: str, args: list[str], first_delay: float = 1.0, max_delay: float = 30.0):
+        self.name, self.args = name, [str(a) for a in args]
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+        self.thread = threading.Thread(target=self._supervise, daemon=True)
+
+    def start(self) -> "Supervised":
+        self._spawn()
+        self.thread.start()
+        return self
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(self.args, cwd=ROOT)
+        self.starts += 1
+        print(f"{self.name} started, pid {self.process.pid}", flush=True)
+
+    def _supervise(self) -> None:
+        delay = self.first_delay
+        while True:
+            started = time.monotonic()
+            code = self.process.wait()
+            if self.stopping.wait(0.2):  # Ctrl-C reaches the worker too; that exit is not a crash
+                return
+            if time.monotonic() - started > 60:
+                delay = self.first_delay
+            print(f"{self.name} exited (code {code}); restarting it in {delay:g} s", flush=True)
+            if self.stopping.wait(delay):
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self._spawn()
+            delay = min(self.max_delay, delay * 2)
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stopping.set()
+        with self.lock:
+            process = self.process
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.thread.join(timeout)
+
+
 def run() -> int:
     ensure_venv("requirements.txt")
     development_environment()
     manage = [PY, "manage.py"]
     sh(*manage, "migrate", "--no-input")
     sh(*manage, "seed_demo")
-    worker = subprocess.Popen([str(PY), "manage.py", "db_worker", "--no-reload"], cwd=ROOT)
-    print(f"background worker (alert e-mails) started, pid {worker.pid}", flush=True)
+    # The worker reconnects by itself after a database restart; should it exit anyway, it is started again.
+    worker = Supervised("background worker (alert e-mails, reservation expiry)",
+                        [PY, "manage.py", "db_worker", "--no-reload"]).start()
     address = os.environ.get("PORT", "127.0.0.1:8000")
     base = f"http://{address if ':' in address else '127.0.0.1:' + address}"
     print(f"\nAPI: {base}/api/   docs: {base}/api/docs/   admin: {base}/admin/\n", flush=True)
@@ -66,11 +124,7 @@ def run() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        worker.send_signal(signal.SIGINT)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
 
 
 def test(extra: list[str]) -> int:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "corsheaders",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -88,7 +89,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "core.middleware.ApiJsonErrorsMiddleware",  # first: it sees the others' error pages too
+    # Outermost: answers CORS preflights and adds its headers to every final API answer, errors included.
+    "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.ApiJsonErrorsMiddleware",  # it sees the others' error pages too
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -286,6 +289,16 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# --- CORS: browser front-ends served from another origin (django-cors-headers) ------------------------
+# Empty by default: same origin only. The API authenticates with a bearer token, never a cookie, so no
+# credentials are allowed cross-origin; the Django admin (cookies) is never opened to other origins.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "Content-Disposition", "Retry-After")
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600
 # Trust X-Forwarded-Proto only when a proxy that always sets it (and drops the client's) is in front:
 # otherwise any client could claim HTTPS.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):

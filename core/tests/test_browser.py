@@ -105,3 +105,77 @@ def test_swagger_ui_renders_the_operations_from_local_static_files(live_server, 
     shot(page, "05-swagger-ui")
     foreign = [url for url in requested if not url.startswith(live_server.url) and not url.startswith("data:")]
     assert not foreign, f"Swagger UI fetched from elsewhere: {foreign}"
+
+
+SPA = """<!doctype html><title>spa</title><script>
+window.run = async (api, username, password, warehouse, product) => {
+  const out = {};
+  try {
+    const json = {"Content-Type": "application/json"};
+    let r = await fetch(api + "/api/auth/login/", {method: "POST", headers: json,
+                                                     body: JSON.stringify({username, password})});
+    out.login = r.status;
+    const auth = {"Authorization": "Bearer " + (await r.json()).access};
+    r = await fetch(api + "/api/stocks/?warehouse=" + warehouse, {headers: auth});
+    out.stocks = [r.status, (await r.json()).results.map(row => row.quantity)];
+    const adjust = {method: "POST", headers: {...auth, ...json, "Idempotency-Key": "spa-adjust-1"},
+                    body: JSON.stringify({warehouse, product, delta: -2, reason: "damage"})};
+    r = await fetch(api + "/api/stocks/adjust/", adjust);
+    out.adjust = [r.status, (await r.json()).quantity, r.headers.get("Idempotent-Replayed")];
+    r = await fetch(api + "/api/stocks/adjust/", adjust);
+    out.replay = [r.status, (await r.json()).quantity, r.headers.get("Idempotent-Replayed")];
+  } catch (error) {
+    out.error = String(error);
+  }
+  return out;
+};
+</script>"""
+
+
+@pytest.fixture
+def spa_origins():
+    """Two loopback origins serving the same single-page app (a static page), each on its own port."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = SPA.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [f"http://127.0.0.1:{server.server_address[1]}" for server in servers]
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_spa_on_an_allowed_origin_calls_the_api_and_another_origin_is_blocked(
+        live_server, page, transactional_db, spa_origins, settings):
+    allowed, foreign = spa_origins
+    settings.CORS_ALLOWED_ORIGINS = [allowed]
+    manager = UserFactory(manager=True, username="spa.manager")
+    warehouse = WarehouseFactory(code="SPA", name="Spa", manager=manager)
+    product = ProductFactory(sku="SPA-1", name="Spa bolt")
+    assign_stock(actor=manager, warehouse=warehouse, product=product, quantity=10)
+    args = [live_server.url, "spa.manager", PASSWORD, warehouse.pk, product.pk]
+
+    page.goto(allowed)
+    result = page.evaluate("args => window.run(...args)", args)
+    assert result == {"login": 200, "stocks": [200, [10]], "adjust": [200, 8, None],
+                      "replay": [200, 8, "true"]}, result
+    assert StockMovement.objects.filter(warehouse=warehouse, kind="adjust").count() == 1
+
+    page.goto(foreign)
+    result = page.evaluate("args => window.run(...args)", args)
+    assert result == {"error": "TypeError: Failed to fetch"}, result
+    assert StockMovement.objects.filter(warehouse=warehouse, kind="adjust").count() == 1

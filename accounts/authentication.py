@@ -4,6 +4,8 @@ from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
+from core import logs
+
 from .models import User
 
 
@@ -18,4 +20,5 @@ class ActiveUserJWTAuthentication(JWTAuthentication):
         user = User.objects.select_related("role").filter(**{api_settings.USER_ID_FIELD: user_id}).first()
         if user is None or user.status != User.Status.ACTIVE:
             raise exceptions.AuthenticationFailed("User is not active.", code="user_inactive")
+        logs.user_id.set(user.pk)  # every log line of this request names its user
         return user

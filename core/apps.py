@@ -8,4 +8,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from . import serializers  # noqa: F401  (registers the strict-body OpenAPI extension)
+        from django.core.signals import request_finished
+
+        from . import (
+            logs,
+            serializers,  # noqa: F401  (registers the strict-body OpenAPI extension)
+        )
+
+        request_finished.connect(logs.clear_context, dispatch_uid="core.logs.clear_context")

@@ -17,10 +17,13 @@ password-reset link is harmless); a task that had finished just before the conne
 import logging
 import random
 import time
+from dataclasses import dataclass
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
+
+from core.events import Event
 
 logger = logging.getLogger("core.worker")
 
@@ -130,3 +133,8 @@ class ReconnectingWorker(Worker):
                            task.pk, task.task_path)
         self.interruptions[task.pk] = count
         self.current_task = None
+
+
+@dataclass(frozen=True)
+class WorkerStarted(Event):
+    """A worker is starting: apps whose self-rescheduling tasks must be running make sure they are queued."""

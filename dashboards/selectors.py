@@ -18,7 +18,6 @@ from accounts.models import ManagerPromotionRequest, Role, User
 from core.db_router import replica_reads
 from core.decisions import RequestStatus
 from core.periods import LocalDays
-from inventory import rollups
 from inventory.models import (
     ClosedDay,
     ClosedProductDay,
@@ -90,18 +89,13 @@ def _window_days(window: Window) -> list:
 def closed_days(days: list) -> dict:
     """`{day: (inflow, outflow)}` of the closed days among `days` (over every warehouse); one query.
 
-    Days that should be closed and are not yet are closed first (`inventory.rollups.close_days`, on the
-    primary, once: the first dashboard after a day closes pays a few more queries). The result is
-    passed explicitly to every read that follows, so a day closing in between (or a replica that has not
-    yet seen it) is counted once, from one side: its totals or its roll-up rows.
+    A dashboard never writes (it may run on a replica, or as a read-only database user): days are closed
+    by the worker (`inventory.rollups.close_settled_days`); a settled day it has not closed yet is read
+    from the roll-up like an open one. The result is passed explicitly to every read that follows, so a
+    day closing in between (or a replica that has not yet seen it) is counted once, from one side.
     """
-    closed = {day: (inflow, outflow) for day, inflow, outflow in
-              ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
-    if any(day not in closed for day in days if day <= rollups.last_closed_day()):
-        rollups.close_days([day for day in days if day not in closed])  # writes, on the primary
-        closed = {day: (inflow, outflow) for day, inflow, outflow in
-                  ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
-    return closed
+    return {day: (inflow, outflow) for day, inflow, outflow in
+            ClosedDay.objects.filter(day__in=days).values_list("day", "inflow", "outflow")}
 
 
 def _series(days: list, per_day: dict) -> list[dict]:

@@ -8,8 +8,11 @@ class InventoryConfig(AppConfig):
 
     def ready(self):
         from core.events import subscribe
+        from core.worker import WorkerStarted
 
         from .alerts import open_or_resolve_alerts
         from .events import StockChanged
+        from .rollups import schedule_closing
 
         subscribe(StockChanged, open_or_resolve_alerts)
+        subscribe(WorkerStarted, schedule_closing)

@@ -9,16 +9,22 @@ row only the holder of that stock lock writes, so the roll-up adds a statement b
 Closed days (`close_days`): once a local day is over (and `SETTLE` has passed), nothing can be added
 to it, so its totals over every warehouse are written once — per day (`ClosedDay`) and per product and
 day (`ClosedProductDay`) — and the admin dashboard reads 30 rows and a few thousand instead of every
-stock row's days. `closed_mismatches` proves them against `DailyFlow`.
+stock row's days. `closed_mismatches` proves them against `DailyFlow`. The worker closes them on its own
+schedule (`close_settled_days`, a self-rescheduling task started when the worker starts); a dashboard
+never writes: a settled day not closed yet is read from `DailyFlow`, like today.
 """
 
+import logging
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection, connections, router, transaction
-from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django_tasks import task
+
+from core.scheduling import serialize_scheduling
 
 from .models import ClosedDay, ClosedProductDay, ClosedWarehouseDay, DailyFlow, StockMovement
 
@@ -28,6 +34,8 @@ _TABLE = DailyFlow._meta.db_table
 # is closed this long after it ended, when no transaction that could still add to it is open (stock
 # transactions last milliseconds to seconds; a long import, minutes).
 SETTLE = timedelta(hours=1)
+
+logger = logging.getLogger(__name__)
 
 
 def local_day(moment) -> date:
@@ -216,3 +224,67 @@ def closed_mismatches() -> Iterator[tuple[date, tuple | None, tuple, tuple]]:
               .iterator(chunk_size=5000))
     for (day, warehouse), expected, found in _merge(wanted, stored, (0, 0)):
         yield day, ("warehouse", warehouse), expected, found
+
+
+# --- closing days in the worker ---------------------------------------------------------------------
+# One self-rescheduling task on the worker (`db_worker`), as reservation expiry: it closes every settled
+# day not closed yet, then queues its next run for the moment the current day settles. The chain starts
+# when a worker starts (`core.worker.WorkerStarted`, subscribed in InventoryConfig.ready) and at most
+# one READY run waits (check and enqueue under an advisory lock).
+
+CLOSE_TASK_PATH = "inventory.rollups.close_settled_days"
+# pg_advisory_xact_lock key of "schedule the day-closing task" (any constant unique in this database).
+CLOSE_SCHEDULE_LOCK = 0x1E5E_C105
+DAYS_PER_RUN = 366
+
+
+def next_settle(now: datetime | None = None) -> datetime:
+    """The moment the current local day is closed: the next local midnight plus `SETTLE`."""
+    today = local_day(now or timezone.now())
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(),
+                                tzinfo=timezone.get_default_timezone())
+    return midnight + SETTLE
+
+
+def ensure_closing_scheduled(run_at: datetime) -> bool:
+    """Make sure a day-closing run is queued at or before `run_at` (at most one waits); True if it changed."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    with transaction.atomic():
+        serialize_scheduling(CLOSE_SCHEDULE_LOCK)
+        ready = DBTaskResult.objects.filter(task_path=CLOSE_TASK_PATH, status="READY")
+        now_marker = get_date_max()  # django-tasks-db's run_after of a task enqueued to run at once
+        if ready.filter(Q(run_after=now_marker) | Q(run_after__lte=run_at)).exists():
+            return False
+        if ready.filter(run_after__gt=run_at).exclude(run_after=now_marker).update(run_after=run_at):
+            return True
+        close_settled_days.using(run_after=run_at).enqueue()
+        return True
+
+
+def schedule_closing(event=None) -> None:
+    """Subscriber of `WorkerStarted`: close what is due now (the chain then keeps itself going)."""
+    ensure_closing_scheduled(timezone.now())
+
+
+def settled_days_to_close(limit: int = DAYS_PER_RUN) -> list[date]:
+    """The settled days not closed yet, oldest first, at most `limit`: after the newest closed day, or from
+    the first day with movements when none is closed."""
+    last = last_closed_day()
+    newest = ClosedDay.objects.aggregate(day=Max("day"))["day"]
+    first = newest + timedelta(days=1) if newest else DailyFlow.objects.aggregate(day=Min("day"))["day"]
+    if first is None or first > last:
+        return []
+    return [first + timedelta(days=n) for n in range(min((last - first).days + 1, limit))]
+
+
+@task()
+def close_settled_days() -> int:
+    """Close every settled day not closed yet (in runs of `DAYS_PER_RUN`), then queue the next run for the
+    moment the current day settles (at once while days remain). Returns how many days it closed."""
+    days = settled_days_to_close()
+    closed = close_days(days) if days else 0
+    more = len(days) == DAYS_PER_RUN
+    ensure_closing_scheduled(timezone.now() if more else next_settle())
+    logger.info("closed %s day(s); next run %s", closed, "at once" if more else "when today settles")
+    return closed

@@ -1,6 +1,7 @@
 """`python manage.py rebuild_daily_flows`: recompute the dashboards' daily roll-up from the ledger."""
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from inventory import rollups
 
@@ -13,4 +14,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         rows = rollups.rebuild()
-        self.stdout.write(self.style.SUCCESS(f"{rows} daily flow rows rebuilt from the ledger."))
+        rollups.ensure_closing_scheduled(timezone.now())  # the worker closes the settled days again
+        self.stdout.write(self.style.SUCCESS(f"{rows} daily flow rows rebuilt from the ledger; the worker closes "
+                                             "the settled days again."))

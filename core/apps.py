@@ -12,7 +12,9 @@ class CoreConfig(AppConfig):
 
         from . import (
             logs,
+            metrics,
             serializers,  # noqa: F401  (registers the strict-body OpenAPI extension)
         )
 
         request_finished.connect(logs.clear_context, dispatch_uid="core.logs.clear_context")
+        metrics.install()

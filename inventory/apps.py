@@ -8,11 +8,14 @@ class InventoryConfig(AppConfig):
 
     def ready(self):
         from core.events import subscribe
+        from core.metrics import register_figures
         from core.worker import WorkerStarted
 
         from .alerts import open_or_resolve_alerts
         from .events import StockChanged
+        from .figures import inventory_figures
         from .rollups import schedule_closing
 
         subscribe(StockChanged, open_or_resolve_alerts)
         subscribe(WorkerStarted, schedule_closing)
+        register_figures(inventory_figures)

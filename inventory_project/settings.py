@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "corsheaders",
+    "django_prometheus",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # request rate, latency, status per view
     # Outermost: answers CORS preflights and adds its headers to every final API answer, errors included.
     "corsheaders.middleware.CorsMiddleware",
     "core.middleware.RequestLogMiddleware",  # the request id and the one log line per request
@@ -103,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.metrics.QueryCountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "inventory_project.urls"
@@ -292,6 +296,12 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# --- Metrics (Prometheus; see core/metrics.py and docs/DEPLOY.md) --------------------------------------
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- CORS: browser front-ends served from another origin (django-cors-headers) ------------------------
 # Empty by default: same origin only. The API authenticates with a bearer token, never a cookie, so no

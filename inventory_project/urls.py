@@ -7,6 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 
 from core.handlers import json_error
+from core.metrics import metrics_view
 from core.throttling import throttle_admin_login
 from core.views import DocsView, HealthView, SchemaView
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/login/", throttle_admin_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("accounts.urls")),

@@ -23,6 +23,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from core import logs
 from core.events import Event
 
 logger = logging.getLogger("core.worker")
@@ -77,7 +78,13 @@ class ReconnectingWorker(Worker):
         # The library records the outcome itself; if recording fails because the connection is gone,
         # the exception leaves run_task with current_task still set, for requeue_interrupted_task().
         self.current_task = db_task_result
-        super().run_task(db_task_result)
+        # Every log line of the task (the library's and the task's own) carries the task's id, as a
+        # request's lines carry the request's (`core.logs`).
+        token = logs.request_id.set(f"task-{db_task_result.id}")
+        try:
+            super().run_task(db_task_result)
+        finally:
+            logs.request_id.reset(token)
         self.current_task = None
 
     def connection_lost(self) -> bool:

@@ -138,8 +138,8 @@ def unhold(stock: Stock, *, quantity: int) -> None:
 def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: Reference,
                   note: str = "") -> StockMovement:
     """Take `taken` units that a reservation of `release` units held (a `fulfil` movement); the rest is freed."""
-    return write_change(stock, change=-taken, kind=Kind.FULFIL, actor=actor, reference=reference, release=release,
-                  note=note)
+    return write_change(stock, change=-taken, kind=Kind.FULFIL, actor=actor, reference=reference,
+                        release=release, note=note)
 
 
 def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime) -> None:
@@ -340,7 +340,7 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
             continue
         changed.append((rows[key], rows[key].quantity))
         movements.append(write_change(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
-                                reference=reference, announce=False))
+                                      reference=reference, announce=False))
     # One event for the whole batch: a subscriber reads every row's threshold in one query, not one per row.
     if changed:
         emit(StockChanged(rows=tuple(changed)))

@@ -113,9 +113,9 @@ def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines:
     movements = []
     for product, quantity in sorted(lines, key=lambda line: line[0].pk):
         movements.append(write_change(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
-                                actor=actor, reference=reference, note=note))
+                                      actor=actor, reference=reference, note=note))
         movements.append(write_change(rows[(product.pk, destination.pk)], change=quantity, kind=Kind.TRANSFER_IN,
-                                actor=actor, reference=reference, note=note))
+                                      actor=actor, reference=reference, note=note))
     return movements
 
 
@@ -172,7 +172,7 @@ def ship_transfer_lines(*, actor, source: Warehouse, destination: Warehouse, lin
     movements = []
     for product, quantity in sorted(lines, key=lambda line: line[0].pk):
         movements.append(write_change(rows[(product.pk, source.pk)], change=-quantity, kind=Kind.TRANSFER_OUT,
-                                actor=actor, reference=reference, note=note, release=quantity))
+                                      actor=actor, reference=reference, note=note, release=quantity))
         _shift_incoming(rows[(product.pk, destination.pk)], quantity)
     return movements
 
@@ -194,7 +194,7 @@ def receive_transfer_lines(*, actor, destination: Warehouse, lines: list[tuple[P
         _shift_incoming(stock, -(accepted + rejected))
         if accepted:
             movements.append(write_change(stock, change=accepted, kind=Kind.TRANSFER_IN, actor=actor,
-                                    reference=reference, note=note))
+                                          reference=reference, note=note))
     return movements
 
 

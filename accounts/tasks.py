@@ -1,4 +1,5 @@
-"""Background tasks of accounts: the password-reset e-mail (Django's task API, database backend).
+"""Background tasks of accounts: the password-reset e-mail and the e-mail-change notice (Django's task
+API, database backend).
 
 `services.request_password_reset` enqueues `send_password_reset_email` in its transaction; the worker
 (`python manage.py db_worker`) makes the token and sends the link after the commit, so the request
@@ -51,4 +52,24 @@ def send_password_reset_email(user_id: int) -> str:
         to=[user.email],
     ).send()
     logger.info("password-reset e-mail sent to user %s", user_id)
+    return "sent"
+
+
+@task()
+def send_email_change_notice(user_id: int, old_email: str) -> str:
+    """Tell the address an account used to have that its e-mail was changed. Returns "sent" or "skipped".
+
+    Sent to the old address whatever the account's state now: its owner must hear of a takeover. The new
+    address is not named (it may be an attacker's). An SMTP failure fails the task (the worker records it).
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not old_email:
+        return "skipped"
+    EmailMessage(
+        subject="The e-mail address of your inventory account was changed",
+        body=render_to_string("accounts/email/email_changed.txt", {"user": user}),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[old_email],
+    ).send()
+    logger.info("e-mail-change notice sent for user %s", user_id)
     return "sent"

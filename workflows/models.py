@@ -225,6 +225,9 @@ class StockCountLine(models.Model):
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="+")
     expected = models.BigIntegerField()
     counted = models.BigIntegerField(null=True, blank=True)
+    # Who recorded `counted` last: such a person may not approve the count (four eyes, SPEC §12).
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
 
     class Meta:
         ordering = ["count_id", "id"]

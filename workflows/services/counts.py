@@ -99,8 +99,8 @@ def record_counts(*, actor, count_id: int, counts: dict[int, int], ip: str | Non
     if foreign:
         raise InvalidCount(f"Not lines of this count: {', '.join(map(str, foreign))}.", lines=foreign)
     for line_id, counted in counts.items():
-        lines[line_id].counted = counted
-    StockCountLine.objects.bulk_update(lines.values(), ["counted"])
+        lines[line_id].counted, lines[line_id].counted_by = counted, actor
+    StockCountLine.objects.bulk_update(lines.values(), ["counted", "counted_by"])
     record_event(actor=actor, action="stock_count.count", target=count, ip=ip,
                  data={"lines": {str(pk): counted for pk, counted in sorted(counts.items())}})
     return count
@@ -155,15 +155,16 @@ def decide_count(*, actor, count_id: int, decision: str, reason: str = "", ip: s
     """Approve (apply the found differences) or reject a submitted count.
 
     Locks: the count row, then (on approve) its stock rows in primary-key order. Raises NotFound,
-    PermissionDenied unless the actor is an admin or the warehouse's manager and did not submit it,
+    PermissionDenied unless the actor is an admin or the warehouse's manager and neither submitted it
+    nor recorded any of its lines' counted values (`policies.can_decide_count`),
     InvalidState unless submitted, InsufficientStock (nothing written, the count stays submitted),
     InvalidDecision (`invalid_decision`).
     """
     check_decision(decision)
     count = lock_document(StockCount, actor=actor, pk=count_id, state=_in([Status.SUBMITTED]),
                           allowed=policies.can_decide_count,
-                          denied="Only an admin or this warehouse's manager, other than its submitter, "
-                                 "may decide a count.")
+                          denied="Only an admin or this warehouse's manager, other than the people who "
+                                 "counted or submitted it, may decide a count.")
     data = {"reason": reason or ""}
     if decision == Decision.APPROVE:
         data["movements"] = _apply(count, actor=actor)

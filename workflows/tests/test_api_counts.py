@@ -149,6 +149,39 @@ def test_the_submitter_cannot_approve_their_own_count(make_client, stocked):
     assert quantity(w) == 40
 
 
+def test_a_manager_who_recorded_lines_cannot_approve_a_count_someone_else_submitted(make_client, stocked):
+    w = stocked
+    count = StockCountFactory(warehouse=w.wh_a, actor=w.staff_a)
+    line = count.lines.get(product=w.product)
+    manager = make_client(w.manager_a)
+    response = manager.patch(url(count, "lines"), {"lines": [{"line": line.pk, "counted": 0}]}, format="json")
+    assert response.status_code == 200, response.data
+    other = count.lines.get(product=w.product2)
+    staff = make_client(w.staff_a)
+    staff.patch(url(count, "lines"), {"lines": [{"line": other.pk, "counted": 10}]}, format="json")
+    assert staff.post(url(count, "submit")).data["status"] == "submitted"
+
+    response = manager.post(url(count, "approve"), {"decision": "approve"}, format="json")
+
+    assert (response.status_code, response.data["code"]) == (403, "permission_denied")
+    assert quantity(w) == 50
+    count.refresh_from_db()
+    assert count.status == "submitted"
+    assert make_client(w.admin).post(url(count, "approve"), {"decision": "approve"}, format="json").status_code == 200
+    assert quantity(w) == 0
+
+
+def test_whose_numbers_were_all_recounted_by_someone_else_may_approve(make_client, stocked):
+    w = stocked
+    count = StockCountFactory(warehouse=w.wh_a, actor=w.staff_a)
+    count_lines(make_client(w.manager_a), count, {w.product.pk: 0, w.product2.pk: 0})
+    count_lines(make_client(w.staff_a), count, {w.product.pk: 49, w.product2.pk: 10})  # the numbers applied
+    make_client(w.staff_a).post(url(count, "submit"))
+    response = make_client(w.manager_a).post(url(count, "approve"), {"decision": "approve"}, format="json")
+    assert response.status_code == 200, response.data
+    assert quantity(w) == 49
+
+
 @pytest.mark.parametrize(("who", "expected"), [("staff_a", 403), ("manager_b", 404), ("staff_b", 404),
                                                ("viewer", 404)])
 def test_who_may_not_decide_a_count(make_client, stocked, who, expected):

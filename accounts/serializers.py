@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.decisions import Decision
-from core.identity import identity_key, refuse_mixed_scripts
+from core.identity import check_identifier, identity_key
 from core.serializers import StrictSerializer
 
 from .images import InvalidImage, sanitize_image
@@ -169,7 +169,7 @@ class ProfileUpdateSerializer(StrictSerializer):
         return attrs
 
     def validate_email(self, value):
-        refuse_mixed_scripts(value)
+        check_identifier(value)
         user = self.context["request"].user
         if User.objects.filter(email_key=identity_key(value)).exclude(pk=user.pk).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")

@@ -12,8 +12,10 @@ as bad rows; an apostrophe in front of one (`'=x`, as the exports write such a v
 off, so an exported file re-imports unchanged.
 """
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Lower
@@ -22,6 +24,7 @@ from django.utils import timezone
 from accounts.audit import record_event
 from core.db_router import replica_or_default
 from core.errors import PermissionDenied
+from core.identity import check_identifier, identity_key
 from core.spreadsheets import unneutralise
 from warehouses.models import Warehouse
 
@@ -79,7 +82,12 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
                   "description": row.text("description", limit=_PRODUCT_LIMITS["description"]),
                   "unit": row.text("unit", limit=_PRODUCT_LIMITS["unit"]),
                   "is_active": row.boolean("is_active")}
-        key = (values["sku"] or "").lower()
+        if values["sku"]:
+            try:
+                check_identifier(values["sku"])  # the identity rule of every path (core.identity)
+            except ValidationError as exc:
+                row.fail("sku", " ".join(exc.messages))
+        key = identity_key(values["sku"])
         if values["sku"] and key in first_row_of:
             row.fail("sku", f"The SKU {values['sku']!r} is already on row {first_row_of[key]}.")
         elif values["sku"]:
@@ -90,12 +98,14 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
         raise InvalidFile(errors)
 
     def work():
-        existing = {product.sku.lower(): product for product in _by_lower(
-            Product.objects.select_for_update(), "sku", {values["sku"].lower() for values in parsed})}
+        keys = sorted({identity_key(values["sku"]) for values in parsed})
+        existing = {product.sku_key: product for start in range(0, len(keys), 1000)
+                    for product in Product.objects.select_for_update().filter(
+                        sku_key__in=keys[start:start + 1000]).order_by("pk")}
         created, updated, unchanged = [], [], 0
         now = timezone.now()
         for values in parsed:
-            product = existing.get(values["sku"].lower())
+            product = existing.get(identity_key(values["sku"]))
             if product is None:
                 created.append(Product(sku=values["sku"], name=values["name"], description=values["description"] or "",
                                        unit=values["unit"] or "pcs",
@@ -106,7 +116,10 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
             if values["unit"] == "":
                 changes.pop("unit", None)  # a blank unit keeps the product's
             if values["sku"] != product.sku:
-                changes["sku"] = values["sku"]  # the file's spelling of the SKU wins
+                if _folded(values["sku"]) != _folded(product.sku):
+                    # Same identity only through the confusables skeleton: a look-alike, never a new spelling.
+                    raise DuplicateSku(f"The SKU {values['sku']!r} looks like the existing SKU {product.sku!r}.")
+                changes["sku"] = values["sku"]  # the file's spelling of the SKU wins (case, width)
             if not changes:
                 unchanged += 1
                 continue
@@ -221,6 +234,11 @@ def _cells(rows, field: str) -> set[str]:
     anything and PostgreSQL refuses it in a query: its row is reported by `Row.text`)."""
     return {unneutralise(cells[field].strip()).lower() for _, cells in rows
             if cells.get(field, "").strip() and "\x00" not in cells[field]}
+
+
+def _folded(text: str) -> str:
+    """NFKC + casefold, without the skeleton: spellings that differ only in case or width fold alike."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
 def _by_lower(queryset, field: str, keys: Iterable[str]) -> Iterator:

@@ -292,6 +292,27 @@ def test_open_a_count_of_chosen_products(make_client, stocked):
         assert response.status_code == 400 and "products" in response.data
 
 
+def test_opening_a_count_creates_no_stock_rows_for_products_the_warehouse_never_held(make_client, stocked):
+    w = stocked
+    never = [ProductFactory() for _ in range(3)]
+    rows = Stock.objects.count()
+    staff = make_client(w.staff_a)
+    response = staff.post(LIST, {"warehouse": w.wh_a.pk, "products": [p.pk for p in never]}, format="json")
+    assert response.status_code == 201, response.data
+    assert [line["expected"] for line in response.data["lines"]] == [0, 0, 0]
+    assert Stock.objects.count() == rows  # nothing appears in the lists and exports
+    count = StockCount.objects.get(pk=response.data["id"])
+
+    # Found on the shelf: 4 of the first, none of the others; the row appears when units do.
+    count_lines(staff, count, {never[0].pk: 4, never[1].pk: 0, never[2].pk: 0})
+    staff.post(url(count, "submit"))
+    response = make_client(w.manager_a).post(url(count, "approve"), {"decision": "approve"}, format="json")
+    assert response.status_code == 200, response.data
+    assert quantity(w, never[0]) == 4
+    assert Stock.objects.count() == rows + 1
+    assert not Stock.objects.filter(product__in=never[1:]).exists()
+
+
 def test_opening_a_count_of_an_empty_warehouse_is_a_400(make_client, world):
     response = make_client(world.manager_b).post(LIST, {"warehouse": world.wh_b.pk}, format="json")
     assert (response.status_code, response.data["code"]) == (400, "invalid")

@@ -15,8 +15,9 @@ off, so an exported file re-imports unchanged.
 import unicodedata
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -29,7 +30,7 @@ from core.spreadsheets import unneutralise
 from warehouses.models import Warehouse
 
 from .. import policies
-from ..errors import DuplicateSku, InsufficientStock, InvalidImport
+from ..errors import DuplicateSku, ImportBusy, InsufficientStock, InvalidImport
 from ..models import MAX_QUANTITY, Product, Stock, StockMovement
 from .csv_reading import MAX_BYTES, MAX_ROWS, InvalidFile, Row, RowError, read_rows
 from .stock import MAX_BALANCE, Kind, StockChange, apply_stock_changes
@@ -47,7 +48,13 @@ class _DryRun(Exception):
 
 
 def _in_savepoint(work, *, dry_run: bool):
-    """Run `work()` in a savepoint; roll it back (and still return its answer) on a dry run."""
+    """Run `work()` in a savepoint; roll it back (and still return its answer) on a dry run.
+
+    On PostgreSQL the import's transaction waits at most IMPORT_LOCK_TIMEOUT_MS for a row lock and runs
+    no statement longer than IMPORT_STATEMENT_TIMEOUT_MS (`SET LOCAL`: they end with the transaction);
+    either limit ends the work with ImportBusy (409 `conflict`), the savepoint rolled back.
+    """
+    _limit_lock_waits()
     result = None
     try:
         with transaction.atomic():
@@ -56,7 +63,25 @@ def _in_savepoint(work, *, dry_run: bool):
                 raise _DryRun
     except _DryRun:
         pass
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) in (_LOCK_NOT_AVAILABLE, _QUERY_CANCELED):
+            raise ImportBusy() from exc
+        raise
     return result
+
+
+_LOCK_NOT_AVAILABLE, _QUERY_CANCELED = "55P03", "57014"
+
+
+def _limit_lock_waits() -> None:
+    """`SET LOCAL lock_timeout` and `statement_timeout` for the rest of this transaction (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    lock_ms = int(getattr(settings, "IMPORT_LOCK_TIMEOUT_MS", 5000))
+    statement_ms = int(getattr(settings, "IMPORT_STATEMENT_TIMEOUT_MS", 60000))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                       [f"{lock_ms}ms", f"{statement_ms}ms"])
 
 
 # --- products --------------------------------------------------------------------------------------
@@ -99,9 +124,10 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
 
     def work():
         keys = sorted({identity_key(values["sku"]) for values in parsed})
+        # A dry run writes nothing, so it locks nothing: it reads the committed products.
+        products = Product.objects.all() if dry_run else Product.objects.select_for_update()
         existing = {product.sku_key: product for start in range(0, len(keys), 1000)
-                    for product in Product.objects.select_for_update().filter(
-                        sku_key__in=keys[start:start + 1000]).order_by("pk")}
+                    for product in products.filter(sku_key__in=keys[start:start + 1000]).order_by("pk")}
         created, updated, unchanged = [], [], 0
         now = timezone.now()
         for values in parsed:
@@ -127,6 +153,8 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
                 setattr(product, field, value)
             product.updated_at = now
             updated.append(product)
+        if dry_run:
+            return {"created": len(created), "updated": len(updated), "unchanged": unchanged}
         try:
             with transaction.atomic():
                 Product.objects.bulk_create(created, batch_size=1000)
@@ -162,9 +190,13 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
     if not policies.may_import_stock_somewhere(actor):
         raise PermissionDenied("Only an admin or a warehouse's manager may import stock.")
     _, rows = read_rows(binary, required=("warehouse_code", "sku", "quantity"), optional=("note",))
-    parsed, numbers, errors = _validate_stock_rows(actor, rows, mode=mode)
+    parsed, numbers, errors, changing = _validate_stock_rows(actor, rows, mode=mode)
     if errors:
         raise InvalidFile(errors)
+    if dry_run:
+        # Validated against the committed balances, without a lock (it writes nothing). A real run re-checks
+        # under the row locks, so a row that changed meanwhile can still make it a bad row.
+        return {"changed": changing, "unchanged": len(parsed) - changing, "dry_run": True}
     changes = [StockChange(product_id=product.pk, warehouse_id=warehouse.pk, note=note,
                            **({"delta": quantity} if mode == "assign" else {"target": quantity}))
                for warehouse, product, quantity, note in parsed]
@@ -187,12 +219,13 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
 
 
 def _validate_stock_rows(actor, rows, *, mode: str):
-    """Check every row; returns `([(warehouse, product, quantity, note)], [row number], [RowError])`."""
+    """Check every row against the committed balances (no locks); returns `([(warehouse, product, quantity,
+    note)], [row number], [RowError], how many rows would change)`."""
     warehouses = {w.code.lower(): w for w in _by_lower(Warehouse.objects.all(), "code", _cells(rows, "warehouse_code"))}
     products = {p.sku.lower(): p for p in _by_lower(Product.objects.all(), "sku", _cells(rows, "sku"))}
     current = _current_balances(warehouses.values(), products.values())
     errors: list[RowError] = []
-    parsed, numbers, first_row_of = [], [], {}
+    parsed, numbers, first_row_of, changing = [], [], {}, 0
     maximum = MAX_QUANTITY if mode == "assign" else MAX_BALANCE
     for number, cells in rows:
         row = Row(number, cells, errors)
@@ -221,12 +254,15 @@ def _validate_stock_rows(actor, rows, *, mode: str):
             row.fail("warehouse_code", f"Warehouse {warehouse.code} is inactive.")
         if changes and not product.is_active:
             row.fail("sku", f"Product {product.sku} is inactive.")
+        if mode == "assign" and on_hand + quantity > MAX_BALANCE:
+            row.fail("quantity", f"This would take the stock past {MAX_BALANCE} units.")
         if mode == "set" and quantity < reserved:
             row.fail("quantity", f"{reserved} units are reserved here; the quantity may not be below that.")
         if row.ok:
             parsed.append((warehouse, product, quantity, note))
             numbers.append(number)
-    return parsed, numbers, errors
+            changing += changes
+    return parsed, numbers, errors, changing
 
 
 def _cells(rows, field: str) -> set[str]:

@@ -23,6 +23,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.audit import record_event
+from accounts.services.locks import share_lock_actor
 from core.db_router import replica_or_default
 from core.errors import PermissionDenied
 from core.identity import check_identifier, identity_key
@@ -91,10 +92,12 @@ def _limit_lock_waits() -> None:
 def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip: str | None = None) -> dict:
     """Create the file's new SKUs and update the existing ones (SKU case-insensitive); all rows or none.
 
-    Locks the existing products the file names (primary-key order). Raises PermissionDenied unless the
+    Locks the actor's user row (FOR SHARE, `share_lock_actor`), then the existing products the file
+    names (primary-key order; none on a dry run). Raises PermissionDenied unless the
     actor may edit products, InvalidFile listing every bad row, DuplicateSku if a concurrent import
     created one of the SKUs. Returns `{created, updated, unchanged, dry_run}`.
     """
+    share_lock_actor(actor)  # first lock: a dismissal waits for this import, or this import sees it
     if not policies.can_import_products(actor):
         raise PermissionDenied("Only an admin or a manager may import products.")
     columns, rows = read_rows(binary, required=("sku", "name"), optional=("description", "unit", "is_active"))
@@ -179,14 +182,15 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
     """Assign (`assign`: add the quantity) or set (`set`: make on-hand equal it) stock from a file.
 
     All rows or none; one ledger movement per changed row through the stock door (`assign`, or `adjust`
-    with reason `count`), alerts as for any stock change. Locks: every stock row of the file, in
-    primary-key order. Raises PermissionDenied unless the actor manages some warehouse, InvalidFile
-    listing every bad row (unknown or foreign warehouses, unknown SKUs, bad quantities, repeated
-    rows, inactive objects that would change, rows that would go below what is reserved). Returns
-    `{changed, unchanged, dry_run}`.
+    with reason `count`), alerts as for any stock change. Locks: the actor's user row (FOR SHARE), then
+    every stock row of the file, in primary-key order (none on a dry run). Raises PermissionDenied
+    unless the actor is active and manages some warehouse, InvalidFile listing every bad row (unknown
+    or foreign warehouses, unknown SKUs, bad quantities, repeated rows, inactive objects that would
+    change, rows that would go below what is reserved). Returns `{changed, unchanged, dry_run}`.
     """
     if mode not in MODES:
         raise InvalidImport(f"mode must be one of {', '.join(MODES)}.")
+    share_lock_actor(actor)  # first lock: a dismissal waits for this import, or this import sees it
     if not policies.may_import_stock_somewhere(actor):
         raise PermissionDenied("Only an admin or a warehouse's manager may import stock.")
     _, rows = read_rows(binary, required=("warehouse_code", "sku", "quantity"), optional=("note",))

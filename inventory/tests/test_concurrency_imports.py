@@ -70,3 +70,38 @@ def test_a_real_import_gives_up_on_a_held_row_after_the_lock_timeout(world, sett
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+# --- a dismissal stops work in flight (issue 24, item 3) --------------------------------------------
+
+
+def dismiss_slowly(user_pk: int, seconds: float, locked: threading.Event):
+    """What the dismissal does (user row locked, status dismissed, their warehouses unmanaged), held open."""
+    from accounts.models import User
+    from warehouses.models import Warehouse
+
+    try:
+        with transaction.atomic():
+            User.objects.select_for_update().get(pk=user_pk)
+            User.objects.filter(pk=user_pk).update(status=User.Status.DISMISSED, is_active=False)
+            Warehouse.objects.filter(manager_id=user_pk).update(manager=None)
+            locked.set()
+            time.sleep(seconds)
+    finally:
+        connections.close_all()
+
+
+def test_an_import_started_during_a_dismissal_sees_it_and_writes_nothing(world):
+    from core.errors import PermissionDenied
+
+    movements = StockMovement.objects.count()
+    locked = threading.Event()
+    dismissal = threading.Thread(target=dismiss_slowly, args=(world.manager_a.pk, 1.0, locked))
+    dismissal.start()
+    try:
+        assert locked.wait(10)
+        with pytest.raises(PermissionDenied):
+            import_stock(actor=world.manager_a, binary=csv_of(world, 7), mode="assign")
+    finally:
+        dismissal.join()
+    assert StockMovement.objects.count() == movements

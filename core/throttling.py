@@ -14,19 +14,13 @@ from django.http import HttpResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from .http import client_ip
 from .identity import identity_key
 
 
 def client_ident(request) -> str:
-    """The throttles' identity of a request: the peer address, or the trusted proxies' view of the client."""
-    remote_addr = request.META.get("REMOTE_ADDR") or ""
-    num_proxies = api_settings.NUM_PROXIES or 0  # unset is 0: never trust a header the client can write
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if num_proxies <= 0 or not forwarded:
-        return remote_addr
-    addresses = [address.strip() for address in forwarded.split(",")]
-    # Each trusted proxy appends the address it saw; anything further left was written by the client.
-    return addresses[-min(num_proxies, len(addresses))] or remote_addr
+    """The throttles' identity of a request: the client address of `core.http.client_ip` (one rule)."""
+    return client_ip(request) or ""
 
 
 class ThrottleMixin:

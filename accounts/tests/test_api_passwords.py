@@ -236,3 +236,38 @@ def test_a_signed_token_with_a_malformed_user_id_is_a_401_not_a_500(world, anon,
     anon.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     response = anon.get(PROFILE)
     assert response.status_code == 401
+
+
+# --- the account e-mails retry like the alert e-mails (issue 24, also seen) ---------------------------
+
+
+class _DownBackend:
+    """An e-mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "kwargs"), [
+    ("accounts.tasks.send_password_reset_email", {}),
+    ("accounts.tasks.send_email_change_notice", {"old_email": "old@example.com"}),
+])
+def test_an_account_email_that_fails_to_send_is_retried_later_then_given_up(world, settings, monkeypatch,
+                                                                            path, kwargs):
+    from django.utils.module_loading import import_string
+
+    monkeypatch.setattr("django.core.mail.get_connection", lambda *a, **k: _DownBackend())
+    settings.LOW_STOCK_EMAIL_MAX_ATTEMPTS = 2
+    task = import_string(path)
+
+    assert task.call(user_id=world.staff_a.pk, **kwargs) == "retrying"
+    [retry] = DBTaskResult.objects.filter(task_path=path)
+    assert retry.args_kwargs["kwargs"] == {"user_id": world.staff_a.pk, **kwargs, "attempt": 2}
+    assert retry.run_after is not None
+
+    assert task.call(user_id=world.staff_a.pk, **kwargs, attempt=2) == "failed"
+    assert DBTaskResult.objects.filter(task_path=path).count() == 1  # no third attempt

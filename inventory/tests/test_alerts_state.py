@@ -187,7 +187,7 @@ def test_a_rolled_back_stock_change_leaves_no_alert_and_no_task(stocked):
 
 @pytest.mark.django_db
 def test_a_refused_stock_change_leaves_no_alert(stocked):
-    from core.errors import InsufficientStock
+    from inventory.errors import InsufficientStock
 
     with pytest.raises(InsufficientStock):
         adjust(stocked, -11)

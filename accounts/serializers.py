@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.decisions import Decision
-from core.identity import identity_key, refuse_mixed_scripts
+from core.identity import check_identifier, identity_key
 from core.serializers import StrictSerializer
 
 from .images import InvalidImage, sanitize_image
@@ -155,9 +155,21 @@ class ProfileUpdateSerializer(StrictSerializer):
     phone = serializers.RegexField(r"^[0-9+()\-. ]*$", max_length=32, allow_blank=True, required=False)
     bio = serializers.CharField(max_length=2000, allow_blank=True, required=False)
     image = serializers.FileField(required=False, allow_null=True, allow_empty_file=False, max_length=255)
+    current_password = _password_field(required=False, allow_blank=True,
+                                       help_text="Required when `email` changes: the caller's current password.")
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if "email" in attrs and attrs["email"] != user.email:
+            password = attrs.get("current_password")
+            if not password:
+                raise serializers.ValidationError({"current_password": ["Required to change the e-mail address."]})
+            if not user.check_password(password):
+                raise serializers.ValidationError({"current_password": ["The current password is wrong."]})
+        return attrs
 
     def validate_email(self, value):
-        refuse_mixed_scripts(value)
+        check_identifier(value)
         user = self.context["request"].user
         if User.objects.filter(email_key=identity_key(value)).exclude(pk=user.pk).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")

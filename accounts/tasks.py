@@ -1,4 +1,5 @@
-"""Background tasks of accounts: the password-reset e-mail (Django's task API, database backend).
+"""Background tasks of accounts: the password-reset e-mail and the e-mail-change notice (Django's task
+API, database backend).
 
 `services.request_password_reset` enqueues `send_password_reset_email` in its transaction; the worker
 (`python manage.py db_worker`) makes the token and sends the link after the commit, so the request
@@ -16,6 +17,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tasks import task
 
+from core.mail import retry_later
+
 from . import roles
 from .models import User
 
@@ -30,10 +33,12 @@ def reset_link(user: User) -> str:
 
 
 @task()
-def send_password_reset_email(user_id: int) -> str:
-    """Send the reset link to an active user's e-mail address. Returns "sent" or why it did nothing.
+def send_password_reset_email(user_id: int, attempt: int = 1) -> str:
+    """Send the reset link to an active user's e-mail address. Returns "sent", "retrying", "failed" or why
+    it did nothing.
 
-    An SMTP failure fails the task (the worker records it); the user can ask again.
+    An SMTP or network error (`OSError`) enqueues the next attempt after a back-off (`core.mail`, as the
+    alert e-mails), each with a fresh link; past the last attempt it gives up ("failed", logged).
     """
     user = User.objects.select_related("role").filter(pk=user_id).first()
     if user is None or not roles.is_active(user) or not user.email:
@@ -44,11 +49,41 @@ def send_password_reset_email(user_id: int) -> str:
         "link": reset_link(user),
         "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
     }
-    EmailMessage(
+    message = EmailMessage(
         subject="Reset your inventory password",
         body=render_to_string("accounts/email/password_reset.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],
-    ).send()
+    )
+    try:
+        message.send()
+    except OSError as exc:
+        return retry_later(send_password_reset_email, attempt=attempt, error=exc, user_id=user_id)
     logger.info("password-reset e-mail sent to user %s", user_id)
+    return "sent"
+
+
+@task()
+def send_email_change_notice(user_id: int, old_email: str, attempt: int = 1) -> str:
+    """Tell the address an account used to have that its e-mail was changed. Returns "sent", "retrying",
+    "failed" or "skipped".
+
+    Sent to the old address whatever the account's state now: its owner must hear of a takeover. The new
+    address is not named (it may be an attacker's). An SMTP or network error retries as the reset does.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not old_email:
+        return "skipped"
+    message = EmailMessage(
+        subject="The e-mail address of your inventory account was changed",
+        body=render_to_string("accounts/email/email_changed.txt", {"user": user}),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[old_email],
+    )
+    try:
+        message.send()
+    except OSError as exc:
+        return retry_later(send_email_change_notice, attempt=attempt, error=exc, user_id=user_id,
+                           old_email=old_email)
+    logger.info("e-mail-change notice sent for user %s", user_id)
     return "sent"

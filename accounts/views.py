@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from core.http import client_ip
 from core.idempotency import idempotent
 from core.parsers import JSONParser, MultiPartParser
-from core.throttling import AuthThrottle
+from core.throttling import AuthThrottle, ResetEmailThrottle, UsernameThrottle
 
 from . import services
 from .filters import AuditEventFilter, UserFilter
@@ -58,7 +58,9 @@ class AnonymousAuthView(APIView):
 
 
 class LoginView(AnonymousAuthView):
-    """Exchange credentials for a token pair."""
+    """Exchange credentials for a token pair (throttled per IP and per username)."""
+
+    throttle_classes = [AuthThrottle, UsernameThrottle]
 
     @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer, 401: ERROR, 403: ERROR, 429: ERROR})
     def post(self, request):
@@ -107,7 +109,10 @@ RESET_REQUESTED = "If this address belongs to an active account, an e-mail with 
 
 
 class PasswordResetView(AnonymousAuthView):
-    """Ask for a password-reset link by e-mail: the same 202 whether or not the address is known."""
+    """Ask for a password-reset link by e-mail: the same 202 whether or not the address is known (throttled per
+    IP and per address)."""
+
+    throttle_classes = [AuthThrottle, ResetEmailThrottle]
 
     @extend_schema(request=PasswordResetSerializer, responses={
         202: OpenApiResponse(DetailSerializer, description="Always the same body: the address is never confirmed."),

@@ -1,17 +1,24 @@
 """Identity keys: the one normalization under which two names, e-mails, SKUs or codes are "the same".
 
-`identity_key(text)` is Unicode NFKC + case folding (the Unicode "NFKC_Casefold" recipe) with the
-surrounding blanks stripped: `ＢＯＬＴ-1` (fullwidth), `bolt-1` and `BOLT-1` share one key, and so do
-`É` and `é` on every database (SQLite's LOWER folds ASCII only). Each model that holds such an
-identifier stores the key in an indexed column with a UNIQUE constraint (`IdentityKeysMixin` fills it
-on `save()` and `bulk_create`), and every "is it taken?" check compares keys.
+`identity_key(text)` is Unicode NFKC, then the confusables skeleton of every non-ASCII letter (Unicode
+TR39's data, through the maintained `confusable-homoglyphs` package: Cyrillic `а` is `a`, Greek `Ο` is
+`O`), then case folding (the Unicode "NFKC_Casefold" recipe), without format characters (category Cf,
+invisible: soft hyphen, zero-width space, word joiner), stripped. So `ＢＯＬＴ-1` (fullwidth), `bolt-1`,
+`BOLT-1`, `ВОLТ-1` (Cyrillic) and `BOLT-1` with a zero-width space share one key, and `É`/`é` do on every
+database (SQLite's LOWER folds ASCII only). ASCII characters are never mapped (`1` and `l`, `0` and `O`
+stay distinct: SKUs use them on purpose). Each model that holds such an identifier stores the key in an
+indexed column with a UNIQUE constraint (`IdentityKeysMixin` fills it on `save()` and `bulk_create`),
+and every "is it taken?" check compares keys.
 
-NFKC does not fold look-alike letters of different scripts (`а`, Cyrillic, is not `a`), so input
-identifiers that mix Latin with Cyrillic or Greek letters are refused (`refuse_mixed_scripts`).
+Input identifiers are also refused outright (`check_identifier`) when they hold a format character or
+mix Latin with Cyrillic or Greek letters, on every path that creates one: the API's serializers, the
+CSV import, the admin (`clean()`) and `save()` itself (commands, scripts).
 """
 
+import functools
 import unicodedata
 
+from confusable_homoglyphs.confusables import confusables_data
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -20,10 +27,51 @@ CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
 
 def identity_key(text: str | None) -> str:
-    """NFKC, case-folded, NFKC again (folding can denormalize), stripped: the comparison key of an identifier."""
+    """NFKC, skeleton of non-ASCII look-alikes, case-folded, NFKC again, format characters dropped, stripped."""
     if not text:
         return ""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).strip()
+    skeleton = _skeleton_map()
+    visible = (char for char in unicodedata.normalize("NFKC", text) if unicodedata.category(char) != "Cf")
+    mapped = "".join(char if char.isascii() else skeleton.get(char, char) for char in visible)
+    folded = unicodedata.normalize("NFKC", mapped.casefold())
+    return "".join(char for char in folded if unicodedata.category(char) != "Cf").strip()
+
+
+@functools.cache
+def _skeleton_map() -> dict[str, str]:
+    """Non-ASCII character → the ASCII text it is confusable with (TR39 confusables, via confusable-homoglyphs).
+
+    The package stores each confusable pair in both directions; a class is a connected group, and its
+    representative is an ASCII member (letters before other characters, lower case first, then shortest),
+    so every look-alike of `a` maps to `a`. Classes with no ASCII member map nothing.
+    """
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def clean(value: str) -> str:
+        return value.replace("\u200e", "").replace("\u200f", "")
+
+    for key, homoglyphs in confusables_data.items():
+        for homoglyph in homoglyphs:
+            parent[find(clean(key))] = find(clean(homoglyph["c"]))
+    classes: dict[str, list[str]] = {}
+    for node in list(parent):
+        classes.setdefault(find(node), []).append(node)
+    mapping = {}
+    for members in classes.values():
+        ascii_members = [m for m in members if m.isascii() and m.isprintable()]
+        if not ascii_members:
+            continue
+        representative = min(ascii_members, key=lambda m: (not m.isalpha(), not m.islower(), len(m), m))
+        for member in members:
+            if len(member) == 1 and not member.isascii():
+                mapping[member] = representative
+    return mapping
 
 
 def scripts_of(text: str) -> set[str]:
@@ -36,6 +84,20 @@ def scripts_of(text: str) -> set[str]:
         if script in CONFUSABLE_SCRIPTS:
             found.add(script)
     return found
+
+
+def refuse_format_characters(text: str) -> str:
+    """`text` unchanged, or a ValidationError when it holds an invisible format character (category Cf)."""
+    found = sorted({f"U+{ord(char):04X}" for char in text or "" if unicodedata.category(char) == "Cf"})
+    if found:
+        raise ValidationError(f"Contains invisible characters ({', '.join(found)}); remove them.",
+                              code="format_characters")
+    return text
+
+
+def check_identifier(text: str) -> str:
+    """The identity rule of every path that creates an identifier: no format characters, no mixed scripts."""
+    return refuse_mixed_scripts(refuse_format_characters(text))
 
 
 def refuse_mixed_scripts(text: str) -> str:
@@ -62,8 +124,22 @@ class IdentityKeysMixin:
         for key_field, source in self.IDENTITY_KEYS.items():
             setattr(self, key_field, identity_key(getattr(self, source)))
 
+    def check_identifiers(self, fields=None) -> None:
+        """ValidationError (by field) when a source (of `fields`, default all) breaks `check_identifier`."""
+        errors = {}
+        for source in self.IDENTITY_KEYS.values():
+            if fields is not None and source not in fields:
+                continue
+            try:
+                check_identifier(getattr(self, source) or "")
+            except ValidationError as exc:
+                errors[source] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
     def clean(self):
         super().clean()
+        self.check_identifiers()
         self.fill_identity_keys()
         errors = {}
         for key_field, source in self.IDENTITY_KEYS.items():
@@ -75,8 +151,10 @@ class IdentityKeysMixin:
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        self.fill_identity_keys()
         update_fields = kwargs.get("update_fields")
+        # The last net for paths that skip the validators (commands, scripts): only the fields being written.
+        self.check_identifiers(None if update_fields is None else set(update_fields))
+        self.fill_identity_keys()
         if update_fields is not None:
             fields = set(update_fields)
             fields |= {key for key, source in self.IDENTITY_KEYS.items() if source in fields}
@@ -90,5 +168,6 @@ class IdentityKeysQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         for obj in objs:
+            obj.check_identifiers()
             obj.fill_identity_keys()
         return super().bulk_create(objs, *args, **kwargs)

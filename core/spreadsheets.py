@@ -1,11 +1,13 @@
 """CSV for spreadsheets: formula-safe text cells and streamed lines, shared by every export and import.
 
 A text cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return at
-its start) is written with a leading apostrophe (CSV injection, OWASP); an import reads such an
-apostrophe back off (`unneutralise`), so an exported file re-imports unchanged.
+its start, full-width forms included) is written with a leading apostrophe (CSV injection, OWASP), and
+so is a cell that starts with an apostrophe itself; an import reads that one apostrophe back off
+(`unneutralise`), so an exported file re-imports unchanged.
 """
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
@@ -23,18 +25,21 @@ class Echo:
 
 
 def neutralise(value: str) -> str:
-    """Prefix a cell starting with a formula character with `'`."""
-    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
+    """Prefix with `'` a cell starting with a formula character, or with an apostrophe of its own (so a
+    stored `'=x` exports as `''=x` and re-imports as `'=x`, not as `=x`)."""
+    return "'" + value if is_formula(value) or (value and value.startswith("'")) else value
 
 
 def is_formula(value: str) -> bool:
-    """A cell a spreadsheet would evaluate."""
-    return bool(value) and value.startswith(FORMULA_STARTS)
+    """A cell a spreadsheet would evaluate: its first character is, after NFKC, a formula start (so the
+    full-width `＝`, `＋`, `－`, `＠` and the small `﹦` count too)."""
+    return bool(value) and unicodedata.normalize("NFKC", value[0]).startswith(FORMULA_STARTS)
 
 
 def unneutralise(value: str) -> str:
-    """Undo `neutralise`: `'=x` → `=x`; anything else is returned as it is."""
-    return value[1:] if value.startswith("'") and is_formula(value[1:]) else value
+    """Undo `neutralise`: `'=x` → `=x`, `''x` → `'x`; anything else is returned as it is."""
+    rest = value[1:]
+    return rest if value.startswith("'") and (is_formula(rest) or rest.startswith("'")) else value
 
 
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable], *, text_columns: Iterable[int] = ()) -> Iterator[str]:

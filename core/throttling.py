@@ -1,4 +1,5 @@
-"""Throttles: writes per user, anonymous auth endpoints per IP, the admin login per IP and per username.
+"""Throttles: writes per user, anonymous auth endpoints per IP, the logins (API and admin) per username and
+the password-reset request per e-mail address.
 
 The counters live in the shared cache (settings.CACHES), so a rate holds across every worker process.
 A client is identified by the peer address (REMOTE_ADDR); X-Forwarded-For is read only when
@@ -13,17 +14,13 @@ from django.http import HttpResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from .http import client_ip
+from .identity import identity_key
+
 
 def client_ident(request) -> str:
-    """The throttles' identity of a request: the peer address, or the trusted proxies' view of the client."""
-    remote_addr = request.META.get("REMOTE_ADDR") or ""
-    num_proxies = api_settings.NUM_PROXIES or 0  # unset is 0: never trust a header the client can write
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if num_proxies <= 0 or not forwarded:
-        return remote_addr
-    addresses = [address.strip() for address in forwarded.split(",")]
-    # Each trusted proxy appends the address it saw; anything further left was written by the client.
-    return addresses[-min(num_proxies, len(addresses))] or remote_addr
+    """The throttles' identity of a request: the client address of `core.http.client_ip` (one rule)."""
+    return client_ip(request) or ""
 
 
 class ThrottleMixin:
@@ -56,17 +53,42 @@ class AuthThrottle(ThrottleMixin, ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class UsernameThrottle(ThrottleMixin, SimpleRateThrottle):
-    """Per-username throttle for the admin login: many addresses guessing one account's password."""
+class IdentityThrottle(ThrottleMixin, SimpleRateThrottle):
+    """Per-identity throttle (rate `auth_username`): many addresses aiming at one account. The value of
+    `field` in the body is compared by identity key (NFKC + casefold), hashed into the cache key, so
+    width and case variants share one budget; a body without it is not counted here."""
 
     scope = "auth_username"
+    field = "username"
 
     def get_cache_key(self, request, view):
-        username = (request.POST.get("username") or "").strip().casefold()
-        if not username:
+        value = _body_value(request, self.field)
+        key = identity_key(value) if isinstance(value, str) else ""
+        if not key:
             return None
         # Hashed: the key stays short and printable whatever the client sent.
-        return self.cache_format % {"scope": self.scope, "ident": hashlib.sha256(username.encode()).hexdigest()}
+        digest = hashlib.sha256(f"{self.field}:{key}".encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class UsernameThrottle(IdentityThrottle):
+    """Per-username throttle for the API login and the admin login (one shared budget per username)."""
+
+    field = "username"
+
+
+class ResetEmailThrottle(IdentityThrottle):
+    """Per-address throttle for the password-reset request: one mailbox cannot be flooded with links."""
+
+    field = "email"
+
+
+def _body_value(request, field: str):
+    """`field` of a DRF request's parsed body (JSON) or of a Django request's form; None if absent."""
+    data = getattr(request, "data", None)
+    if data is None:
+        data = request.POST
+    return data.get(field) if hasattr(data, "get") else None
 
 
 _AUTH_VIEW = SimpleNamespace(throttle_scope="auth")

@@ -39,6 +39,7 @@ from django_tasks import task
 
 from accounts.models import Role, User
 from accounts.roles import is_manager
+from core.mail import max_attempts, retry_delay
 from core.scheduling import serialize_scheduling
 
 from .models import LowStockAlert
@@ -48,26 +49,12 @@ logger = logging.getLogger(__name__)
 EmailStatus = LowStockAlert.EmailStatus
 IN_PROGRESS = (EmailStatus.QUEUED, EmailStatus.RETRYING)
 
-DEFAULT_MAX_ATTEMPTS = 6
-DEFAULT_RETRY_BASE_SECONDS = 30
-DEFAULT_RETRY_MAX_SECONDS = 30 * 60
 DEFAULT_LEASE_SECONDS = 5 * 60
 EMAIL_TASK_PATH = "inventory.alert_emails.send_low_stock_alert_email"
 WATCHDOG_TASK_PATH = "inventory.alert_emails.reclaim_lost_email_attempts"
 # pg_advisory_xact_lock key of "schedule the e-mail watchdog" (any constant unique in this database).
 WATCHDOG_SCHEDULE_LOCK = 0x1E5E_A1E7
 RECLAIM_BATCH = 500
-
-
-def max_attempts() -> int:
-    return max(1, int(getattr(settings, "LOW_STOCK_EMAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """The wait before the attempt after `attempt`: base × 2^(attempt-1), capped."""
-    base = float(getattr(settings, "LOW_STOCK_EMAIL_RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECONDS))
-    cap = float(getattr(settings, "LOW_STOCK_EMAIL_RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECONDS))
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempt - 1)))
 
 
 def lease() -> timedelta:

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
-from core.errors import Code, DomainError, register_codes
+from core.errors import Code, Conflict, DomainError, register_codes
 
 CODES = register_codes({
     "duplicate_sku": Code(400, "a product with this SKU exists (case-insensitive)"),
@@ -110,3 +110,10 @@ class InvalidFile(DomainError):
         noun = "problem" if len(errors) == 1 else "problems"
         super().__init__(f"The file was not imported: {len(errors)} {noun} found, nothing was written.",
                          errors=[asdict(error) for error in errors])
+
+
+class ImportBusy(Conflict):
+    """An import waited longer than IMPORT_LOCK_TIMEOUT_MS for a row another request holds, or one of its
+    statements ran past IMPORT_STATEMENT_TIMEOUT_MS (PostgreSQL): nothing was written, try again."""
+
+    default_detail = "The rows this file changes are busy; nothing was written. Try again in a moment."

@@ -199,6 +199,9 @@ LOW_STOCK_EMAIL_RETRY_BASE_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_BASE_SECONDS
 LOW_STOCK_EMAIL_RETRY_MAX_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_MAX_SECONDS", 1800)
 # A claimed attempt older than this belongs to a dead worker and is taken over (above EMAIL_TIMEOUT × round trips).
 LOW_STOCK_EMAIL_LEASE_SECONDS = env_int("LOW_STOCK_EMAIL_LEASE_SECONDS", 300)
+# Imports (PostgreSQL): how long one may wait for a row lock, and run one statement, before a 409 `conflict`.
+IMPORT_LOCK_TIMEOUT_MS = env_int("IMPORT_LOCK_TIMEOUT_MS", 5000)
+IMPORT_STATEMENT_TIMEOUT_MS = env_int("IMPORT_STATEMENT_TIMEOUT_MS", 60000)
 # How long a password-reset link works, in seconds (Django's default is three days; SPEC §3 says one hour).
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 # Prefix for links in e-mails, e.g. https://inventory.example.com (empty: relative paths).
@@ -261,6 +264,8 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash; accounts.authentication refuses them once it changes.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {

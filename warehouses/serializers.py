@@ -10,7 +10,7 @@ from rest_framework import serializers
 from accounts.models import Role, User
 from accounts.roles import is_manager
 from accounts.serializers import ScopedUserField
-from core.identity import identity_key, refuse_mixed_scripts
+from core.identity import check_identifier, identity_key
 from core.serializers import StrictModelSerializer, StrictSerializer
 
 from .models import Warehouse
@@ -70,13 +70,13 @@ class RegisterSerializer(StrictSerializer):
     warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
 
     def validate_username(self, value):
-        refuse_mixed_scripts(value)
+        check_identifier(value)
         if User.objects.filter(username_key=identity_key(value)).exists():
             raise serializers.ValidationError("A user with this username already exists.")
         return value
 
     def validate_email(self, value):
-        refuse_mixed_scripts(value)
+        check_identifier(value)
         if User.objects.filter(email_key=identity_key(value)).exists():
             raise serializers.ValidationError("A user with this e-mail already exists.")
         return value

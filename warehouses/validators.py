@@ -3,7 +3,7 @@
 from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
-from core.identity import identity_key, refuse_mixed_scripts
+from core.identity import check_identifier, identity_key
 
 
 def required_text(value: str) -> str:
@@ -22,7 +22,7 @@ def unique_ci_text(value: str, *, queryset: QuerySet, field: str, instance: Mode
     `<field>_key` column is the guarantee under races; this only gives the client a field error
     instead of a conflict in the common case.
     """
-    value = refuse_mixed_scripts(required_text(value))
+    value = check_identifier(required_text(value))
     taken = queryset.filter(**{f"{field}_key": identity_key(value)})
     if instance is not None:
         taken = taken.exclude(pk=instance.pk)

@@ -222,9 +222,13 @@ class StockCountLine(models.Model):
 
     count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="+")
+    # Null for a product the warehouse held no row of when the count opened (expected 0, no row created).
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     expected = models.BigIntegerField()
     counted = models.BigIntegerField(null=True, blank=True)
+    # Who recorded `counted` last: such a person may not approve the count (four eyes, SPEC §12).
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
 
     class Meta:
         ordering = ["count_id", "id"]

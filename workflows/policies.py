@@ -105,8 +105,10 @@ def may_count_somewhere(user) -> bool:
 
 
 def can_decide_count(user, count) -> bool:
-    """Approve or reject a submitted count: an admin or the warehouse's manager, never the one who submitted it."""
-    return can_manage(user, count.warehouse) and count.submitted_by_id != user.pk
+    """Approve or reject a submitted count: an admin or the warehouse's manager, never the one who submitted it
+    nor anyone whose counted values are in its lines (a second pair of eyes). One query for the lines."""
+    return (can_manage(user, count.warehouse) and count.submitted_by_id != user.pk
+            and not count.lines.filter(counted_by=user.pk).exists())
 
 
 def can_cancel_count(user, count) -> bool:

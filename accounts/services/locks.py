@@ -7,9 +7,11 @@ concurrent transaction changed and may drop it from the result, so the service f
 500). The role and warehouse are read after the lock, from the committed row.
 """
 
-from core.errors import NotFound
+from django.db import connection
 
-from ..models import User
+from core.errors import NotFound, PermissionDenied
+
+from ..models import Role, User
 
 
 def lock_user(pk: int) -> User:
@@ -36,3 +38,33 @@ def _load_relations(user: User) -> None:
     """Read the role and warehouse of a locked user (after the lock, so they are the committed ones)."""
     user.role  # noqa: B018 - loads and caches the related row
     user.warehouse  # noqa: B018
+
+
+def share_lock_actor(actor: User) -> None:
+    """Lock the actor's row FOR SHARE and re-read their state, at the start of a service's transaction.
+
+    A dismissal, demotion or promotion locks the row FOR UPDATE, so the two serialize: work that started
+    first finishes under the rights it started with (the dismissal waits for it), and work that starts
+    during or after a dismissal waits for it and then sees it. Many services of one actor share the lock
+    without waiting on each other. Users come first in the lock order, so this is the transaction's first
+    lock. Updates `actor`'s status, role and warehouse in place (the role is re-read only if it changed).
+    Raises PermissionDenied (403) when the actor is no longer active. On SQLite (one writer at a time) it
+    is a plain read.
+    """
+    sql = f'SELECT "status", "role_id", "warehouse_id" FROM "{User._meta.db_table}" WHERE "id" = %s'
+    if connection.vendor == "postgresql":
+        sql += " FOR SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [actor.pk])
+        row = cursor.fetchone()
+    if row is None or row[0] != User.Status.ACTIVE:
+        raise PermissionDenied("Your account is no longer active.")
+    status, role_id, warehouse_id = row
+    if role_id != actor.role_id:
+        actor.role_id = role_id
+        actor.role = Role.objects.get(pk=role_id)
+    if warehouse_id != actor.warehouse_id:
+        actor.warehouse_id = warehouse_id
+        if User.warehouse.field.is_cached(actor):
+            User.warehouse.field.delete_cached_value(actor)
+    actor.status = status

@@ -183,3 +183,91 @@ def test_reset_is_throttled_like_login(world, anon, settings, monkeypatch):
                           HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(4)]
     assert statuses == [202, 202, 202, 429]
     cache.clear()
+
+
+# --- access tokens end with the password (issue 24, item 9) ------------------------------------------
+
+PROFILE = "/api/profile/"
+
+
+@pytest.mark.django_db
+def test_a_password_change_ends_every_access_token_issued_before_at_once(world, make_client, anon):
+    caller, other_session = make_client(world.staff_a), make_client(world.staff_a)
+    assert other_session.get(PROFILE).status_code == 200
+
+    response = caller.post(CHANGE, {"old_password": PASSWORD, "new_password": NEW}, format="json")
+
+    assert response.status_code == 204, response.content
+    for client in (caller, other_session):
+        stale = client.get(PROFILE)
+        assert stale.status_code == 401
+        assert stale.json()["code"] == "token_not_valid"
+    fresh = login(anon, "staff_a", NEW).json()["access"]
+    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {fresh}")
+    assert anon.get(PROFILE).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_password_reset_ends_every_access_token_issued_before_at_once(world, make_client, anon):
+    session = make_client(world.staff_a)
+    assert session.get(PROFILE).status_code == 200
+    parts = link_parts(reset_link(world.staff_a))
+
+    response = anon.post(CONFIRM, {**parts, "new_password": NEW}, format="json")
+
+    assert response.status_code == 204, response.content
+    assert session.get(PROFILE).status_code == 401
+
+
+@pytest.mark.django_db
+def test_logout_ends_only_its_refresh_token_and_the_access_token_keeps_working(world, make_client, anon):
+    tokens = login(anon, "staff_a", PASSWORD).json()
+    client = make_client(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert client.post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    assert client.get(PROFILE).status_code == 200  # until it expires (JWT_ACCESS_MINUTES); README says so
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("user_id", ["abc", "1.5", [1], {"id": 1}, None, True, 10**30, -1])
+def test_a_signed_token_with_a_malformed_user_id_is_a_401_not_a_500(world, anon, user_id):
+    token = RefreshToken.for_user(world.staff_a).access_token
+    token["user_id"] = user_id
+    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = anon.get(PROFILE)
+    assert response.status_code == 401
+
+
+# --- the account e-mails retry like the alert e-mails (issue 24, also seen) ---------------------------
+
+
+class _DownBackend:
+    """An e-mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "kwargs"), [
+    ("accounts.tasks.send_password_reset_email", {}),
+    ("accounts.tasks.send_email_change_notice", {"old_email": "old@example.com"}),
+])
+def test_an_account_email_that_fails_to_send_is_retried_later_then_given_up(world, settings, monkeypatch,
+                                                                            path, kwargs):
+    from django.utils.module_loading import import_string
+
+    monkeypatch.setattr("django.core.mail.get_connection", lambda *a, **k: _DownBackend())
+    settings.LOW_STOCK_EMAIL_MAX_ATTEMPTS = 2
+    task = import_string(path)
+
+    assert task.call(user_id=world.staff_a.pk, **kwargs) == "retrying"
+    [retry] = DBTaskResult.objects.filter(task_path=path)
+    assert retry.args_kwargs["kwargs"] == {"user_id": world.staff_a.pk, **kwargs, "attempt": 2}
+    assert retry.run_after is not None
+
+    assert task.call(user_id=world.staff_a.pk, **kwargs, attempt=2) == "failed"
+    assert DBTaskResult.objects.filter(task_path=path).count() == 1  # no third attempt

@@ -10,6 +10,7 @@ from PIL import Image
 
 from accounts.models import AuditEvent, Role, User, UserProfile
 from accounts.tests.conftest import snapshot
+from accounts.tests.factories import PASSWORD
 
 URL = "/api/profile/"
 
@@ -46,7 +47,7 @@ def test_profile_needs_a_token(world, anon):
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_user_updates_their_names_email_phone_and_bio(world, make_client, method):
     body = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "phone": "+44 20 1234",
-            "bio": "Counts bolts."}
+            "bio": "Counts bolts.", "current_password": PASSWORD}
     response = getattr(make_client(world.staff_a), method)(URL, body, format="json")
     assert response.status_code == 200, response.data
     assert response.data["first_name"] == "Ada"
@@ -67,8 +68,11 @@ def test_user_updates_their_names_email_phone_and_bio(world, make_client, method
         ({"is_staff": True}, "is_staff"),
         ({"is_superuser": True}, "is_superuser"),
         ({"first_name": "ok", "mystery": 1}, "mystery"),
-        ({"email": "STAFF_B@example.com"}, "email"),
-        ({"email": "nope"}, "email"),
+        ({"email": "STAFF_B@example.com", "current_password": PASSWORD}, "email"),
+        ({"email": "nope", "current_password": PASSWORD}, "email"),
+        ({"email": "new@example.com"}, "current_password"),
+        ({"email": "new@example.com", "current_password": "wrong"}, "current_password"),
+        ({"email": "new@example.com", "current_password": ""}, "current_password"),
         ({"phone": "<script>"}, "phone"),
         ({"bio": "x" * 2001}, "bio"),
         ({"first_name": ["a"]}, "first_name"),
@@ -250,3 +254,61 @@ def test_a_camera_jpeg_with_a_multi_picture_index_is_accepted_as_jpeg(world, mak
     assert stored.suffix == ".jpg"
     with Image.open(stored) as image:
         assert image.format == "JPEG"
+
+
+# --- e-mail change (issue 24, item 2) ----------------------------------------------------------------
+
+NOTICE_TASK = "accounts.tasks.send_email_change_notice"
+
+
+def test_email_change_with_the_current_password_queues_a_notice_to_the_old_address(world, make_client):
+    from django_tasks_db.models import DBTaskResult
+
+    old = world.staff_a.email
+    response = make_client(world.staff_a).patch(URL, {"email": "new@example.com", "current_password": PASSWORD},
+                                                format="json")
+    assert response.status_code == 200, response.data
+    world.staff_a.refresh_from_db()
+    assert world.staff_a.email == "new@example.com"
+    [task] = DBTaskResult.objects.filter(task_path=NOTICE_TASK)
+    assert task.args_kwargs["kwargs"] == {"user_id": world.staff_a.pk, "old_email": old}
+
+
+def test_email_change_without_the_current_password_changes_nothing_and_sends_nothing(world, make_client):
+    from django_tasks_db.models import DBTaskResult
+
+    users = snapshot(User)
+    response = make_client(world.staff_a).patch(URL, {"email": "new@example.com", "first_name": "X"}, format="json")
+    assert response.status_code == 400
+    assert "current_password" in response.data
+    assert snapshot(User) == users
+    assert not DBTaskResult.objects.filter(task_path=NOTICE_TASK).exists()
+
+
+def test_other_fields_and_the_same_email_need_no_password(world, make_client):
+    from django_tasks_db.models import DBTaskResult
+
+    response = make_client(world.staff_a).patch(URL, {"email": world.staff_a.email, "first_name": "Ada"},
+                                                format="json")
+    assert response.status_code == 200, response.data
+    assert not DBTaskResult.objects.filter(task_path=NOTICE_TASK).exists()
+
+
+def test_the_notice_task_mails_the_old_address(world, mailoutbox):
+    from accounts.tasks import send_email_change_notice
+
+    result = send_email_change_notice.call(user_id=world.staff_a.pk, old_email="old@example.com")
+    assert result == "sent"
+    [message] = mailoutbox
+    assert message.to == ["old@example.com"]
+    assert "changed" in message.subject
+
+
+def test_the_service_checks_the_current_password_again_under_the_lock(world):
+    from accounts import services
+    from accounts.errors import WrongPassword
+
+    with pytest.raises(WrongPassword):
+        services.update_profile(user=world.staff_a, data={"email": "new@example.com"})
+    world.staff_a.refresh_from_db()
+    assert world.staff_a.email == "staff_a@example.com"

@@ -22,8 +22,8 @@ def five_a_minute(settings, monkeypatch):
     cache.clear()
 
 
-def wrong_login(client, **extra):
-    return client.post(LOGIN, {"username": "viewer1", "password": "wrong"}, format="json", **extra)
+def wrong_login(client, username="viewer1", **extra):
+    return client.post(LOGIN, {"username": username, "password": "wrong"}, format="json", **extra)
 
 
 def test_rotating_x_forwarded_for_does_not_bypass_the_login_throttle(world, anon, five_a_minute):
@@ -37,19 +37,19 @@ def test_rotating_x_forwarded_for_does_not_bypass_the_login_throttle(world, anon
 
 
 def test_another_peer_address_has_its_own_budget(world, anon, five_a_minute):
-    for _ in range(5):
-        wrong_login(anon)
-    assert wrong_login(anon).status_code == 429
-    assert wrong_login(anon, REMOTE_ADDR="192.0.2.77").status_code == 401
+    for i in range(5):
+        wrong_login(anon, f"user{i}")  # one username each: only the address's budget is spent
+    assert wrong_login(anon, "user5").status_code == 429
+    assert wrong_login(anon, "user6", REMOTE_ADDR="192.0.2.77").status_code == 401
 
 
 def test_behind_a_trusted_proxy_the_address_it_saw_is_the_client(world, anon, five_a_minute, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     # The proxy appends the address it saw; what the client wrote before it does not count.
     for i in range(5):
-        assert wrong_login(anon, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}, 198.51.100.1").status_code == 401
-    assert wrong_login(anon, HTTP_X_FORWARDED_FOR="10.0.0.99, 198.51.100.1").status_code == 429
-    assert wrong_login(anon, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 401
+        assert wrong_login(anon, f"user{i}", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}, 198.51.100.1").status_code == 401
+    assert wrong_login(anon, "user5", HTTP_X_FORWARDED_FOR="10.0.0.99, 198.51.100.1").status_code == 429
+    assert wrong_login(anon, "user6", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 401
 
 
 @pytest.mark.django_db(transaction=True)
@@ -69,7 +69,7 @@ def test_the_database_cache_table_exists_and_holds_the_throttle(settings, five_a
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM django_cache WHERE cache_key LIKE %s", ["%throttle_auth_%"])
-        assert cursor.fetchone()[0] == 1
+        assert cursor.fetchone()[0] == 2  # the address's counter and the username's
 
 
 # --- the admin login -------------------------------------------------------------------------------
@@ -126,3 +126,41 @@ def test_the_admin_login_still_works_under_the_limit(world, five_a_minute):
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(world.admin.pk)
     assert client.get(ADMIN_LOGIN).status_code in (200, 302)  # GETs are never throttled
+
+
+# --- per-username limits on the API (issue 24, item 4) ---------------------------------------------
+
+
+def test_guesses_at_one_username_from_many_addresses_are_capped(world, anon, five_a_minute):
+    statuses = [wrong_login(anon, REMOTE_ADDR=f"192.0.2.{i}").status_code for i in range(6)]
+    assert statuses == [401] * 5 + [429]
+    # Case and width variants are the same account, so the same budget.
+    response = anon.post(LOGIN, {"username": "ＶＩＥＷＥＲ1", "password": "wrong"}, format="json",
+                         REMOTE_ADDR="192.0.2.50")
+    assert response.status_code == 429
+    # Another account is not held back by it.
+    other = anon.post(LOGIN, {"username": "staff_a", "password": "wrong"}, format="json", REMOTE_ADDR="192.0.2.51")
+    assert other.status_code == 401
+
+
+def test_the_api_and_the_admin_login_share_one_username_budget(world, anon, five_a_minute):
+    for i in range(5):
+        assert wrong_login(anon, REMOTE_ADDR=f"192.0.2.{i}").status_code == 401
+    response = Client().post(ADMIN_LOGIN, {"username": "viewer1", "password": "wrong"}, REMOTE_ADDR="192.0.2.99")
+    assert response.status_code == 429
+
+
+def test_reset_requests_for_one_address_from_many_peers_are_capped(world, anon, five_a_minute):
+    reset = "/api/auth/password/reset/"
+    statuses = [anon.post(reset, {"email": "Viewer1@example.com"}, format="json",
+                          REMOTE_ADDR=f"192.0.2.{i}").status_code for i in range(6)]
+    assert statuses == [202] * 5 + [429]
+    # An unknown address is capped the same way (the throttle does not tell them apart).
+    statuses = [anon.post(reset, {"email": "nobody@example.com"}, format="json",
+                          REMOTE_ADDR=f"192.0.2.{i}").status_code for i in range(10, 16)]
+    assert statuses == [202] * 5 + [429]
+
+
+@pytest.mark.parametrize("body", [["username"], {"username": ["a"], "password": "x"}, {"username": {"a": 1}}])
+def test_a_login_body_of_the_wrong_shape_is_a_400_not_a_500(world, anon, five_a_minute, body):
+    assert anon.post(LOGIN, body, format="json").status_code == 400

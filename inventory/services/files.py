@@ -12,21 +12,26 @@ as bad rows; an apostrophe in front of one (`'=x`, as the exports write such a v
 off, so an exported file re-imports unchanged.
 """
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.audit import record_event
+from accounts.services.locks import share_lock_actor
 from core.db_router import replica_or_default
 from core.errors import PermissionDenied
+from core.identity import check_identifier, identity_key
 from core.spreadsheets import unneutralise
 from warehouses.models import Warehouse
 
 from .. import policies
-from ..errors import DuplicateSku, InsufficientStock, InvalidImport
+from ..errors import DuplicateSku, ImportBusy, InsufficientStock, InvalidImport
 from ..models import MAX_QUANTITY, Product, Stock, StockMovement
 from .csv_reading import MAX_BYTES, MAX_ROWS, InvalidFile, Row, RowError, read_rows
 from .stock import MAX_BALANCE, Kind, StockChange, apply_stock_changes
@@ -44,7 +49,13 @@ class _DryRun(Exception):
 
 
 def _in_savepoint(work, *, dry_run: bool):
-    """Run `work()` in a savepoint; roll it back (and still return its answer) on a dry run."""
+    """Run `work()` in a savepoint; roll it back (and still return its answer) on a dry run.
+
+    On PostgreSQL the import's transaction waits at most IMPORT_LOCK_TIMEOUT_MS for a row lock and runs
+    no statement longer than IMPORT_STATEMENT_TIMEOUT_MS (`SET LOCAL`: they end with the transaction);
+    either limit ends the work with ImportBusy (409 `conflict`), the savepoint rolled back.
+    """
+    _limit_lock_waits()
     result = None
     try:
         with transaction.atomic():
@@ -53,7 +64,25 @@ def _in_savepoint(work, *, dry_run: bool):
                 raise _DryRun
     except _DryRun:
         pass
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) in (_LOCK_NOT_AVAILABLE, _QUERY_CANCELED):
+            raise ImportBusy() from exc
+        raise
     return result
+
+
+_LOCK_NOT_AVAILABLE, _QUERY_CANCELED = "55P03", "57014"
+
+
+def _limit_lock_waits() -> None:
+    """`SET LOCAL lock_timeout` and `statement_timeout` for the rest of this transaction (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    lock_ms = int(getattr(settings, "IMPORT_LOCK_TIMEOUT_MS", 5000))
+    statement_ms = int(getattr(settings, "IMPORT_STATEMENT_TIMEOUT_MS", 60000))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                       [f"{lock_ms}ms", f"{statement_ms}ms"])
 
 
 # --- products --------------------------------------------------------------------------------------
@@ -63,10 +92,12 @@ def _in_savepoint(work, *, dry_run: bool):
 def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip: str | None = None) -> dict:
     """Create the file's new SKUs and update the existing ones (SKU case-insensitive); all rows or none.
 
-    Locks the existing products the file names (primary-key order). Raises PermissionDenied unless the
+    Locks the actor's user row (FOR SHARE, `share_lock_actor`), then the existing products the file
+    names (primary-key order; none on a dry run). Raises PermissionDenied unless the
     actor may edit products, InvalidFile listing every bad row, DuplicateSku if a concurrent import
     created one of the SKUs. Returns `{created, updated, unchanged, dry_run}`.
     """
+    share_lock_actor(actor)  # first lock: a dismissal waits for this import, or this import sees it
     if not policies.can_import_products(actor):
         raise PermissionDenied("Only an admin or a manager may import products.")
     columns, rows = read_rows(binary, required=("sku", "name"), optional=("description", "unit", "is_active"))
@@ -79,7 +110,12 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
                   "description": row.text("description", limit=_PRODUCT_LIMITS["description"]),
                   "unit": row.text("unit", limit=_PRODUCT_LIMITS["unit"]),
                   "is_active": row.boolean("is_active")}
-        key = (values["sku"] or "").lower()
+        if values["sku"]:
+            try:
+                check_identifier(values["sku"])  # the identity rule of every path (core.identity)
+            except ValidationError as exc:
+                row.fail("sku", " ".join(exc.messages))
+        key = identity_key(values["sku"])
         if values["sku"] and key in first_row_of:
             row.fail("sku", f"The SKU {values['sku']!r} is already on row {first_row_of[key]}.")
         elif values["sku"]:
@@ -90,12 +126,15 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
         raise InvalidFile(errors)
 
     def work():
-        existing = {product.sku.lower(): product for product in _by_lower(
-            Product.objects.select_for_update(), "sku", {values["sku"].lower() for values in parsed})}
+        keys = sorted({identity_key(values["sku"]) for values in parsed})
+        # A dry run writes nothing, so it locks nothing: it reads the committed products.
+        products = Product.objects.all() if dry_run else Product.objects.select_for_update()
+        existing = {product.sku_key: product for start in range(0, len(keys), 1000)
+                    for product in products.filter(sku_key__in=keys[start:start + 1000]).order_by("pk")}
         created, updated, unchanged = [], [], 0
         now = timezone.now()
         for values in parsed:
-            product = existing.get(values["sku"].lower())
+            product = existing.get(identity_key(values["sku"]))
             if product is None:
                 created.append(Product(sku=values["sku"], name=values["name"], description=values["description"] or "",
                                        unit=values["unit"] or "pcs",
@@ -106,7 +145,10 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
             if values["unit"] == "":
                 changes.pop("unit", None)  # a blank unit keeps the product's
             if values["sku"] != product.sku:
-                changes["sku"] = values["sku"]  # the file's spelling of the SKU wins
+                if _folded(values["sku"]) != _folded(product.sku):
+                    # Same identity only through the confusables skeleton: a look-alike, never a new spelling.
+                    raise DuplicateSku(f"The SKU {values['sku']!r} looks like the existing SKU {product.sku!r}.")
+                changes["sku"] = values["sku"]  # the file's spelling of the SKU wins (case, width)
             if not changes:
                 unchanged += 1
                 continue
@@ -114,6 +156,8 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
                 setattr(product, field, value)
             product.updated_at = now
             updated.append(product)
+        if dry_run:
+            return {"created": len(created), "updated": len(updated), "unchanged": unchanged}
         try:
             with transaction.atomic():
                 Product.objects.bulk_create(created, batch_size=1000)
@@ -138,20 +182,25 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
     """Assign (`assign`: add the quantity) or set (`set`: make on-hand equal it) stock from a file.
 
     All rows or none; one ledger movement per changed row through the stock door (`assign`, or `adjust`
-    with reason `count`), alerts as for any stock change. Locks: every stock row of the file, in
-    primary-key order. Raises PermissionDenied unless the actor manages some warehouse, InvalidFile
-    listing every bad row (unknown or foreign warehouses, unknown SKUs, bad quantities, repeated
-    rows, inactive objects that would change, rows that would go below what is reserved). Returns
-    `{changed, unchanged, dry_run}`.
+    with reason `count`), alerts as for any stock change. Locks: the actor's user row (FOR SHARE), then
+    every stock row of the file, in primary-key order (none on a dry run). Raises PermissionDenied
+    unless the actor is active and manages some warehouse, InvalidFile listing every bad row (unknown
+    or foreign warehouses, unknown SKUs, bad quantities, repeated rows, inactive objects that would
+    change, rows that would go below what is reserved). Returns `{changed, unchanged, dry_run}`.
     """
     if mode not in MODES:
         raise InvalidImport(f"mode must be one of {', '.join(MODES)}.")
+    share_lock_actor(actor)  # first lock: a dismissal waits for this import, or this import sees it
     if not policies.may_import_stock_somewhere(actor):
         raise PermissionDenied("Only an admin or a warehouse's manager may import stock.")
     _, rows = read_rows(binary, required=("warehouse_code", "sku", "quantity"), optional=("note",))
-    parsed, numbers, errors = _validate_stock_rows(actor, rows, mode=mode)
+    parsed, numbers, errors, changing = _validate_stock_rows(actor, rows, mode=mode)
     if errors:
         raise InvalidFile(errors)
+    if dry_run:
+        # Validated against the committed balances, without a lock (it writes nothing). A real run re-checks
+        # under the row locks, so a row that changed meanwhile can still make it a bad row.
+        return {"changed": changing, "unchanged": len(parsed) - changing, "dry_run": True}
     changes = [StockChange(product_id=product.pk, warehouse_id=warehouse.pk, note=note,
                            **({"delta": quantity} if mode == "assign" else {"target": quantity}))
                for warehouse, product, quantity, note in parsed]
@@ -174,12 +223,13 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
 
 
 def _validate_stock_rows(actor, rows, *, mode: str):
-    """Check every row; returns `([(warehouse, product, quantity, note)], [row number], [RowError])`."""
+    """Check every row against the committed balances (no locks); returns `([(warehouse, product, quantity,
+    note)], [row number], [RowError], how many rows would change)`."""
     warehouses = {w.code.lower(): w for w in _by_lower(Warehouse.objects.all(), "code", _cells(rows, "warehouse_code"))}
     products = {p.sku.lower(): p for p in _by_lower(Product.objects.all(), "sku", _cells(rows, "sku"))}
     current = _current_balances(warehouses.values(), products.values())
     errors: list[RowError] = []
-    parsed, numbers, first_row_of = [], [], {}
+    parsed, numbers, first_row_of, changing = [], [], {}, 0
     maximum = MAX_QUANTITY if mode == "assign" else MAX_BALANCE
     for number, cells in rows:
         row = Row(number, cells, errors)
@@ -208,12 +258,15 @@ def _validate_stock_rows(actor, rows, *, mode: str):
             row.fail("warehouse_code", f"Warehouse {warehouse.code} is inactive.")
         if changes and not product.is_active:
             row.fail("sku", f"Product {product.sku} is inactive.")
+        if mode == "assign" and on_hand + quantity > MAX_BALANCE:
+            row.fail("quantity", f"This would take the stock past {MAX_BALANCE} units.")
         if mode == "set" and quantity < reserved:
             row.fail("quantity", f"{reserved} units are reserved here; the quantity may not be below that.")
         if row.ok:
             parsed.append((warehouse, product, quantity, note))
             numbers.append(number)
-    return parsed, numbers, errors
+            changing += changes
+    return parsed, numbers, errors, changing
 
 
 def _cells(rows, field: str) -> set[str]:
@@ -221,6 +274,11 @@ def _cells(rows, field: str) -> set[str]:
     anything and PostgreSQL refuses it in a query: its row is reported by `Row.text`)."""
     return {unneutralise(cells[field].strip()).lower() for _, cells in rows
             if cells.get(field, "").strip() and "\x00" not in cells[field]}
+
+
+def _folded(text: str) -> str:
+    """NFKC + casefold, without the skeleton: spellings that differ only in case or width fold alike."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
 def _by_lower(queryset, field: str, keys: Iterable[str]) -> Iterator:

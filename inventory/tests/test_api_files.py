@@ -308,3 +308,28 @@ def test_stock_export_reimports_with_mode_set_as_a_no_op_at_10000_rows(make_clie
     response = post_file(make_client(world.admin), STOCKS_IMPORT, text, mode="set")
     assert response.data == {"changed": 0, "unchanged": 10_000, "dry_run": False}, response.data
     assert state() == before
+
+
+# --- formulas: full-width starts and stored apostrophes (issue 24, also seen) ----------------------------
+
+
+def test_full_width_formula_starts_are_neutralised_and_refused():
+    from core.spreadsheets import is_formula, neutralise
+
+    for value in ("＝1+1", "＋1", "－1", "＠SUM(A1)", "﹦1"):
+        assert is_formula(value), value
+        assert neutralise(value) == "'" + value
+
+
+def test_an_export_of_names_starting_with_an_apostrophe_reimports_unchanged(make_client, world):
+    ProductFactory(sku="Q-1", name="'=x", description="'plain")
+    ProductFactory(sku="Q-2", name="＝1+1", description="''=y")
+    text = exported(make_client(world.admin).get(PRODUCTS_EXPORT))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert ["Q-2", "'＝1+1", "'''=y", "pcs", "true"] in rows
+    before = state()
+    response = post_file(make_client(world.admin), PRODUCTS_IMPORT, text)
+    assert response.status_code == 200, response.data
+    assert response.data["updated"] == 0
+    assert state() == before
+    assert Product.objects.get(sku="Q-1").name == "'=x"

@@ -39,7 +39,8 @@ IMPORT_ERRORS = {
                                      "`row: null` for the whole file), a validation error (field map), or "
                                      "`bad_request` for a body over the upload limit"),
     403: OpenApiResponse(description="`permission_denied`"),
-    409: OpenApiResponse(description="`idempotency_key_reused`"),
+    409: OpenApiResponse(description="`idempotency_key_reused`, or `conflict` when the rows it changes stayed locked "
+                                     "longer than IMPORT_LOCK_TIMEOUT_MS (nothing written; try again)"),
 }
 
 

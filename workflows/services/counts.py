@@ -18,7 +18,6 @@ from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document
 from core.errors import InvalidState, PermissionDenied
-from inventory import locks
 from inventory.errors import InactiveObject
 from inventory.models import Product, Stock, StockMovement
 from inventory.services import Reference, StockChange, apply_stock_changes
@@ -52,8 +51,9 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
                ip: str | None = None) -> StockCount:
     """Open a count of `products` (default: every product with a stock row in the warehouse).
 
-    Each line's `expected` is the product's on-hand quantity now (a missing stock row is created at 0).
-    Locks nothing (the snapshot is one statement). Raises PermissionDenied unless the actor operates
+    Each line's `expected` is the product's on-hand quantity now; a product the warehouse has no stock
+    row for gets a line with `expected` 0 and no row (the stock door creates it if the count finds
+    units). Locks nothing (the snapshot is one statement). Raises PermissionDenied unless the actor operates
     the warehouse, InactiveObject for an inactive warehouse, DomainError `invalid` when there is
     nothing to count or too much.
     """
@@ -66,17 +66,17 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
                            .values_list("product_id", flat=True)[:MAX_COUNT_LINES + 1])
     else:
         product_ids = sorted({product.pk for product in products})
-        locks.ensure_stock_rows((product_id, warehouse.pk) for product_id in product_ids)
     if not product_ids:
         raise InvalidCount("There is nothing to count in this warehouse: name the products.")
     if len(product_ids) > MAX_COUNT_LINES:
         raise InvalidCount(f"A count holds at most {MAX_COUNT_LINES} products.")
     count = StockCount.objects.create(warehouse=warehouse, note=note or "", created_by=actor)
-    snapshot = Stock.objects.filter(warehouse=warehouse, product_id__in=product_ids).values_list(
-        "pk", "product_id", "quantity")
+    snapshot = {product_id: (stock_id, quantity) for stock_id, product_id, quantity in Stock.objects.filter(
+        warehouse=warehouse, product_id__in=product_ids).values_list("pk", "product_id", "quantity")}
     StockCountLine.objects.bulk_create([
-        StockCountLine(count=count, stock_id=stock_id, product_id=product_id, expected=quantity)
-        for stock_id, product_id, quantity in sorted(snapshot, key=lambda row: row[1])
+        StockCountLine(count=count, stock_id=snapshot.get(product_id, (None, 0))[0], product_id=product_id,
+                       expected=snapshot.get(product_id, (None, 0))[1])
+        for product_id in product_ids
     ])
     record_event(actor=actor, action="stock_count.open", target=count, ip=ip,
                  data={"warehouse": warehouse.pk, "lines": len(product_ids)})
@@ -99,8 +99,8 @@ def record_counts(*, actor, count_id: int, counts: dict[int, int], ip: str | Non
     if foreign:
         raise InvalidCount(f"Not lines of this count: {', '.join(map(str, foreign))}.", lines=foreign)
     for line_id, counted in counts.items():
-        lines[line_id].counted = counted
-    StockCountLine.objects.bulk_update(lines.values(), ["counted"])
+        lines[line_id].counted, lines[line_id].counted_by = counted, actor
+    StockCountLine.objects.bulk_update(lines.values(), ["counted", "counted_by"])
     record_event(actor=actor, action="stock_count.count", target=count, ip=ip,
                  data={"lines": {str(pk): counted for pk, counted in sorted(counts.items())}})
     return count
@@ -155,15 +155,16 @@ def decide_count(*, actor, count_id: int, decision: str, reason: str = "", ip: s
     """Approve (apply the found differences) or reject a submitted count.
 
     Locks: the count row, then (on approve) its stock rows in primary-key order. Raises NotFound,
-    PermissionDenied unless the actor is an admin or the warehouse's manager and did not submit it,
+    PermissionDenied unless the actor is an admin or the warehouse's manager and neither submitted it
+    nor recorded any of its lines' counted values (`policies.can_decide_count`),
     InvalidState unless submitted, InsufficientStock (nothing written, the count stays submitted),
     InvalidDecision (`invalid_decision`).
     """
     check_decision(decision)
     count = lock_document(StockCount, actor=actor, pk=count_id, state=_in([Status.SUBMITTED]),
                           allowed=policies.can_decide_count,
-                          denied="Only an admin or this warehouse's manager, other than its submitter, "
-                                 "may decide a count.")
+                          denied="Only an admin or this warehouse's manager, other than the people who "
+                                 "counted or submitted it, may decide a count.")
     data = {"reason": reason or ""}
     if decision == Decision.APPROVE:
         data["movements"] = _apply(count, actor=actor)

@@ -149,6 +149,39 @@ def test_the_submitter_cannot_approve_their_own_count(make_client, stocked):
     assert quantity(w) == 40
 
 
+def test_a_manager_who_recorded_lines_cannot_approve_a_count_someone_else_submitted(make_client, stocked):
+    w = stocked
+    count = StockCountFactory(warehouse=w.wh_a, actor=w.staff_a)
+    line = count.lines.get(product=w.product)
+    manager = make_client(w.manager_a)
+    response = manager.patch(url(count, "lines"), {"lines": [{"line": line.pk, "counted": 0}]}, format="json")
+    assert response.status_code == 200, response.data
+    other = count.lines.get(product=w.product2)
+    staff = make_client(w.staff_a)
+    staff.patch(url(count, "lines"), {"lines": [{"line": other.pk, "counted": 10}]}, format="json")
+    assert staff.post(url(count, "submit")).data["status"] == "submitted"
+
+    response = manager.post(url(count, "approve"), {"decision": "approve"}, format="json")
+
+    assert (response.status_code, response.data["code"]) == (403, "permission_denied")
+    assert quantity(w) == 50
+    count.refresh_from_db()
+    assert count.status == "submitted"
+    assert make_client(w.admin).post(url(count, "approve"), {"decision": "approve"}, format="json").status_code == 200
+    assert quantity(w) == 0
+
+
+def test_whose_numbers_were_all_recounted_by_someone_else_may_approve(make_client, stocked):
+    w = stocked
+    count = StockCountFactory(warehouse=w.wh_a, actor=w.staff_a)
+    count_lines(make_client(w.manager_a), count, {w.product.pk: 0, w.product2.pk: 0})
+    count_lines(make_client(w.staff_a), count, {w.product.pk: 49, w.product2.pk: 10})  # the numbers applied
+    make_client(w.staff_a).post(url(count, "submit"))
+    response = make_client(w.manager_a).post(url(count, "approve"), {"decision": "approve"}, format="json")
+    assert response.status_code == 200, response.data
+    assert quantity(w) == 49
+
+
 @pytest.mark.parametrize(("who", "expected"), [("staff_a", 403), ("manager_b", 404), ("staff_b", 404),
                                                ("viewer", 404)])
 def test_who_may_not_decide_a_count(make_client, stocked, who, expected):
@@ -257,6 +290,27 @@ def test_open_a_count_of_chosen_products(make_client, stocked):
     for products in ([new.pk, new.pk], [999_999], []):
         response = make_client(w.staff_a).post(LIST, {"warehouse": w.wh_a.pk, "products": products}, format="json")
         assert response.status_code == 400 and "products" in response.data
+
+
+def test_opening_a_count_creates_no_stock_rows_for_products_the_warehouse_never_held(make_client, stocked):
+    w = stocked
+    never = [ProductFactory() for _ in range(3)]
+    rows = Stock.objects.count()
+    staff = make_client(w.staff_a)
+    response = staff.post(LIST, {"warehouse": w.wh_a.pk, "products": [p.pk for p in never]}, format="json")
+    assert response.status_code == 201, response.data
+    assert [line["expected"] for line in response.data["lines"]] == [0, 0, 0]
+    assert Stock.objects.count() == rows  # nothing appears in the lists and exports
+    count = StockCount.objects.get(pk=response.data["id"])
+
+    # Found on the shelf: 4 of the first, none of the others; the row appears when units do.
+    count_lines(staff, count, {never[0].pk: 4, never[1].pk: 0, never[2].pk: 0})
+    staff.post(url(count, "submit"))
+    response = make_client(w.manager_a).post(url(count, "approve"), {"decision": "approve"}, format="json")
+    assert response.status_code == 200, response.data
+    assert quantity(w, never[0]) == 4
+    assert Stock.objects.count() == rows + 1
+    assert not Stock.objects.filter(product__in=never[1:]).exists()
 
 
 def test_opening_a_count_of_an_empty_warehouse_is_a_400(make_client, world):

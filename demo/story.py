@@ -6,7 +6,7 @@ real use would have left. The services stamp `timezone.now()`; each step runs wi
 its moment (`time_machine.travel`, the same library the tests use), in time order, so ledger ids and
 timestamps agree. Nothing is written behind the services' backs.
 
-The story (`HISTORY_DAYS` days ending yesterday, then this morning):
+The story (`HISTORY_DAYS` days ending yesterday, then the last hour before now):
 
 - day one: the admin assigns the opening stock, the managers set the low-stock thresholds;
 - every day: the viewer asks for goods (purchase requests) that the warehouse's staff approve (some they
@@ -18,11 +18,11 @@ The story (`HISTORY_DAYS` days ending yesterday, then this morning):
   and approved by the manager;
 - left open for the newcomer: purchase requests pending for each warehouse's staff or manager, an
   in-transit transfer request pending for the admin, an in-transit transfer shipped yesterday and
-  partly received this morning, active reservations, a submitted count awaiting the warehouse's
+  partly received within the hour, active reservations, a submitted count awaiting the warehouse's
   manager (not its submitter), and one open low-stock alert whose e-mail the worker sends.
 
 History never takes a shelf below its threshold (a delivery comes first), so the one open alert is
-today's. Deterministic for a given random seed and day.
+the scene's. Deterministic for a given random seed and moment.
 """
 
 import random
@@ -103,16 +103,16 @@ class Story:
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), tzinfo=self.tz)
 
-    def later_today(self, minutes_ago: int) -> datetime:
-        """A moment this morning: `minutes_ago` before now (the scene that leaves work open)."""
-        return self.now - timedelta(minutes=minutes_ago)
+    def ago(self, minutes: int) -> datetime:
+        """A moment `minutes` before now: the scene that leaves work open happens just before the newcomer comes."""
+        return self.now - timedelta(minutes=minutes)
 
     def add(self, at: datetime, act: Callable[[], None]) -> None:
         self.steps.append(_Step(at, len(self.steps), act))
 
     def play(self) -> int:
         for step in sorted(self.steps):
-            if step.at >= self.now:  # never write the future (a scene step earlier than its history)
+            if step.at >= self.now:  # never write the future: real use goes on from now
                 raise RuntimeError(f"demo step at {step.at} is not in the past")
             with time_machine.travel(step.at, tick=False):
                 step.act()
@@ -339,7 +339,7 @@ class Story:
         self.add(self.at(day, 17, 50), count)
         self.add(self.at(day + timedelta(days=1), 6, 45), approve)
 
-    # --- this morning: work left open for every role ----------------------------------------------------
+    # --- just now: work left open for every role -------------------------------------------------------
 
     def scene(self) -> None:
         cast, today = self.cast, self.today
@@ -348,25 +348,25 @@ class Story:
         self.transfer(requested=self.at(today - timedelta(days=2), 17, 0), source="NORTH", destination="EAST",
                       mode=TransferMode.IN_TRANSIT, by="manager.south",
                       lines=[("BOX-M", 40), ("TAPE-50", 24), ("GLOVE-L", 30)],
-                      ship=self.at(today - timedelta(days=1), 17, 30), receive=self.later_today(50), partial=True)
+                      ship=self.at(today - timedelta(days=1), 17, 30), receive=self.ago(50), partial=True)
         # Pending for the admin: SOUTH -> NORTH, asked by NORTH's manager.
-        self.transfer(requested=self.later_today(45), source="SOUTH", destination="NORTH",
+        self.transfer(requested=self.ago(45), source="SOUTH", destination="NORTH",
                       mode=TransferMode.IN_TRANSIT, by="manager.north",
                       lines=[("PALLET-EU", 20), ("WRAP-500", 12)], decide=False)
         # Pending purchase requests, one per warehouse, for its staff or manager to decide.
         for minutes, (code, sku, quantity) in zip((40, 38, 36), (("NORTH", "DRILL-18V", 3),
                                                                 ("SOUTH", "HELMET-W", 10),
                                                                 ("EAST", "LABEL-A6", 6)), strict=True):
-            self.add(self.later_today(minutes), self._ask(code, sku, quantity))
+            self.add(self.ago(minutes), self._ask(code, sku, quantity))
         # Active reservations, held for a few days.
         for minutes, (code, sku, quantity, days) in zip((34, 32, 30), (("NORTH", "BOLT-M8", 12, 3),
                                                                       ("SOUTH", "VEST-HV", 8, 5),
                                                                       ("EAST", "BOX-S", 25, 2)), strict=True):
-            self.add(self.later_today(minutes), self._reserve(code, products[sku], quantity, days))
+            self.add(self.ago(minutes), self._reserve(code, products[sku], quantity, days))
         # A count NORTH's staff submitted with differences: it waits for NORTH's manager (or the admin).
-        self.add(self.later_today(25), self._submitted_count())
+        self.add(self.ago(25), self._submitted_count())
         # The morning's big order takes EAST's CABLE-3G below its threshold: the alert opens, its e-mail is queued.
-        self.add(self.later_today(20), self._below_threshold("EAST", "CABLE-3G"))
+        self.add(self.ago(20), self._below_threshold("EAST", "CABLE-3G"))
 
     def _ask(self, code: str, sku: str, quantity: int):
         def ask():

@@ -209,7 +209,7 @@ class Command(BaseCommand):
         parser.add_argument("--movements", type=int, default=None, help="Bulk: number of ledger rows.")
         parser.add_argument("--days", type=int, default=HISTORY_DAYS,
                             help=f"Bulk: days of history, ending yesterday (default {HISTORY_DAYS}).")
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (bulk data and adjustments).")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (the demo story, or the bulk data).")
 
     def handle(self, *args, scale, warehouses, products, movements, days, seed, **options):
         rng = random.Random(seed)

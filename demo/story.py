@@ -10,9 +10,9 @@ The story (`HISTORY_DAYS` days ending yesterday, then the last hour before now):
 
 - day one: the admin assigns the opening stock, the managers set the low-stock thresholds;
 - every day: the viewer asks for goods (purchase requests) that the warehouse's staff approve (some they
-  reject), staff reserve units for orders and fulfil them, record deliveries (`receipt`) before a
-  shelf runs low, and now and then damage, loss or a found box; weekdays are busy, Saturdays quiet,
-  Sundays nearly closed;
+  reject), staff reserve units for orders and fulfil them, record the weekday supplier delivery of
+  their lowest shelf and any delivery a shelf needs before it runs low (`receipt`), and now and
+  then damage, loss or a found box; weekdays are busy, Saturdays quiet, Sundays nearly closed;
 - weekly a manager asks for a direct transfer that the admin approves; fortnightly an in-transit
   transfer is approved, shipped and received in full; one stock count is submitted with a difference
   and approved by the manager;
@@ -144,7 +144,7 @@ class Story:
         threshold = self.thresholds[(warehouse.pk, product.pk)]
         if self.free(warehouse, product) - out >= threshold + MARGIN:
             return
-        delivered = self.rng.randint(4, 8) * threshold + out + 50
+        delivered = self.rng.randint(2, 4) * threshold + out + 20
         stock_services.adjust_stock(actor=self.cast.staff(warehouse.code), warehouse=warehouse, product=product,
                                     delta=delivered, reason="receipt", note="supplier delivery (demo)")
 
@@ -182,6 +182,9 @@ class Story:
     def trading_day(self, day: date) -> None:
         rng = self.rng
         low, high = REQUESTS_PER_DAY[day.weekday()]
+        if day.weekday() < 5:  # the supplier's truck: each weekday one warehouse, in turn, restocks its lowest shelf
+            codes = list(self.cast.warehouses)
+            self.add(self.at(day, 7, 30), self._delivery(codes[day.toordinal() % len(codes)]))
         start, end = (self.at(day, t.hour) for t in OPENING_HOURS)
         span = int((end - start).total_seconds() // 60)
         for n, minute in enumerate(sorted(rng.sample(range(span - 120), rng.randint(low, high)))):
@@ -189,9 +192,9 @@ class Story:
             warehouse, product = self.pick()
             roll = 0 if n == 0 else rng.random()  # the day's first request is a sale, approved: no day is empty
             if roll < 0.60:
-                self.sale(at, warehouse, product, quantity=rng.randint(1, 12), reject=n > 0 and rng.random() < 0.1)
+                self.sale(at, warehouse, product, quantity=rng.randint(2, 20), reject=n > 0 and rng.random() < 0.1)
             elif roll < 0.85:
-                self.order(at, warehouse, product, quantity=rng.randint(2, 10), release=rng.random() < 0.15)
+                self.order(at, warehouse, product, quantity=rng.randint(3, 16), release=rng.random() < 0.15)
             else:
                 self.mishap(at, warehouse, product)
 
@@ -234,6 +237,19 @@ class Story:
 
         self.add(at, reserve)
         self.add(at + timedelta(hours=2), close)
+
+    def _delivery(self, code: str):
+        warehouse, staff = self.cast.warehouses[code], self.cast.staff(code)
+
+        def deliver():
+            rows = Stock.objects.filter(warehouse=warehouse).select_related("product").order_by("product_id")
+            lowest = sorted(rows, key=lambda row: row.quantity / self.thresholds[(warehouse.pk, row.product_id)])[:1]
+            for stock in lowest:
+                threshold = self.thresholds[(warehouse.pk, stock.product_id)]
+                stock_services.adjust_stock(actor=staff, warehouse=warehouse, product=stock.product,
+                                            delta=self.rng.randint(1, 3) * threshold, reason="receipt",
+                                            note="scheduled supplier delivery (demo)")
+        return deliver
 
     def mishap(self, at: datetime, warehouse: Warehouse, product: Product) -> None:
         """A delivery, a return, or a small loss found on the shelf."""

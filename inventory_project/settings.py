@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "workflows",
     "dashboards",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,11 +1,15 @@
-"""`python manage.py seed_demo`: a small, realistic data set to try the API; `--scale` for benchmarks.
+"""`python manage.py seed_demo`: a demo that shows the product; `--scale` for benchmarks.
 
-Without `--scale` everything goes through the services (assign, adjust, thresholds), so the ledger,
-alerts and audit trail are exactly what real use produces. Running it again changes nothing that
-exists already (users, warehouses, products and stock are only created when missing).
+Without `--scale` it creates the demo's accounts, warehouses and products when missing, then tells the
+demo story (`demo.story`): eight weeks of trade through the services (`inventory.services`,
+`workflows.services`) with the clock moved to each step, ending with work open for every role. The
+story is told once, on a database whose demo warehouses hold no stock yet; running the command again
+changes nothing. It lives in the top-layer app `demo` because the story needs `workflows`.
 
 With `--scale N` (or explicit `--warehouses/--products/--movements/--days`) it bulk-loads benchmark
-data: N x 1 000 000 movements over the last year (ending yesterday) on 20 warehouses x 5 000 products,
+data exactly as before the story existed: the demo accounts, warehouses and products, their opening
+stock through the services (`seed_small`, no story), then N x 1 000 000 movements over the last year
+(ending yesterday) on 20 warehouses x 5 000 products,
 shaped like trade (`_History`: busy weekdays, quiet weekends, a few hot products, larger warehouses
 busier, mostly small picks and fewer large deliveries). This is the ONE place that writes the ledger
 without `inventory.services`: for speed it builds the movements in memory with a correct
@@ -33,6 +37,8 @@ from accounts.models import Role, User
 from inventory import rollups, services
 from inventory.models import LowStockThreshold, Product, Stock, StockMovement
 from warehouses.models import Warehouse
+
+from ...story import Cast, Story, already_told
 
 USERS = [
     # username, password, role, warehouse code (staff) or managed warehouse codes (managers)
@@ -192,7 +198,7 @@ def _skip_row_triggers() -> bool:
 class Command(BaseCommand):
     """`seed_demo`: a small demo data set through the services, or bulk benchmark data (see the module docstring)."""
 
-    help = "Create a small demo data set (idempotent), or with --scale bulk benchmark data."
+    help = "Create the demo (eight weeks of history and open work; idempotent), or with --scale bulk benchmark data."
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", type=float, default=None,
@@ -203,27 +209,46 @@ class Command(BaseCommand):
         parser.add_argument("--movements", type=int, default=None, help="Bulk: number of ledger rows.")
         parser.add_argument("--days", type=int, default=HISTORY_DAYS,
                             help=f"Bulk: days of history, ending yesterday (default {HISTORY_DAYS}).")
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (bulk data and adjustments).")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (the demo story, or the bulk data).")
 
     def handle(self, *args, scale, warehouses, products, movements, days, seed, **options):
         rng = random.Random(seed)
+        if scale is None and not (warehouses or products or movements):
+            self.seed_story(rng)
+            return
         actors = self.seed_small(rng)
-        if scale is not None or warehouses or products or movements:
-            factor = 1.0 if scale is None else scale
-            if factor <= 0:
-                raise CommandError("--scale must be positive.")
-            counts = {
-                "warehouses": warehouses if warehouses is not None else 20,
-                "products": products if products is not None else 5_000,
-                "movements": movements if movements is not None else max(1, round(1_000_000 * factor)),
-            }
-            if min(counts.values()) < 1 or days < 1:
-                raise CommandError("--warehouses, --products, --movements and --days must be at least 1.")
-            self.seed_bulk(rng, actor=actors["admin"], days=days, **counts)
+        factor = 1.0 if scale is None else scale
+        if factor <= 0:
+            raise CommandError("--scale must be positive.")
+        counts = {
+            "warehouses": warehouses if warehouses is not None else 20,
+            "products": products if products is not None else 5_000,
+            "movements": movements if movements is not None else max(1, round(1_000_000 * factor)),
+        }
+        if min(counts.values()) < 1 or days < 1:
+            raise CommandError("--warehouses, --products, --movements and --days must be at least 1.")
+        self.seed_bulk(rng, actor=actors["admin"], days=days, **counts)
 
-    # --- the small, realistic set -----------------------------------------------------------------
+    # --- the demo ----------------------------------------------------------------------------------
 
-    def seed_small(self, rng: random.Random) -> dict[str, User]:
+    def seed_story(self, rng: random.Random) -> None:
+        began = monotonic()
+        users, warehouses, catalogue = self.seed_cast()
+        cast = Cast(users=users, warehouses=warehouses, products={product.sku: product for product in catalogue})
+        if already_told(cast):
+            self.stdout.write("demo stock exists already: nothing to add (delete db.sqlite3 for a fresh demo).")
+            return
+        with transaction.atomic():
+            steps = Story(cast, rng).tell()
+        self.stdout.write(self.style.SUCCESS(
+            f"demo ready in {monotonic() - began:.1f} s: {len(warehouses)} warehouses, {len(catalogue)} products, "
+            f"{steps} steps over eight weeks ({StockMovement.objects.count()} movements). "
+            "Log in as admin / admin12345; README.md (Demo) says who acts on what."))
+
+    # --- the small set under the benchmarks -------------------------------------------------------
+
+    def seed_cast(self) -> tuple[dict[str, User], dict[str, Warehouse], list[Product]]:
+        """The demo's accounts, warehouses and products, each created only when missing."""
         with transaction.atomic():
             warehouses = {}
             for code, name, address in WAREHOUSES:
@@ -249,7 +274,13 @@ class Command(BaseCommand):
             for sku, name, unit in PRODUCTS:
                 product, _ = Product.objects.get_or_create(sku=sku, defaults={"name": name, "unit": unit})
                 catalogue.append(product)
+            for warehouse in warehouses.values():  # their managers were set by a query
+                warehouse.refresh_from_db()
+        return users, warehouses, catalogue
 
+    def seed_small(self, rng: random.Random) -> dict[str, User]:
+        """The cast and an opening stock of every pair, dated now, through the services (under `--scale`)."""
+        users, warehouses, catalogue = self.seed_cast()
         admin = users["admin"]
         staff = {"NORTH": users["staff.north"], "SOUTH": users["staff.south"], "EAST": users["staff.east"]}
         created_rows = 0

@@ -2,7 +2,8 @@
 """Zero-setup developer commands; needs only Python 3.11+ (and git to get the code).
 
     python3 scripts/dev.py run     set up .venv, migrate, load demo data, run the server and the worker
-    python3 scripts/dev.py test    set up .venv and run the whole test suite (extra args go to pytest)
+    python3 scripts/dev.py test    set up .venv and run the whole test suite, one pytest-xdist worker per
+                                   core (extra args go to pytest; `-n 0` runs it in one process)
     python3 scripts/dev.py setup   only set up .venv with the development requirements (benchmarks)
 
 The database is SQLite unless DATABASE_URL is set (e.g. postgres://postgres@127.0.0.1:5432/inventory).
@@ -127,12 +128,22 @@ def run() -> int:
         worker.stop()
 
 
+def parallel(extra: list[str]) -> list[str]:
+    """pytest-xdist, one worker per core, unless the caller chose (`-n 0`, `-n 4`, `-p no:xdist`)."""
+    chosen = any(arg == "-n" or arg.startswith(("-n", "--numprocesses", "--dist")) or arg == "no:xdist"
+                 for arg in extra)
+    return [] if chosen else ["-n", "auto"]
+
+
 def test(extra: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
     development_environment()
     engine = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     print(f"running the test suite on {engine}", flush=True)
-    return subprocess.call([str(PY), "-m", "pytest", *extra], cwd=ROOT)
+    # pytest rewrites the asserts of ~400 modules (tests, conftests, plugins) in every process; let it keep
+    # them in __pycache__ (git-ignored) instead of redoing it each run, when the environment forbids that.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return subprocess.call([str(PY), "-m", "pytest", *parallel(extra), *extra], cwd=ROOT, env=env)
 
 
 def main() -> int:

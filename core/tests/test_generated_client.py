@@ -21,6 +21,8 @@ from warehouses.tests.factories import WarehouseFactory
 
 PACKAGE = "inventory_api_client"
 
+pytestmark = pytest.mark.heavy  # CI runs it once, on PostgreSQL
+
 
 @pytest.fixture(scope="module")
 def generated_client(tmp_path_factory):

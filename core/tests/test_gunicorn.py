@@ -8,9 +8,11 @@ import http.client
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,9 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database index of its own, flushed by the test
+
+# Subprocess servers on their own SQLite file, whatever the suite's database: CI runs them once.
+pytestmark = pytest.mark.heavy
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +93,9 @@ class Server:
         return self.log_path.read_text()
 
     def stop(self):
-        self.process.terminate()
+        # SIGINT: gunicorn's quick shutdown (SIGTERM waits for its workers' poll loops to notice, seconds
+        # per server); by now every request of the test has been answered.
+        self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -107,8 +114,11 @@ def serve(tmp_path):
         return server
 
     yield start
-    for server in servers:
-        server.stop()
+    stoppers = [threading.Thread(target=server.stop) for server in servers]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join()
 
 
 def test_gunicorn_with_the_config_answers_health_and_a_long_request_line(serve, database_url):

@@ -29,7 +29,7 @@ from warehouses.tests.factories import WarehouseFactory
 from workflows.models import PurchaseRequest
 from workflows.tests.factories import PurchaseRequestFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.heavy, pytest.mark.django_db(transaction=True)]
 
 N = 40
 CLIENTS = 8

@@ -23,6 +23,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 ROLES = ["anonymous", "viewer", "staff_a", "manager_a", "admin"]
 EXAMPLES_PER_OPERATION = 5
 
+pytestmark = pytest.mark.heavy  # CI runs it once, on PostgreSQL (README, "The suite's speed")
+
 
 def _load_schema():
     from inventory_project.wsgi import application
@@ -45,25 +47,17 @@ def _keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-def _as(role: str):
-    """The schemathesis test of every operation, called as `role` (one test per role)."""
-
-    @schema.parametrize()
-    @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    def test(case, world):
-        headers = {}
-        if role != "anonymous":
-            headers["Authorization"] = f"Bearer {RefreshToken.for_user(getattr(world, role)).access_token}"
-        response = case.call(headers=headers)
-        case.validate_response(response, checks=CHECKS, headers=headers)
-
-    test.__name__ = f"test_every_operation_answers_as_documented_to_{role}"
-    return test
-
-
-for _role in ROLES:
-    globals()[f"test_every_operation_answers_as_documented_to_{_role}"] = _as(_role)
+@pytest.mark.parametrize("role", ROLES)
+@schema.parametrize()
+@settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_every_operation_answers_as_documented(case, world, role):
+    """Every operation, called as each role (a parameter: schemathesis builds each operation's cases once)."""
+    headers = {}
+    if role != "anonymous":
+        headers["Authorization"] = f"Bearer {RefreshToken.for_user(getattr(world, role)).access_token}"
+    response = case.call(headers=headers)
+    case.validate_response(response, checks=CHECKS, headers=headers)
 
 
 def test_the_schema_generates_without_errors_or_warnings():

@@ -32,7 +32,7 @@ from inventory.services import assign_stock
 from inventory.tests.factories import ThresholdFactory
 from inventory.tests.test_alerts_worker import Mailbox
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.heavy, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 8  # = WEB_CONCURRENCY 2 × GUNICORN_THREADS 4: every thread gets used, so every thread holds a connection
 DOWNTIME = 2.0  # seconds the database refuses connections: longer than the worker's 1-second poll

@@ -144,3 +144,20 @@ def test_a_task_that_keeps_losing_its_connection_is_recorded_as_failed_after_thr
     assert runs["cut_always"] == 3 and row.worker_ids == ["w1"] * 3
     assert any("cut short by a lost database connection 3 times; recorded as failed" in record.getMessage()
                for record in caplog.records)
+
+
+@task()
+def say_hello() -> str:
+    logging.getLogger("core.tests.tasks").info("hello from a task")
+    return "hello"
+
+
+def test_every_log_line_of_a_task_carries_the_tasks_id(caplog):
+    from core.logs import RequestContext
+
+    result = say_hello.enqueue()
+    with caplog.at_level(logging.INFO, logger="core.tests.tasks"):
+        run_worker()
+    (record,) = [r for r in caplog.records if r.getMessage() == "hello from a task"]
+    RequestContext().filter(record)  # what the configured handler does to every record
+    assert record.request_id == f"task-{result.id}"

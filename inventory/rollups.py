@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from django.db import connection, connections, router, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django_tasks import task
 
-from core.scheduling import serialize_scheduling
+from core.scheduling import ensure_scheduled
 
 from .models import ClosedDay, ClosedProductDay, ClosedWarehouseDay, DailyFlow, StockMovement
 
@@ -247,19 +247,8 @@ def next_settle(now: datetime | None = None) -> datetime:
 
 
 def ensure_closing_scheduled(run_at: datetime) -> bool:
-    """Make sure a day-closing run is queued at or before `run_at` (at most one waits); True if it changed."""
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    with transaction.atomic():
-        serialize_scheduling(CLOSE_SCHEDULE_LOCK)
-        ready = DBTaskResult.objects.filter(task_path=CLOSE_TASK_PATH, status="READY")
-        now_marker = get_date_max()  # django-tasks-db's run_after of a task enqueued to run at once
-        if ready.filter(Q(run_after=now_marker) | Q(run_after__lte=run_at)).exists():
-            return False
-        if ready.filter(run_after__gt=run_at).exclude(run_after=now_marker).update(run_after=run_at):
-            return True
-        close_settled_days.using(run_after=run_at).enqueue()
-        return True
+    """Make sure a day-closing run is queued at or before `run_at` (at most one waits; `core.scheduling`)."""
+    return ensure_scheduled(close_settled_days, run_at=run_at, lock_key=CLOSE_SCHEDULE_LOCK)
 
 
 def schedule_closing(event=None) -> None:

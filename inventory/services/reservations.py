@@ -12,14 +12,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
 from accounts.audit import record_event
 from core.documents import lock_document
 from core.errors import PermissionDenied
-from core.scheduling import serialize_scheduling
+from core.scheduling import ensure_scheduled, serialize_scheduling
 from warehouses.models import Warehouse
 
 from .. import locks, policies
@@ -210,23 +209,8 @@ EXPIRY_SCHEDULE_LOCK = 0x1E5E_2A7E
 
 
 def ensure_expiry_scheduled(run_at: datetime) -> bool:
-    """Make sure an expiry run is queued at or before `run_at`; return True if the schedule changed.
-
-    A queued run that is later is moved to `run_at` rather than joined by a second one, so at most
-    one instance waits. Runs in the caller's transaction (a rollback drops it with the reservation).
-    """
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    with transaction.atomic():
-        serialize_scheduling(EXPIRY_SCHEDULE_LOCK)
-        ready = DBTaskResult.objects.filter(task_path=EXPIRY_TASK_PATH, status="READY")
-        now_marker = get_date_max()  # django-tasks-db's run_after of a task enqueued to run at once
-        if ready.filter(Q(run_after=now_marker) | Q(run_after__lte=run_at)).exists():
-            return False
-        if ready.filter(run_after__gt=run_at).exclude(run_after=now_marker).update(run_after=run_at):
-            return True
-        expire_reservations.using(run_after=run_at).enqueue()
-        return True
+    """Make sure an expiry run is queued at or before `run_at` (at most one waits; `core.scheduling`)."""
+    return ensure_scheduled(expire_reservations, run_at=run_at, lock_key=EXPIRY_SCHEDULE_LOCK)
 
 
 @task()

@@ -65,6 +65,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}", *args],
             cwd=BASE_DIR, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() can end the workers too, whatever happens
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -101,6 +102,10 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        try:  # a worker orphaned by a master that had to be killed must not outlive the test
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.log_file.close()
 
 

@@ -3,7 +3,9 @@
 import pytest
 
 from accounts.models import AuditEvent
+from accounts.tests.factories import UserFactory
 from inventory.models import Stock, StockMovement
+from warehouses.tests.factories import WarehouseFactory
 from workflows.models import TransferLine, TransferRequest
 
 from .conftest import put_stock
@@ -458,8 +460,13 @@ def test_a_receipt_on_a_transfer_not_in_transit_is_invalid_state_whatever_its_li
     assert state() == before
 
 
-def test_a_receipt_out_of_scope_is_still_a_404_before_the_state(approved, world, make_client):
+def test_scope_and_role_are_still_answered_before_the_state(approved, world, make_client):
     line = next(iter(_lines(approved).values()))
-    response = make_client(world.viewer).post(_url(approved, "receive"), {"lines": [
-        {"line": line.pk, "accepted": 0, "rejected": 0}]}, format="json")
-    assert response.status_code in (403, 404)
+    body = {"lines": [{"line": line.pk, "accepted": 0, "rejected": 0}]}
+    outsider = UserFactory(staff=True, warehouse=WarehouseFactory(code="C"))
+    before = state()
+    for user, status, code in ((outsider, 404, "not_found"), (world.staff_a, 403, "permission_denied"),
+                               (world.viewer, 404, "not_found")):
+        response = make_client(user).post(_url(approved, "receive"), body, format="json")
+        assert (response.status_code, response.json()["code"]) == (status, code), (user.username, response.content)
+    assert state() == before

@@ -119,6 +119,8 @@ class IdentityKeysMixin:
     """
 
     IDENTITY_KEYS: dict[str, str] = {}
+    # Fields a key is unique together with (a lot's code is unique per product): `clean()` compares within them.
+    IDENTITY_UNIQUE_WITH: tuple[str, ...] = ()
 
     def fill_identity_keys(self) -> None:
         for key_field, source in self.IDENTITY_KEYS.items():
@@ -144,7 +146,10 @@ class IdentityKeysMixin:
         errors = {}
         for key_field, source in self.IDENTITY_KEYS.items():
             key = getattr(self, key_field)
-            if key and type(self)._default_manager.filter(**{key_field: key}).exclude(pk=self.pk).exists():
+            scope = {f"{field}_id" if self._meta.get_field(field).is_relation else field:
+                     getattr(self, f"{field}_id" if self._meta.get_field(field).is_relation else field)
+                     for field in self.IDENTITY_UNIQUE_WITH}
+            if key and type(self)._default_manager.filter(**{key_field: key}, **scope).exclude(pk=self.pk).exists():
                 label = self._meta.get_field(source).verbose_name
                 errors[source] = f"Another {self._meta.verbose_name} has this {label} (ignoring case and width)."
         if errors:

@@ -17,6 +17,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "unit", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["sku", "name"]
+    readonly_fields = ["tracking"]  # switched through the API's rule (no units anywhere), not here
     actions = None
 
     def has_add_permission(self, request):

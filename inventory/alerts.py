@@ -32,11 +32,14 @@ def open_or_resolve_alerts(event: StockChanged) -> list[LowStockAlert]:
     Runs in the stock operation's transaction with its rows locked; an alert it opens enqueues its
     e-mail in that same transaction. Returns the alerts it opened.
     """
-    if len(event.rows) == 1:
-        (stock, previous), = event.rows
+    rows = [(row.stock, row.quantity_before) for row in event.rows if row.quantity_changed]
+    if not rows:
+        return []
+    if len(rows) == 1:
+        (stock, previous), = rows
         opened = settle_row(stock=stock, previous_quantity=previous)
         return [opened] if opened else []
-    return settle_rows(list(event.rows))
+    return settle_rows(rows)
 
 
 def settle_row(*, stock, previous_quantity: int) -> LowStockAlert | None:

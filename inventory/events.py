@@ -7,12 +7,28 @@ from core.events import Event
 
 
 @dataclass(frozen=True)
-class StockChanged(Event):
-    """An operation changed the quantity of stock rows it holds locked.
+class RowChange:
+    """One stock row an operation changed: the locked row (numbers after), its numbers before, its movements."""
 
-    `rows`: `(stock, quantity before the operation)` per changed row, in the order written; a row may
-    appear more than once in a batch (its first entry carries the quantity before the batch). The
-    subscribers run under those row locks, in the operation's transaction.
+    stock: object
+    quantity_before: int
+    reserved_before: int
+    incoming_before: int
+    movements: tuple = ()
+
+    @property
+    def quantity_changed(self) -> bool:
+        return self.stock.quantity != self.quantity_before
+
+
+@dataclass(frozen=True)
+class StockChanged(Event):
+    """One door operation changed the `quantity`, `reserved` or `incoming` of stock rows it holds locked.
+
+    `rows`: each changed row once, in the order first touched, with its numbers before the operation
+    and the ledger rows the operation wrote on it (in order; none for a change of `reserved` or
+    `incoming` alone). Emitted at the end of the operation (`inventory.services.stock.stock_operation`);
+    the subscribers run under those row locks, in the operation's transaction.
     """
 
-    rows: tuple[tuple[object, int], ...]
+    rows: tuple[RowChange, ...]

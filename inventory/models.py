@@ -27,6 +27,14 @@ class Product(IdentityKeysMixin, models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=32, default="pcs")
+
+    class Tracking(models.TextChoices):
+        NONE = "none", "None"
+        LOT = "lot", "Lot"
+
+    # "lot": every unit in stock belongs to a lot (SPEC §14); switched only while the product has no units.
+    tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE,
+                                db_default=Tracking.NONE)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -69,6 +77,9 @@ class Stock(models.Model):
     reserved = models.BigIntegerField(default=0, db_default=0, editable=False)
     # Shipped to this warehouse and not yet received (filled by in-transit transfers).
     incoming = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # Raised by 1 under the row lock by the stock door at every change of quantity, reserved or incoming
+    # (and of `expired`): a consumer of `stock.changed` keeps the highest it has seen.
+    version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = StockQuerySet.as_manager()
@@ -121,6 +132,7 @@ class StockMovement(models.Model):
         RETURN = "return", "Return"
         RECEIPT = "receipt", "Receipt"
         CORRECTION = "correction", "Correction"
+        EXPIRED = "expired", "Expired"
 
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements")
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
@@ -135,6 +147,8 @@ class StockMovement(models.Model):
     reference_id = models.BigIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=32, blank=True)
     note = models.TextField(blank=True, max_length=1000)
+    # The lot this movement took from or put into: set exactly for products that are lot-tracked (SPEC §14).
+    lot = models.ForeignKey("inventory.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="movements")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The inserting transaction's id, set by the database (never by Python) and, like every column
     # here, written once: the change feed's commit-aware position is (txid, id). See inventory/feed.py.
@@ -154,6 +168,7 @@ class StockMovement(models.Model):
             models.Index(fields=["stock", "id"], name="movement_stock_id"),
             models.Index(fields=["reference_type", "reference_id"], name="movement_reference"),
             models.Index(fields=["txid", "id"], name="movement_feed_position"),
+            models.Index(fields=["lot", "id"], condition=models.Q(lot__isnull=False), name="movement_lot"),
             # The warehouse dashboard's staff activity counts adjustments per actor in a window: a
             # partial index holds only those (a few per cent of the ledger).
             models.Index(fields=["warehouse", "created_at", "actor"], condition=models.Q(kind="adjust"),
@@ -404,3 +419,6 @@ class ClosedWarehouseDay(models.Model):
 
     def __str__(self):
         return f"{self.warehouse_id} on {self.day}: +{self.inflow} -{self.outflow}"
+
+
+from .lots import Lot, StockLot  # noqa: E402, F401  (the lot models live beside their rules; re-exported)

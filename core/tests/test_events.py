@@ -36,6 +36,7 @@ def test_subscribers_run_in_registration_order_inside_the_transaction(pinged_sub
     assert seen == [("first", 7, True), ("second", 7, True)]
 
 
+@pytest.mark.django_db(transaction=True)  # no test-wide atomic block (nor the shared world's) is open
 def test_an_event_outside_a_transaction_is_refused(pinged_subscribers):
     with pytest.raises(RuntimeError, match="inside the transaction"):
         events.emit(Pinged(n=1))
@@ -81,3 +82,44 @@ def test_docs_list_every_subscription():
         assert f"`{event_type}`" in text, f"docs/ARCHITECTURE.md does not list {event_type}"
         for subscriber in subscribers:
             assert f"`{subscriber}`" in text, f"docs/ARCHITECTURE.md does not list {subscriber}"
+
+
+@pytest.fixture
+def stock_events(monkeypatch):
+    seen: list[StockChanged] = []
+    monkeypatch.setitem(events._subscribers, StockChanged, [*events._subscribers[StockChanged], seen.append])
+    return seen
+
+
+def _numbers(event: StockChanged):
+    return [(row.stock.warehouse_id, row.quantity_before, row.stock.quantity, row.reserved_before, row.stock.reserved,
+             row.incoming_before, row.stock.incoming, len(row.movements)) for row in event.rows]
+
+
+@pytest.mark.django_db
+def test_one_event_per_operation_lists_each_changed_row_once_and_raises_its_version(world, stock_events):
+    from inventory.services import Reference, move_stock_lines, reserve_stock
+
+    stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+    assert [_numbers(e) for e in stock_events] == [[(world.wh_a.pk, 0, 10, 0, 0, 0, 0, 1)]]
+    assert stock.version == 1
+    reserve_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=3)
+    assert _numbers(stock_events[-1]) == [(world.wh_a.pk, 10, 10, 0, 3, 0, 0, 0)]
+    move_stock_lines(actor=world.admin, source=world.wh_a, destination=world.wh_b,
+                     lines=[(world.product, 2)],
+                     reference=Reference("transfer_request", 1))
+    assert len(stock_events) == 3
+    assert sorted(_numbers(stock_events[-1])) == sorted([(world.wh_a.pk, 10, 8, 3, 3, 0, 0, 1),
+                                                         (world.wh_b.pk, 0, 2, 0, 0, 0, 0, 1)])
+    stock.refresh_from_db()
+    assert stock.version == 3
+
+
+@pytest.mark.django_db
+def test_a_refused_operation_announces_nothing(world, stock_events):
+    from inventory.errors import InsufficientStock
+
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=1)
+    with pytest.raises(InsufficientStock):
+        adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=-2, reason="damage")
+    assert len(stock_events) == 1

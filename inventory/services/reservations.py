@@ -31,6 +31,7 @@ from .stock import (
     expire_reservation,
     hold,
     lock_row_expiring_holds,
+    stock_operation,
     take_reserved,
     unhold,
 )
@@ -56,6 +57,7 @@ def check_expires_at(expires_at: datetime | None, *, now: datetime) -> None:
 
 
 @transaction.atomic
+@stock_operation()
 def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int,
                   expires_at: datetime | None = None, reference: str = "", note: str = "",
                   ip: str | None = None) -> Reservation:
@@ -120,6 +122,7 @@ def _lock_stock_of(reservation: Reservation, *, now: datetime) -> Stock:
 
 
 @transaction.atomic
+@stock_operation()
 def release_reservation(*, actor, reservation_id: int, ip: str | None = None) -> Reservation:
     """Give a reservation's units back: active → `released`, `reserved` shrinks.
 
@@ -140,6 +143,7 @@ def release_reservation(*, actor, reservation_id: int, ip: str | None = None) ->
 
 
 @transaction.atomic
+@stock_operation()
 def fulfil_reservation(*, actor, reservation_id: int, quantity: int | None = None,
                        ip: str | None = None) -> Reservation:
     """Take a reservation's units out of the warehouse (one `fulfil` movement); release any remainder.

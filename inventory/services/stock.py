@@ -5,10 +5,15 @@ function here runs in one transaction, checks the actor against `inventory.polic
 (the actor operates every warehouse whose quantity it changes; assigning asks the stricter
 `can_assign_stock`), locks the stock rows it touches through `inventory.locks` (primary-key order),
 checks everything before it writes, and writes each new balance together with its ledger row
-(`StockMovement`, with `quantity_after`) and its day's roll-up (`inventory.rollups`). After the write
-it announces `inventory.events.StockChanged` through the event seam (`core.events`); what reacts
-(low-stock alerts today) subscribes from above and runs in the same transaction, under the row lock.
-The door imports nothing that reacts to it.
+(`StockMovement`, with `quantity_after`) and its day's roll-up (`inventory.rollups`). Every save of a
+row's `quantity`, `reserved` or `incoming` raises its `version` by 1, under the lock.
+
+Each operation runs inside `stock_operation()` (nested ones join the outermost): it notes every row it
+touches, with its numbers before, and the movements written on it; at its end, still inside the
+transaction, the outermost announces ONE `inventory.events.StockChanged` through the event seam
+(`core.events`) listing each changed row once. What reacts (low-stock alerts, replenishment, webhooks)
+subscribes from above and runs in the same transaction, under the row locks. The door imports nothing
+that reacts to it.
 
 It is also the only writer of `Stock.reserved`, and it owns the availability rule
 (`require_available`): after any operation `quantity >= reserved`, so an operation that takes units
@@ -21,7 +26,9 @@ receive, write-off) on these primitives (`write_change`, `require_stock_change`,
 together they are the door.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +42,7 @@ from warehouses.models import Warehouse
 
 from .. import locks, policies, rollups
 from ..errors import InactiveObject, InsufficientStock, InvalidQuantity, InvalidReason, StaleQuantity
-from ..events import StockChanged
+from ..events import RowChange, StockChanged
 from ..models import MAX_QUANTITY, Product, Reservation, Stock, StockMovement
 
 # No balance may grow beyond this (far below the 64-bit limit of the column).
@@ -50,6 +57,64 @@ class Reference:
 
     type: str
     id: int
+
+
+class Operation:
+    """The rows one door operation touched: per row, the locked object, its numbers before, its movements."""
+
+    def __init__(self):
+        self._rows: dict[int, tuple[Stock, int, int, int, list[StockMovement]]] = {}
+
+    def touch(self, stock: Stock) -> None:
+        """Note a locked row before the operation changes its numbers (the first call keeps the "before")."""
+        entry = self._rows.get(stock.pk)
+        if entry is None:
+            self._rows[stock.pk] = (stock, stock.quantity, stock.reserved, stock.incoming, [])
+        elif entry[0] is not stock:
+            self._rows[stock.pk] = (stock, *entry[1:])
+
+    def wrote(self, stock: Stock, movement: StockMovement) -> None:
+        self._rows[stock.pk][4].append(movement)
+
+    def changes(self) -> tuple[RowChange, ...]:
+        return tuple(
+            RowChange(stock=stock, quantity_before=quantity, reserved_before=reserved, incoming_before=incoming,
+                      movements=tuple(movements))
+            for stock, quantity, reserved, incoming, movements in self._rows.values()
+            if movements or (stock.quantity, stock.reserved, stock.incoming) != (quantity, reserved, incoming)
+        )
+
+
+_current: ContextVar[Operation | None] = ContextVar("stock_operation", default=None)
+
+
+@contextmanager
+def stock_operation() -> Iterator[Operation]:
+    """Open (or join) the current door operation; the outermost one announces `StockChanged` at its end.
+
+    Use inside the operation's transaction. On an exception nothing is announced (the transaction rolls
+    back). A workflow action that calls several door functions may wrap them in one operation, so its
+    subscribers see each row once.
+    """
+    current = _current.get()
+    if current is not None:
+        yield current
+        return
+    operation = Operation()
+    token = _current.set(operation)
+    try:
+        yield operation
+    finally:
+        _current.reset(token)
+    changes = operation.changes()
+    if changes:
+        emit(StockChanged(rows=changes))
+
+
+def save_buckets(stock: Stock, *fields: str) -> None:
+    """Save a locked row's changed buckets (`quantity`, `reserved`, `incoming`) and raise its `version`."""
+    stock.version += 1
+    stock.save(update_fields=[*fields, "version", "updated_at"])
 
 
 def check_quantity(quantity: int, *, allow_negative: bool = False) -> None:
@@ -83,31 +148,39 @@ def require_available(stock: Stock, *, requested: int, release: int = 0) -> None
 
 
 def write_change(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
-                 reference: Reference | None = None, release: int = 0, announce: bool = True) -> StockMovement:
+                 reference: Reference | None = None, release: int = 0) -> StockMovement:
     """Write one locked row's new balance, its ledger row and its day's roll-up. The caller holds the row lock.
 
-    `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold).
-    `announce=False`: the caller emits `StockChanged` for its rows itself, in the same transaction
-    (a batch announces all its rows in one event, so subscribers read them in one query).
+    `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold). Part of
+    the current door operation (`stock_operation`), which announces the row when it ends.
     """
     if not 0 <= release <= stock.reserved:
         raise ValueError(f"cannot release {release} of {stock.reserved} reserved units")
     if change < 0:
         require_available(stock, requested=-change, release=release)
-    previous = stock.quantity
-    new_quantity = previous + change
+    new_quantity = stock.quantity + change
     if new_quantity > MAX_BALANCE:
         raise InvalidQuantity(f"The resulting quantity would exceed {MAX_BALANCE}.")
-    stock.quantity = new_quantity
-    stock.reserved -= release
-    stock.save(update_fields=["quantity", "reserved", "updated_at"])
+    with stock_operation() as operation:
+        operation.touch(stock)
+        stock.quantity = new_quantity
+        stock.reserved -= release
+        save_buckets(stock, "quantity", "reserved")
+        movement = _record_movement(stock, change=change, kind=kind, actor=actor, reason=reason, note=note,
+                                    reference=reference)
+        operation.wrote(stock, movement)
+    return movement
+
+
+def _record_movement(stock: Stock, *, change: int, kind: str, actor, reason: str, note: str,
+                     reference: Reference | None) -> StockMovement:
     movement = StockMovement.objects.create(
         stock=stock,
         warehouse_id=stock.warehouse_id,
         product_id=stock.product_id,
         kind=kind,
         quantity_change=change,
-        quantity_after=new_quantity,
+        quantity_after=stock.quantity,
         actor=actor,
         reference_type=reference.type if reference else None,
         reference_id=reference.id if reference else None,
@@ -115,24 +188,26 @@ def write_change(stock: Stock, *, change: int, kind: str, actor, reason: str = "
         note=note or "",
     )
     rollups.record(movement)
-    if announce:
-        emit(StockChanged(rows=((stock, previous),)))
     return movement
 
 
 def hold(stock: Stock, *, quantity: int) -> None:
     """Promise `quantity` units of a locked row (`reserved` grows). Raises InsufficientStock, nothing written."""
     require_available(stock, requested=quantity)
-    stock.reserved += quantity
-    stock.save(update_fields=["reserved", "updated_at"])
+    with stock_operation() as operation:
+        operation.touch(stock)
+        stock.reserved += quantity
+        save_buckets(stock, "reserved")
 
 
 def unhold(stock: Stock, *, quantity: int) -> None:
     """Give back `quantity` promised units of a locked row (`reserved` shrinks)."""
     if not 0 < quantity <= stock.reserved:
         raise ValueError(f"cannot release {quantity} of {stock.reserved} reserved units")
-    stock.reserved -= quantity
-    stock.save(update_fields=["reserved", "updated_at"])
+    with stock_operation() as operation:
+        operation.touch(stock)
+        stock.reserved -= quantity
+        save_buckets(stock, "reserved")
 
 
 def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: Reference,
@@ -144,13 +219,14 @@ def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: R
 
 def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime) -> None:
     """Close one due reservation as `expired` and give its units back. Both rows are locked by the caller."""
-    unhold(stock, quantity=reservation.quantity)
-    reservation.status = Reservation.Status.EXPIRED
-    reservation.closed_at = now
-    reservation.save(update_fields=["status", "closed_at"])
-    record_event(actor=None, action="reservation.expire", target=reservation,
-                 data={"stock": stock.pk, "quantity": reservation.quantity,
-                       "expires_at": reservation.expires_at.isoformat(), "reserved_after": stock.reserved})
+    with stock_operation():
+        unhold(stock, quantity=reservation.quantity)
+        reservation.status = Reservation.Status.EXPIRED
+        reservation.closed_at = now
+        reservation.save(update_fields=["status", "closed_at"])
+        record_event(actor=None, action="reservation.expire", target=reservation,
+                     data={"stock": stock.pk, "quantity": reservation.quantity,
+                           "expires_at": reservation.expires_at.isoformat(), "reserved_after": stock.reserved})
 
 
 def expire_due_of(rows: Iterable[Stock], *, now: datetime, held: dict[int, int] | None = None) -> int:
@@ -216,6 +292,7 @@ def require_stock_change(actor, *warehouses: Warehouse) -> None:
 
 
 @transaction.atomic
+@stock_operation()
 def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int, note: str = "",
                  ip: str | None = None) -> Stock:
     """Add `quantity` units (an `assign` movement), creating the stock row if needed.
@@ -235,6 +312,7 @@ def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
 
 
 @transaction.atomic
+@stock_operation()
 def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, reason: str,
                  note: str = "", expected_quantity: int | None = None, ip: str | None = None) -> Stock:
     """Change a balance by `delta` (an `adjust` movement: count, damage, loss, found, return, receipt, correction).
@@ -277,7 +355,7 @@ def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
     (two statements fewer), for a caller whose atomic block lets every error of this call propagate out
     of it; an error caught inside the caller's block would leave that block unusable.
     """
-    with transaction.atomic(savepoint=savepoint):
+    with transaction.atomic(savepoint=savepoint), stock_operation():
         check_quantity(quantity)
         require_stock_change(actor, warehouse)
         check_active(warehouses=[warehouse], product=product)
@@ -299,6 +377,7 @@ class StockChange:
 
 
 @transaction.atomic
+@stock_operation()
 def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason: str = "",
                         reference: Reference | None = None) -> list[StockMovement | None]:
     """Apply a batch of stock changes (a count, an import): all lines or none, one movement per changed line.
@@ -333,15 +412,12 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
         error = InsufficientStock(available=available, requested=requested, product=keys[index][0])
         error.shortfalls = [index for index, _, _ in shortfalls]
         raise error
-    movements, changed = [], []
+    movements = []
     for key, change, delta in zip(keys, changes, deltas, strict=True):
         if not delta:
             movements.append(None)
             continue
-        changed.append((rows[key], rows[key].quantity))
         movements.append(write_change(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
-                                      reference=reference, announce=False))
-    # One event for the whole batch: a subscriber reads every row's threshold in one query, not one per row.
-    if changed:
-        emit(StockChanged(rows=tuple(changed)))
+                                      reference=reference))
+    # The operation announces the whole batch in one event: a subscriber reads every row in one query.
     return movements

@@ -26,6 +26,8 @@ from .stock import (
     lock_rows_expiring_holds,
     require_available,
     require_stock_change,
+    save_buckets,
+    stock_operation,
     unhold,
     write_change,
 )
@@ -81,11 +83,14 @@ def _shift_incoming(stock: Stock, delta: int) -> None:
     """Raise or lower a locked row's `incoming` (units on their way to it). Never below zero."""
     if stock.incoming + delta < 0:
         raise ValueError(f"cannot take {-delta} of {stock.incoming} incoming units")
-    stock.incoming += delta
-    stock.save(update_fields=["incoming", "updated_at"])
+    with stock_operation() as operation:
+        operation.touch(stock)
+        stock.incoming += delta
+        save_buckets(stock, "incoming")
 
 
 @transaction.atomic
+@stock_operation()
 def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines: list[Line],
                      reference: Reference, note: str = "") -> list[StockMovement]:
     """Move every line from `source` to `destination` at once: a `transfer_out` and a `transfer_in` per line.
@@ -120,6 +125,7 @@ def move_stock_lines(*, actor, source: Warehouse, destination: Warehouse, lines:
 
 
 @transaction.atomic
+@stock_operation()
 def hold_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
     """Reserve every line at `source` for an approved in-transit transfer (`reserved` grows); all or none.
 
@@ -139,6 +145,7 @@ def hold_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
 
 
 @transaction.atomic
+@stock_operation()
 def release_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
     """Give back the units an approved, unshipped in-transit transfer holds at `source` (`reserved` shrinks).
 
@@ -153,6 +160,7 @@ def release_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> No
 
 
 @transaction.atomic
+@stock_operation()
 def ship_transfer_lines(*, actor, source: Warehouse, destination: Warehouse, lines: list[Line],
                         reference: Reference, note: str = "") -> list[StockMovement]:
     """Ship every line in full: the units leave `source` and are on their way to `destination`.
@@ -178,6 +186,7 @@ def ship_transfer_lines(*, actor, source: Warehouse, destination: Warehouse, lin
 
 
 @transaction.atomic
+@stock_operation()
 def receive_transfer_lines(*, actor, destination: Warehouse, lines: list[tuple[Product, int, int]],
                            reference: Reference, note: str = "") -> list[StockMovement]:
     """Receive `(product, accepted, rejected)` units at `destination`: all of them leave `incoming`.
@@ -199,6 +208,7 @@ def receive_transfer_lines(*, actor, destination: Warehouse, lines: list[tuple[P
 
 
 @transaction.atomic
+@stock_operation()
 def write_off_in_transit(*, actor, destination: Warehouse, lines: list[Line]) -> None:
     """Write units that will never arrive off `destination`'s `incoming` (lost in transit; no ledger row).
 

@@ -14,9 +14,11 @@ by `FEFO_ORDER` (`expires_on` nulls last, then the lot's `created_at`, then its 
 """
 
 import datetime
+from collections.abc import Iterable
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.roles import is_active
@@ -100,3 +102,22 @@ class StockLot(models.Model):
 
     def __str__(self):
         return f"lot {self.lot_id} in stock {self.stock_id}: {self.quantity}"
+
+
+def expired_units(stock_ids: Iterable[int], *, on: datetime.date | None = None) -> dict[int, int]:
+    """Units of expired lots on hand, per stock row id (rows holding none are absent: 0). One query.
+
+    A product that is not lot-tracked has no lot balance above 0 (the tracking switch needs an empty
+    product), so its rows read 0.
+    """
+    return dict(
+        StockLot.objects.filter(stock_id__in=list(stock_ids), quantity__gt=0).filter(expired_q("lot__", on=on))
+        .values("stock_id").annotate(units=Sum("quantity")).values_list("stock_id", "units").order_by()
+    )
+
+
+def expired_expression(stock_ref: str = "pk", *, on: datetime.date | None = None):
+    """An annotation: units of expired lots on hand in the stock row `OuterRef(stock_ref)` (0 when none)."""
+    units = (StockLot.objects.filter(stock_id=OuterRef(stock_ref), quantity__gt=0).filter(expired_q("lot__", on=on))
+             .values("stock_id").annotate(units=Sum("quantity")).values("units").order_by())
+    return Coalesce(Subquery(units[:1]), Value(0), output_field=models.BigIntegerField())

@@ -32,3 +32,20 @@ class StockChanged(Event):
     """
 
     rows: tuple[RowChange, ...]
+
+
+@dataclass(frozen=True)
+class AlertChanged(Event):
+    """An alert opened or resolved (`action`: "opened" | "resolved"); emitted in the transaction that did it."""
+
+    alert: object
+    action: str
+
+
+@dataclass(frozen=True)
+class ReservationChanged(Event):
+    """A reservation was created, released, fulfilled or expired (`action`: "created" | "released" |
+    "fulfilled" | "expired"); emitted in that transaction, after the reservation row is saved."""
+
+    reservation: object
+    action: str

@@ -54,11 +54,13 @@ def decide_purchase_request(*, actor, request_id: int, decision: str, reason: st
     data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
     if decision == Decision.APPROVE:
         # No savepoint: every error of the deduction propagates out of this atomic block (nothing is caught).
-        movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
-                                quantity=purchase.quantity,
-                                reference=Reference(StockMovement.ReferenceType.PURCHASE_REQUEST, purchase.pk),
-                                savepoint=False)
-        data.update(movement=movement.pk, quantity_after=movement.quantity_after)
+        movements = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
+                                 quantity=purchase.quantity,
+                                 reference=Reference(StockMovement.ReferenceType.PURCHASE_REQUEST, purchase.pk),
+                                 savepoint=False)
+        data.update(movement=movements[-1].pk, quantity_after=movements[-1].quantity_after)
+        if movements[0].lot_id:
+            data.update(lots={movement.lot_id: -movement.quantity_change for movement in movements})
     return record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason,
                             data=data, ip=ip)
 

@@ -76,6 +76,15 @@ def test_each_reservation_action_is_announced_once_with_the_saved_row(stocked, s
 
 
 @pytest.mark.django_db
+def test_a_reservation_action_is_announced_inside_its_stock_operation_before_the_doors_event(stocked):
+    with recording(ReservationChanged, StockChanged) as ordered:
+        held = reserve(stocked)
+        release_reservation(actor=stocked.staff_a, reservation_id=held.pk)
+    assert [(s.kind, s.action) for s in ordered] == [("ReservationChanged", "created"), ("StockChanged", None),
+                                                     ("ReservationChanged", "released"), ("StockChanged", None)]
+
+
+@pytest.mark.django_db
 def test_refused_reservation_actions_announce_nothing(stocked, seen):
     with pytest.raises(InsufficientStock):
         reserve(stocked, quantity=11)

@@ -57,6 +57,14 @@ def test_deciding_a_purchase_request_announces_it_decided(world, seen, decision,
     only(seen, "PurchaseRequestChanged", "decided", purchase.pk, status)
 
 
+def test_a_document_event_comes_after_the_doors_event_of_its_action(world):
+    put_stock(world, world.wh_a, 5)
+    purchase = PurchaseRequestFactory(warehouse=world.wh_a, product=world.product, requested_by=world.viewer)
+    with recording(StockChanged, PurchaseRequestChanged) as ordered:
+        services.decide_purchase_request(actor=world.manager_a, request_id=purchase.pk, decision="approve")
+    assert [(s.kind, s.action) for s in ordered] == [("StockChanged", None), ("PurchaseRequestChanged", "decided")]
+
+
 def test_cancelling_a_purchase_request_announces_it_cancelled(world, seen):
     purchase = PurchaseRequestFactory(warehouse=world.wh_a, product=world.product, requested_by=world.viewer)
     services.cancel_purchase_request(actor=world.viewer, request_id=purchase.pk)

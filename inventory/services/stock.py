@@ -50,7 +50,7 @@ from ..errors import (
     NotLotTracked,
     StaleQuantity,
 )
-from ..events import RowChange, StockChanged
+from ..events import ReservationChanged, RowChange, StockChanged
 from ..models import MAX_QUANTITY, Lot, Product, Reservation, Stock, StockMovement
 from . import lots as lot_door
 
@@ -289,6 +289,8 @@ def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime)
         record_event(actor=None, action="reservation.expire", target=reservation,
                      data={"stock": stock.pk, "quantity": reservation.quantity,
                            "expires_at": reservation.expires_at.isoformat(), "reserved_after": stock.reserved})
+        # Every expiry passes here (the worker's and the one of any operation locking the row): one event each.
+        emit(ReservationChanged(reservation=reservation, action="expired"))
 
 
 def expire_due_of(rows: Iterable[Stock], *, now: datetime, held: dict[int, int] | None = None) -> int:

@@ -15,6 +15,7 @@ from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document, pending
 from core.errors import InvalidState, PermissionDenied
+from core.events import emit
 from inventory.errors import InvalidQuantity, SameWarehouse
 from inventory.models import Product, StockMovement
 from inventory.services import (
@@ -32,6 +33,7 @@ from warehouses.models import Warehouse
 
 from .. import policies
 from ..errors import InvalidTransfer
+from ..events import TransferRequestChanged
 from ..models import MAX_LINES, TransferLine, TransferMode, TransferRequest, TransferStatus
 from .common import check_decision, record_decision
 
@@ -118,6 +120,7 @@ def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse,
                  data={"source_warehouse": source.pk, "destination_warehouse": destination.pk, "mode": mode,
                        "lines": [[line_product.pk, units] for line_product, units in lines],
                        **({"product": single[0].pk, "quantity": single[1]} if single[0] else {})})
+    emit(TransferRequestChanged(transfer_request=transfer, action="created"))
     return transfer
 
 
@@ -154,8 +157,9 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
         else:
             hold_transfer_lines(actor=actor, source=transfer.source_warehouse, lines=_units(lines))
             data.update(reserved=[[line.product_id, line.quantity] for line in lines])
-    return record_decision(transfer, kind="transfer_request", actor=actor, decision=decision, reason=reason,
-                           data=data, ip=ip)
+    record_decision(transfer, kind="transfer_request", actor=actor, decision=decision, reason=reason, data=data, ip=ip)
+    emit(TransferRequestChanged(transfer_request=transfer, action="decided"))
+    return transfer
 
 
 @transaction.atomic
@@ -182,6 +186,7 @@ def ship_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transfer
     record_event(actor=actor, action="transfer_request.ship", target=transfer, ip=ip,
                  data={"movements": [movement.pk for movement in movements],
                        "lines": [[line.pk, line.shipped_quantity] for line in lines]})
+    emit(TransferRequestChanged(transfer_request=transfer, action="shipped"))
     return transfer
 
 
@@ -245,6 +250,8 @@ def receive_transfer(*, actor, transfer_id: int, receipts: list[dict], ip: str |
     record_event(actor=actor, action="transfer_request.receive", target=transfer, ip=ip,
                  data={"movements": [movement.pk for movement in movements], "status": transfer.status,
                        "lines": [[line.pk, accepted, rejected] for line, accepted, rejected in matched]})
+    # After each receipt that changed something, also the last one (the transfer is then `received`).
+    emit(TransferRequestChanged(transfer_request=transfer, action="received"))
     return transfer
 
 
@@ -273,6 +280,7 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
     _set_status(transfer, TransferStatus.CLOSED)
     record_event(actor=actor, action="transfer_request.close", target=transfer, ip=ip,
                  data={"reason": reason, "lost": written_off})
+    emit(TransferRequestChanged(transfer_request=transfer, action="closed"))
     return transfer
 
 
@@ -300,5 +308,6 @@ def cancel_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transf
         raise InvalidState(status=transfer.status, mode=transfer.mode,
                            detail="An approved direct transfer has moved its units; it cannot be cancelled.")
     record_event(actor=actor, action="transfer_request.cancel", target=transfer, ip=ip, data=data)
+    emit(TransferRequestChanged(transfer_request=transfer, action="cancelled"))
     return transfer
 

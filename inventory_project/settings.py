@@ -280,6 +280,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.apply_schema_rules",
         "core.schema.document_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {

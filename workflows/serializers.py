@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from core.decisions import Decision
 from core.filters import MAX_ID
-from core.serializers import StrictSerializer
+from core.serializers import StrictSerializer, UniqueListField
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
@@ -103,6 +103,14 @@ class TransferRequestCreateSerializer(StrictSerializer):
     lines = TransferLineInputSerializer(many=True, required=False, min_length=1, max_length=MAX_LINES)
     mode = serializers.ChoiceField(choices=TransferMode.choices, default=TransferMode.DIRECT)
     reason = _reason_field()
+
+    # Which of the two shapes `validate()` accepts, as JSON Schema (merged into the request body by
+    # `core.serializers.StrictFieldsSchema`); "the warehouses differ" and "each product once" it cannot say.
+    schema_rules = {"oneOf": [
+        {"title": "one line", "required": ["product", "quantity"], "not": {"required": ["lines"]}},
+        {"title": "lines", "required": ["lines"],
+         "not": {"anyOf": [{"required": ["product"]}, {"required": ["quantity"]}]}},
+    ]}
 
     def validate(self, attrs):
         errors = {}
@@ -213,12 +221,11 @@ class StockCountCreateSerializer(StrictSerializer):
     """`{warehouse, products? (ids, each once), note?}`."""
 
     warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
-    products = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
-                                     min_length=1, max_length=MAX_COUNT_LINES)
+    products = UniqueListField(what="product", child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                               required=False, min_length=1, max_length=MAX_COUNT_LINES)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def validate_products(self, value: list[int]) -> list[Product]:
-        _unique_ids(value, "product")
         found = Product.objects.in_bulk(value)
         missing = [pk for pk in value if pk not in found]
         if missing:
@@ -237,6 +244,10 @@ class StockCountLinesSerializer(StrictSerializer):
     """`{lines: [{line, counted}]}`: each line once."""
 
     lines = serializers.ListField(child=CountedLineSerializer(), min_length=1, max_length=MAX_COUNT_LINES)
+
+    # The view takes it whole although the method is PATCH (the count is patched, not this body): `lines` is
+    # required, which drf-spectacular's partial ("Patched") body would otherwise drop.
+    schema_rules = {"required": ["lines"]}
 
     def validate_lines(self, value: list[dict]) -> list[dict]:
         _unique_ids([item["line"] for item in value], "line")

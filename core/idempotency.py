@@ -85,6 +85,11 @@ PARAMETER = OpenApiParameter(
 )
 
 
+def is_valid_key(key: str) -> bool:
+    """1 to MAX_KEY_LENGTH printable characters (every key KEY_PATTERN matches, and more)."""
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
 def idempotent(handler):
     """Decorate a view's `post` so that it honours the `Idempotency-Key` header (and documents it)."""
 
@@ -94,7 +99,7 @@ def idempotent(handler):
         if key is None:
             return handler(view, request, *args, **kwargs)
         key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if not is_valid_key(key):
             raise InvalidIdempotencyKey()
         fingerprint = request_fingerprint(request)
         with transaction.atomic():

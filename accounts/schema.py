@@ -26,5 +26,6 @@ class NewPasswordSchema(OpenApiSerializerFieldExtension):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         for validator in password_validation.get_default_password_validators():
             if isinstance(validator, password_validation.NumericPasswordValidator):
-                schema["pattern"] = r"\D"  # at least one character that is not a digit
+                # At least one character that is not a digit; and, like every DRF text field, no NUL.
+                schema["pattern"] = r"^[^\u0000]*[^\d\u0000][^\u0000]*$"
         return schema

@@ -1,7 +1,7 @@
 """OpenAPI post-processing: every operation documents the error answers it can really give, with their shape; the
 cross-field rules of strict request bodies are merged in (`apply_schema_rules`)."""
 
-from .serializers import SCHEMA_RULES_KEY
+from .serializers import ID_SCHEMA, SCHEMA_RULES_KEY
 
 ERROR = {
     "type": "object",
@@ -83,4 +83,14 @@ def apply_schema_rules(result, generator, request, public):
                 name = content.get("schema", {}).get("$ref", "").rpartition("/")[2]
                 if schemas.get(name, {}).get("required"):
                     body["required"] = True
+    return result
+
+
+def bound_path_ids(result, generator, request, public):
+    """An integer in a path is an id (`<int:pk>`): 1..MAX_ID, like every id the API hands out."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []) if method in _METHODS else []:
+                if parameter.get("in") == "path" and parameter.get("schema", {}).get("type") == "integer":
+                    parameter["schema"].update(ID_SCHEMA)
     return result

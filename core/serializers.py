@@ -60,7 +60,8 @@ class StrictFieldsSchema(OpenApiSerializerExtension):
     """The OpenAPI request body of a strict serializer says what it takes, and nothing else.
 
     `additionalProperties: false` (any other key is a 400); the item bounds of a nested list
-    (`many=True, min_length=, max_length=`, which drf-spectacular leaves out); and the serializer's
+    (`many=True, min_length=, max_length=`, which drf-spectacular leaves out); a text field's NUL and
+    blank rules (`_state_text_rules`); and the serializer's
     `schema_rules`: the JSON Schema of the cross-field rules its `validate()` enforces (e.g. `oneOf` where
     one of two shapes is required), kept beside that `validate()`, merged into the body's schema.
     """
@@ -75,17 +76,37 @@ class StrictFieldsSchema(OpenApiSerializerExtension):
         schema["additionalProperties"] = False
         properties = schema.get("properties", {})
         for name, field in self.target.fields.items():
-            if isinstance(field, serializers.ListSerializer) and name in properties:
+            if name not in properties or field.read_only:
+                continue
+            if isinstance(field, serializers.ListSerializer):
                 if field.min_length is not None:
                     properties[name]["minItems"] = field.min_length
                 if field.max_length is not None:
                     properties[name]["maxItems"] = field.max_length
+            elif isinstance(field, serializers.CharField):
+                _state_text_rules(field, properties[name])
         rules = getattr(self.target, "schema_rules", None)
         if rules:
             # Merged by the hook `core.schema.apply_schema_rules`, after drf-spectacular's enum hook, which would
             # otherwise swap a rule's narrower enum (`role: [staff]`) for the field's whole enum component.
             schema[SCHEMA_RULES_KEY] = copy.deepcopy(rules)
         return schema
+
+
+# Every DRF CharField refuses a NUL character; one that is not `allow_blank` also refuses text that is only
+# whitespace (it trims first). `\s` is Python's whitespace (what generators such as Hypothesis use); ECMAScript's
+# differs on U+001C..U+001F and U+FEFF.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+NOT_BLANK_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+def _state_text_rules(field: serializers.CharField, schema: dict) -> None:
+    """Add what DRF's CharField checks without a validator drf-spectacular reads (unless a pattern, a format or an
+    enum already says more)."""
+    if schema.get("type") != "string" or {"pattern", "format", "enum"} & schema.keys():
+        return
+    blank_refused = not field.allow_blank and field.trim_whitespace
+    schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
 
 
 # --- input fields whose schema states their rule --------------------------------------------------------

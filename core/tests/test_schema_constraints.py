@@ -18,12 +18,14 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from accounts.serializers import PasswordChangeSerializer
 from core.filters import MAX_ID
 from core.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, is_valid_key
 from core.pagination import PageNumberPagination
+from core.serializers import NO_NUL_PATTERN, NOT_BLANK_PATTERN
 from inventory.models import MAX_QUANTITY, StockMovement
 from inventory.serializers import AdjustStockSerializer
 from inventory.tests.factories import ProductFactory
@@ -32,6 +34,7 @@ from warehouses.tests.factories import WarehouseFactory
 from workflows.serializers import StockCountCreateSerializer, TransferRequestCreateSerializer
 
 METHODS = {"get", "post", "put", "patch", "delete"}
+NOT_ONLY_DIGITS = r"^[^\u0000]*[^\d\u0000][^\u0000]*$"
 # Query parameters that name an object by id (1..MAX_ID, like every id the API hands out).
 ID_PARAMETERS = {"warehouse", "product", "actor", "manager"}
 
@@ -130,6 +133,8 @@ def _unbounded(name: str, key: str, field: dict) -> str | None:
     if kind == "string" and "maxLength" not in field and "enum" not in field and field.get("format") not in (
             "binary", "date", "date-time", "uuid"):
         return f"{name}.{key}: a string needs max_length"
+    if kind == "string" and not {"pattern", "format", "enum"} & field.keys() and field.get("maxLength") != 0:
+        return f"{name}.{key}: a text field states no NUL rule (is its serializer strict?)"
     if kind == "array" and "maxItems" not in field:
         return f"{name}.{key}: a list needs max_length"
     return None
@@ -170,6 +175,13 @@ def test_a_filter_states_the_bounds_of_its_own_arguments(schema):
     assert reservations["reference"]["maxLength"] == 100  # CharFilter(max_length=100)
 
 
+def test_every_id_in_a_path_is_one_to_max_id(schema):
+    ids = [(label, parameter["schema"]) for label, operation in _operations(schema)
+           for parameter in operation.get("parameters", []) if parameter["in"] == "path"]
+    assert len(ids) >= 20
+    assert not [(label, field) for label, field in ids if (field.get("minimum"), field.get("maximum")) != (1, MAX_ID)]
+
+
 def test_pagination_parameters_state_their_bounds(schema):
     parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/stocks/"]["get"]["parameters"]}
     assert parameters["page"]["minimum"] == 1
@@ -187,6 +199,39 @@ def test_dashboard_and_report_parameters_are_their_query_serializers(schema):
     assert report["warehouse"]["schema"]["minimum"] == 1
     assert set(report["format"]["schema"]["enum"]) == {"pdf", "csv", "json"}
     assert "1900-01-01" in report["date"]["description"]
+
+
+# --- text ------------------------------------------------------------------------------------------------------
+
+
+def test_text_fields_state_the_nul_and_blank_rules(schema):
+    close = _body(schema, "POST /api/transfer-requests/{id}/close/")["properties"]["reason"]
+    assert close["pattern"] == NOT_BLANK_PATTERN  # required text: not blank, not only spaces
+    note = _body(schema, "POST /api/stocks/assign/")["properties"]["note"]
+    assert note["pattern"] == NO_NUL_PATTERN  # may be blank
+
+
+TEXT = st.text(alphabet=st.sampled_from("ab \t\n\x00\u00a0\u2003é"), max_size=6)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(TEXT, st.booleans())
+def test_the_text_patterns_and_drfs_char_field_agree(text, allow_blank):
+    field = serializers.CharField(allow_blank=allow_blank)
+    try:
+        field.run_validation(text)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    pattern = NO_NUL_PATTERN if allow_blank else NOT_BLANK_PATTERN
+    assert bool(re.search(pattern, text)) == accepted, (text, allow_blank)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(alphabet=st.sampled_from("0123456789a ."), min_size=8, max_size=10))
+def test_the_new_password_pattern_and_the_numeric_validator_agree(password):
+    refused = password.isdigit()
+    assert bool(re.search(NOT_ONLY_DIGITS, password)) != refused, password
 
 
 # --- the Idempotency-Key header ------------------------------------------------------------------------------
@@ -266,7 +311,7 @@ def test_a_new_password_states_the_validators_length_and_not_only_digits(schema)
     for label, key in [("POST /api/auth/register/", "password"), ("POST /api/auth/password/change/", "new_password"),
                        ("POST /api/auth/password/reset/confirm/", "new_password")]:
         field = _body(schema, label)["properties"][key]
-        assert field["minLength"] == minimum and field["pattern"] == r"\D", (label, field)
+        assert field["minLength"] == minimum and field["pattern"] == NOT_ONLY_DIGITS, (label, field)
     # The current password is only compared: whatever the rules were when it was set, it is not refused by them.
     assert _body(schema, "POST /api/auth/password/change/")["properties"]["old_password"]["minLength"] == 1
 

@@ -68,13 +68,17 @@ class RegisterSerializer(StrictSerializer):
     warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
 
     # What `validate()` says of role and warehouse, as JSON Schema (merged into the request body by
-    # `core.serializers.StrictFieldsSchema`): a viewer names no warehouse, a staff member names one.
-    schema_rules = {"oneOf": [
-        {"title": "viewer", "properties": {"role": {"enum": [Role.Name.VIEWER.value]},
-                                           "warehouse": {"type": "integer", "nullable": True, "enum": [None]}}},
-        {"title": "staff", "required": ["role", "warehouse"],
-         "properties": {"role": {"enum": [Role.Name.STAFF.value]}, "warehouse": {"type": "integer"}}},
-    ]}
+    # `core.serializers.StrictFieldsSchema`): a viewer names no warehouse, a staff member names one. Said as
+    # the shapes refused (`not`), not as `oneOf` branches, so that client generators keep one body model.
+    schema_rules = {"not": {"anyOf": [
+        {"title": "staff without a warehouse", "required": ["role"], "properties": {
+            "role": {"enum": [Role.Name.STAFF.value]}}, "not": {"required": ["warehouse"]}},
+        {"title": "staff with a null warehouse", "required": ["role", "warehouse"], "properties": {
+            "role": {"enum": [Role.Name.STAFF.value]}, "warehouse": {"type": "integer", "nullable": True,
+                                                                   "enum": [None]}}},
+        {"title": "a viewer with a warehouse", "required": ["warehouse"], "properties": {
+            "role": {"enum": [Role.Name.VIEWER.value]}, "warehouse": {"type": "integer"}}},
+    ]}}
 
     def validate_username(self, value):
         check_identifier(value)

@@ -104,13 +104,16 @@ class TransferRequestCreateSerializer(StrictSerializer):
     mode = serializers.ChoiceField(choices=TransferMode.choices, default=TransferMode.DIRECT)
     reason = _reason_field()
 
-    # Which of the two shapes `validate()` accepts, as JSON Schema (merged into the request body by
-    # `core.serializers.StrictFieldsSchema`); "the warehouses differ" and "each product once" it cannot say.
-    schema_rules = {"oneOf": [
-        {"title": "one line", "required": ["product", "quantity"], "not": {"required": ["lines"]}},
-        {"title": "lines", "required": ["lines"],
-         "not": {"anyOf": [{"required": ["product"]}, {"required": ["quantity"]}]}},
-    ]}
+    # Which shapes `validate()` refuses, as JSON Schema (merged into the request body by
+    # `core.serializers.StrictFieldsSchema`): `product` and `quantity`, or `lines`, never both, never neither.
+    # Said with `not` rather than `oneOf` branches, so that client generators keep one body model. "The
+    # warehouses differ" and "each product once" JSON Schema cannot say.
+    schema_rules = {"not": {"anyOf": [
+        {"title": "lines and product", "required": ["lines", "product"]},
+        {"title": "lines and quantity", "required": ["lines", "quantity"]},
+        {"title": "neither lines nor product and quantity",
+         "not": {"anyOf": [{"required": ["lines"]}, {"required": ["product", "quantity"]}]}},
+    ]}}
 
     def validate(self, attrs):
         errors = {}

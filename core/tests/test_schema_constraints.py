@@ -326,6 +326,13 @@ def test_a_short_new_password_is_refused_by_the_field_with_the_validators_words(
 # --- the rules between fields: the schema and validate() agree ------------------------------------------------
 
 
+def test_no_body_is_split_into_alternatives(schema):
+    """Rules between keys are stated as the shapes refused (`not`): a top-level `oneOf`/`anyOf` makes client
+    generators (openapi-python-client) build one model per branch, without the body's own fields."""
+    split = [name for name in _body_components(schema) if {"oneOf", "anyOf"} & _component(schema, name).keys()]
+    assert not split, split
+
+
 REGISTER_SHAPES = [  # (role, warehouse): "absent" leaves the key out
     ("absent", "absent"), ("absent", None), ("absent", "id"),
     ("viewer", "absent"), ("viewer", None), ("viewer", "id"),

@@ -2,13 +2,12 @@
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.decisions import Decision
 from core.identity import check_identifier, identity_key
-from core.serializers import StrictSerializer
+from core.serializers import ID_SCHEMA, StrictSerializer
 
 from .images import InvalidImage, sanitize_image
 from .models import AuditEvent, ManagerPromotionRequest, User
@@ -69,11 +68,32 @@ def _password_field(**kwargs) -> serializers.CharField:
                                  style={"input_type": "password"}, **kwargs)
 
 
+def _minimum_password_length() -> int | None:
+    lengths = [validator.min_length for validator in password_validation.get_default_password_validators()
+               if isinstance(validator, password_validation.MinimumLengthValidator)]
+    return max(lengths, default=None)
+
+
+class NewPasswordField(serializers.CharField):
+    """A password being set: checked by Django's password validators in the serializer's `validate` (which knows
+    the user). The minimum length of `AUTH_PASSWORD_VALIDATORS` is also this field's `min_length`, so the schema
+    states it (`minLength`); `accounts.schema.NewPasswordSchema` adds "not only digits"."""
+
+    default_error_messages = {
+        "min_length": "This password is too short. It must contain at least {min_length} characters.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 128)
+        kwargs.setdefault("min_length", _minimum_password_length())
+        super().__init__(write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs)
+
+
 class PasswordChangeSerializer(StrictSerializer):
     """`{old_password, new_password}`: the current password, and a new one the validators accept."""
 
     old_password = _password_field()
-    new_password = _password_field()
+    new_password = NewPasswordField()
 
     def validate_old_password(self, value):
         if not self.context["request"].user.check_password(value):
@@ -96,7 +116,7 @@ class PasswordResetConfirmSerializer(StrictSerializer):
 
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
-    new_password = _password_field()
+    new_password = NewPasswordField()
 
     def validate(self, attrs):
         user = user_for_reset_token(attrs["uid"], attrs["token"])
@@ -184,7 +204,7 @@ class ProfileUpdateSerializer(StrictSerializer):
             raise serializers.ValidationError(str(exc)) from exc
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field(ID_SCHEMA)  # get_queryset() is per call: no queryset to read the key from
 class ScopedUserField(serializers.PrimaryKeyRelatedField):
     """A user id the requester may see; anything else is "does not exist" (ids do not leak)."""
 

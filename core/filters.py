@@ -1,6 +1,7 @@
 """Query-string filters every list shares: bounded ids, strict booleans, local-day date ranges, stable ordering.
 
-A bad value is a 400 (django-filter's field map), never a silently ignored filter or a database error.
+A bad value is a 400 (django-filter's field map), never a silently ignored filter or a database error; the
+OpenAPI parameters state the same bounds (`FilterBoundsSchema`), read from each filter's own arguments.
 """
 
 import datetime
@@ -8,6 +9,7 @@ import datetime
 import django_filters
 from django import forms
 from django.utils import timezone
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
@@ -84,3 +86,32 @@ class StableOrderingFilter(OrderingFilter):
         if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
             ordering.append("id")
         return ordering
+
+
+# A filter argument that the form field enforces, and the JSON Schema keyword that says the same, by type.
+_BOUNDS = {
+    "integer": {"min_value": "minimum", "max_value": "maximum"},
+    "number": {"min_value": "minimum", "max_value": "maximum"},
+    "string": {"min_length": "minLength", "max_length": "maxLength"},
+}
+
+
+class FilterBoundsSchema(DjangoFilterExtension):
+    """drf-spectacular's django-filter parameters, with the bounds each filter's form field enforces.
+
+    `IdFilter()` is documented as `minimum: 1, maximum: MAX_ID`, `IdFilter(min_value=0)` as `minimum: 0`,
+    `CharFilter(max_length=100)` as `maxLength: 100`: one definition, the filter's arguments, for both.
+    """
+
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        for parameter in parameters:
+            schema = parameter["schema"]
+            for argument, keyword in _BOUNDS.get(schema.get("type"), {}).items():
+                if filter_field.extra.get(argument) is not None:
+                    schema[keyword] = filter_field.extra[argument]
+            if schema.get("type") == "integer" and schema.get("maximum", 0) > 2**31 - 1:
+                schema["format"] = "int64"
+        return parameters

@@ -15,7 +15,6 @@ from functools import wraps
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -26,6 +25,10 @@ from .models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# What the schema promises is accepted: visible ASCII, inner spaces allowed (a header's outer spaces are
+# stripped on the way in). The check below also takes other printable Latin-1 characters; HTTP clients differ
+# on sending those, so the schema does not offer them.
+KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 # Keys are honoured at least this long; `prune_idempotency_keys` deletes older ones.
 RETENTION = timedelta(hours=48)
 
@@ -76,9 +79,15 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
 
 
 PARAMETER = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    HEADER, {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
+    OpenApiParameter.HEADER, required=False,
     description="Repeat-safe retries: the same key and body replay the first response (nothing changes twice).",
 )
+
+
+def is_valid_key(key: str) -> bool:
+    """1 to MAX_KEY_LENGTH printable characters (every key KEY_PATTERN matches, and more)."""
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
 
 
 def idempotent(handler):
@@ -90,7 +99,7 @@ def idempotent(handler):
         if key is None:
             return handler(view, request, *args, **kwargs)
         key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if not is_valid_key(key):
             raise InvalidIdempotencyKey()
         fingerprint = request_fingerprint(request)
         with transaction.atomic():

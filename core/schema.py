@@ -1,4 +1,7 @@
-"""OpenAPI post-processing: every operation documents the error answers it can really give, with their shape."""
+"""OpenAPI post-processing: every operation documents the error answers it can really give, with their shape; the
+cross-field rules of strict request bodies are merged in (`apply_schema_rules`)."""
+
+from .serializers import ID_SCHEMA, SCHEMA_RULES_KEY
 
 ERROR = {
     "type": "object",
@@ -56,3 +59,38 @@ def _possible_errors(path: str, method: str, operation: dict) -> list[tuple[str,
         errors.append(("414", "Request line too long: answered by the web server (gunicorn: 8190 bytes, see "
                               "docs/DEPLOY.md), before the API, as a plain page."))
     return errors
+
+
+def apply_schema_rules(result, generator, request, public):
+    """Merge each request body's `schema_rules` (left by `core.serializers.StrictFieldsSchema`) into its schema.
+
+    Runs after `postprocess_schema_enums`: a rule narrows a field to some of its values (`role: [staff]`), which that
+    hook would replace with the field's whole enum.
+    """
+    for schema in result.get("components", {}).get("schemas", {}).values():
+        rules = schema.pop(SCHEMA_RULES_KEY, None) or {}
+        for keyword, value in rules.items():
+            if keyword == "required":  # keys the rule requires, added to those the fields require
+                schema["required"] = sorted({*schema.get("required", []), *value})
+            else:
+                schema[keyword] = value
+    # A body with a required key is itself required (drf-spectacular leaves a PATCH body optional).
+    schemas = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            body = operation.get("requestBody") if method in _METHODS else None
+            for content in (body or {}).get("content", {}).values():
+                name = content.get("schema", {}).get("$ref", "").rpartition("/")[2]
+                if schemas.get(name, {}).get("required"):
+                    body["required"] = True
+    return result
+
+
+def bound_path_ids(result, generator, request, public):
+    """An integer in a path is an id (`<int:pk>`): 1..MAX_ID, like every id the API hands out."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []) if method in _METHODS else []:
+                if parameter.get("in") == "path" and parameter.get("schema", {}).get("type") == "integer":
+                    parameter["schema"].update(ID_SCHEMA)
+    return result

@@ -9,13 +9,14 @@ from inventory.serializers import LowStockAlertSerializer, StockRowSerializer
 class DaysQuerySerializer(serializers.Serializer):
     """`days`: the window length in local calendar days, 1–366 (default 30)."""
 
-    days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+    days = serializers.IntegerField(min_value=1, max_value=366, default=30,
+                                    help_text="Window in local calendar days, 1–366 (default 30).")
 
 
 class WarehouseDashboardQuerySerializer(DaysQuerySerializer):
     """`warehouse` (required id) and `days`."""
 
-    warehouse = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    warehouse = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A warehouse you operate.")
 
 
 class SeriesEntrySerializer(serializers.Serializer):

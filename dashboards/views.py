@@ -1,6 +1,6 @@
 """Dashboards: validate the query, call one selector, render."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,15 +16,14 @@ from .serializers import (
     WarehouseDashboardSerializer,
 )
 
-DAYS = OpenApiParameter("days", int, description="Window in local calendar days, 1–366 (default 30).")
-
 
 class AdminDashboardView(APIView):
     """Totals, daily flows, top products and open alerts over every warehouse (admin only)."""
 
     permission_classes = [IsActiveUser & CanViewAdminDashboard]
 
-    @extend_schema(parameters=[DAYS], responses=AdminDashboardSerializer)
+    # The query serializer is the parameters' schema: the bounds documented are the bounds checked.
+    @extend_schema(parameters=[DaysQuerySerializer], responses=AdminDashboardSerializer)
     def get(self, request):
         query = DaysQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -38,7 +37,7 @@ class WarehouseDashboardView(APIView):
     permission_classes = [IsActiveUser & CanViewWarehouseDashboards]
 
     @extend_schema(
-        parameters=[OpenApiParameter("warehouse", int, required=True), DAYS],
+        parameters=[WarehouseDashboardQuerySerializer],
         responses={200: WarehouseDashboardSerializer,
                    404: OpenApiResponse(description="`not_found`: no such warehouse among those you operate.")},
     )

@@ -4,7 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from core.serializers import StrictModelSerializer, StrictSerializer
+from core.serializers import NonZeroIntegerField, StrictModelSerializer, StrictSerializer
 from warehouses.models import Warehouse
 from warehouses.validators import required_text, unique_ci_text
 
@@ -108,17 +108,12 @@ class AdjustStockSerializer(_LotNamingSerializer, _StockOperationSerializer):
     """`{warehouse, product, delta (non-zero, |delta| <= 1e9), reason, expected_quantity?, note?, lot?,
     expires_on?}`: a negative delta naming `lot` takes from that lot alone (reason `expired` must name it)."""
 
-    delta = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
+    delta = NonZeroIntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
     reason = serializers.ChoiceField(choices=StockMovement.Reason.choices)
     expected_quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=10**15,
         help_text="Optimistic concurrency: the on-hand quantity the client saw; if it differs → 409 stale_quantity.",
     )
-
-    def validate_delta(self, value: int) -> int:
-        if value == 0:
-            raise serializers.ValidationError("The change must not be zero.")
-        return value
 
 
 class StockMovementSerializer(serializers.ModelSerializer):

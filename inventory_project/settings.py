@@ -280,6 +280,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.apply_schema_rules",
+        "core.schema.bound_path_ids",
         "core.schema.document_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -16,12 +16,15 @@ FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(9998, 12, 31)
 class ReportQuerySerializer(serializers.Serializer):
     """`period` (daily default), `date` (today default), `warehouse` (optional id), `format` (pdf default)."""
 
-    period = serializers.ChoiceField(choices=PERIODS, default="daily", error_messages={
+    period = serializers.ChoiceField(choices=PERIODS, default="daily", help_text="Default daily.", error_messages={
         "invalid_choice": "Unknown period {input!r}: use daily, weekly or monthly."})
-    date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], error_messages={
-        "invalid": "Not a valid calendar date: use YYYY-MM-DD (e.g. 2026-02-28)."})
-    warehouse = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    format = serializers.ChoiceField(choices=FORMATS, default="pdf", error_messages={
+    date = serializers.DateField(
+        required=False, input_formats=["%Y-%m-%d"],
+        help_text=f"A day of the period (default today, local), {FIRST_DATE} to {LAST_DATE}.",
+        error_messages={"invalid": "Not a valid calendar date: use YYYY-MM-DD (e.g. 2026-02-28)."})
+    warehouse = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                         help_text="Optional for admins (all) and single-warehouse users.")
+    format = serializers.ChoiceField(choices=FORMATS, default="pdf", help_text="Default pdf.", error_messages={
         "invalid_choice": "Unknown format {input!r}: use pdf, csv or json."})
 
     def validate_date(self, value: date) -> date:

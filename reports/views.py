@@ -6,7 +6,7 @@ import tempfile
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -58,12 +58,7 @@ class StockMovementReportView(APIView):
         return JSONRenderer(), JSONRenderer.media_type
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("period", str, enum=["daily", "weekly", "monthly"], description="Default daily."),
-            OpenApiParameter("date", OpenApiTypes.DATE, description="A day of the period (default today, local)."),
-            OpenApiParameter("warehouse", int, description="Optional for admins (all) and single-warehouse users."),
-            OpenApiParameter("format", str, enum=["pdf", "csv", "json"], description="Default pdf."),
-        ],
+        parameters=[ReportQuerySerializer],  # the bounds documented are the bounds checked
         responses={
             (200, "application/pdf"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The report as PDF (default), CSV or JSON: `format`."),

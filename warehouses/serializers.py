@@ -3,15 +3,14 @@
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Role, User
 from accounts.roles import is_manager
-from accounts.serializers import ScopedUserField
+from accounts.serializers import NewPasswordField, ScopedUserField
 from core.identity import check_identifier, identity_key
-from core.serializers import StrictModelSerializer, StrictSerializer
+from core.serializers import ID_SCHEMA, StrictModelSerializer, StrictSerializer
 
 from .models import Warehouse
 from .validators import required_text, unique_ci_text
@@ -46,7 +45,7 @@ class WarehouseSerializer(StrictModelSerializer):
 # --- staffing (`warehouses.staffing`) ---------------------------------------------------------------
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field(ID_SCHEMA)  # get_queryset() is per call: no queryset to read the key from
 class WarehouseField(serializers.PrimaryKeyRelatedField):
     """A warehouse id (`active_only`: of an active warehouse)."""
 
@@ -64,10 +63,22 @@ class RegisterSerializer(StrictSerializer):
 
     username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False,
-                                     style={"input_type": "password"})
+    password = NewPasswordField()
     role = serializers.ChoiceField(choices=[Role.Name.VIEWER, Role.Name.STAFF], default=Role.Name.VIEWER)
     warehouse = WarehouseField(active_only=True, required=False, allow_null=True)
+
+    # What `validate()` says of role and warehouse, as JSON Schema (merged into the request body by
+    # `core.serializers.StrictFieldsSchema`): a viewer names no warehouse, a staff member names one. Said as
+    # the shapes refused (`not`), not as `oneOf` branches, so that client generators keep one body model.
+    schema_rules = {"not": {"anyOf": [
+        {"title": "staff without a warehouse", "required": ["role"], "properties": {
+            "role": {"enum": [Role.Name.STAFF.value]}}, "not": {"required": ["warehouse"]}},
+        {"title": "staff with a null warehouse", "required": ["role", "warehouse"], "properties": {
+            "role": {"enum": [Role.Name.STAFF.value]}, "warehouse": {"type": "integer", "nullable": True,
+                                                                   "enum": [None]}}},
+        {"title": "a viewer with a warehouse", "required": ["warehouse"], "properties": {
+            "role": {"enum": [Role.Name.VIEWER.value]}, "warehouse": {"type": "integer"}}},
+    ]}}
 
     def validate_username(self, value):
         check_identifier(value)

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from core.decisions import Decision
 from core.filters import MAX_ID
-from core.serializers import StrictSerializer
+from core.serializers import StrictSerializer, UniqueListField
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
@@ -103,6 +103,17 @@ class TransferRequestCreateSerializer(StrictSerializer):
     lines = TransferLineInputSerializer(many=True, required=False, min_length=1, max_length=MAX_LINES)
     mode = serializers.ChoiceField(choices=TransferMode.choices, default=TransferMode.DIRECT)
     reason = _reason_field()
+
+    # Which shapes `validate()` refuses, as JSON Schema (merged into the request body by
+    # `core.serializers.StrictFieldsSchema`): `product` and `quantity`, or `lines`, never both, never neither.
+    # Said with `not` rather than `oneOf` branches, so that client generators keep one body model. "The
+    # warehouses differ" and "each product once" JSON Schema cannot say.
+    schema_rules = {"not": {"anyOf": [
+        {"title": "lines and product", "required": ["lines", "product"]},
+        {"title": "lines and quantity", "required": ["lines", "quantity"]},
+        {"title": "neither lines nor product and quantity",
+         "not": {"anyOf": [{"required": ["lines"]}, {"required": ["product", "quantity"]}]}},
+    ]}}
 
     def validate(self, attrs):
         errors = {}
@@ -213,12 +224,11 @@ class StockCountCreateSerializer(StrictSerializer):
     """`{warehouse, products? (ids, each once), note?}`."""
 
     warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
-    products = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
-                                     min_length=1, max_length=MAX_COUNT_LINES)
+    products = UniqueListField(what="product", child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                               required=False, min_length=1, max_length=MAX_COUNT_LINES)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def validate_products(self, value: list[int]) -> list[Product]:
-        _unique_ids(value, "product")
         found = Product.objects.in_bulk(value)
         missing = [pk for pk in value if pk not in found]
         if missing:
@@ -237,6 +247,10 @@ class StockCountLinesSerializer(StrictSerializer):
     """`{lines: [{line, counted}]}`: each line once."""
 
     lines = serializers.ListField(child=CountedLineSerializer(), min_length=1, max_length=MAX_COUNT_LINES)
+
+    # The view takes it whole although the method is PATCH (the count is patched, not this body): `lines` is
+    # required, which drf-spectacular's partial ("Patched") body would otherwise drop.
+    schema_rules = {"required": ["lines"]}
 
     def validate_lines(self, value: list[dict]) -> list[dict]:
         _unique_ids([item["line"] for item in value], "line")

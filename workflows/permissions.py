@@ -1,6 +1,7 @@
 """DRF permission classes of the request endpoints, each backed by a `workflows.policies` predicate."""
 
-from accounts.permissions import IsActiveUser, policy_permission
+from accounts.permissions import IsActiveUser, ReadOnly, policy_permission
+from warehouses.policies import manages_any
 
 from . import policies
 
@@ -43,3 +44,14 @@ COUNT_PERMISSIONS = [IsActiveUser & CanCount]
 COUNT_OBJECT_PERMISSIONS = [IsActiveUser & CanCountThis]
 COUNT_DECISION_PERMISSIONS = [IsActiveUser & CanDecideCount]
 COUNT_CANCEL_PERMISSIONS = [IsActiveUser & CanCancelCount]
+
+
+# Reorder rules: the list and each rule need a role that operates some warehouse (viewers 403); one rule is
+# found in the caller's scope (404); writing it needs an admin or the warehouse's manager (403 for its staff).
+CanReadRules = policy_permission("CanReadRules", user=policies.may_read_rules,
+                                 doc="Reads reorder rules (admin; manager and staff, of their warehouses).")
+CanEditRules = policy_permission(
+    "CanEditRules", user=manages_any, obj=policies.can_edit_rule,
+    doc="Creates, changes, deletes and evaluates reorder rules (admin; the warehouse's manager).")
+
+RULE_PERMISSIONS = [IsActiveUser & CanReadRules & (ReadOnly | CanEditRules)]

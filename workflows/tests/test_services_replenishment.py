@@ -12,7 +12,7 @@ from core.errors import NotFound, PermissionDenied
 from inventory.errors import InactiveObject, SameWarehouse
 from inventory.lots import Lot, StockLot
 from inventory.models import Product, Stock
-from inventory.services import adjust_stock, assign_stock, deduct_stock, release_reservation, reserve_stock
+from inventory.services import adjust_stock, deduct_stock, release_reservation, reserve_stock
 from inventory.services.stock import Reference
 from workflows import services
 from workflows.errors import DuplicateRule, RuleCycle

@@ -85,10 +85,13 @@ def _open_inbound():
 
 def _rules_with_inputs(*, lock: bool):
     """Rules with their warehouses and product, `open_transfer_id` and `open_inbound`; locked (only the rule
-    rows) if `lock`."""
+    rows, `FOR NO KEY UPDATE`) if `lock`."""
     rules = ReorderRule.objects.select_related("warehouse", "product", "source_warehouse")
     if lock:
-        rules = rules.select_for_update(of=("self",))
+        # FOR NO KEY UPDATE: evaluations (and holds) of one rule exclude each other, but the foreign-key check
+        # of a transaction inserting a transfer of the rule (FOR KEY SHARE, at its commit: Django's foreign
+        # keys are deferred) never waits for an evaluation holding the rule, so the two cannot deadlock.
+        rules = rules.select_for_update(of=("self",), no_key=True)
     return rules.annotate(open_transfer_id=_open_transfer(), open_inbound=_open_inbound())
 
 

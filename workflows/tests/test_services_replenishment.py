@@ -377,4 +377,4 @@ def test_a_stock_change_pays_one_query_without_a_rule_and_three_more_with_one_no
     lookup = next(index for index, sql in enumerate(with_rule) if "workflows_reorderrule" in sql)
     added = [sql.split()[0] for sql in with_rule[lookup:lookup + 4]]
     assert added == ["SELECT", "SAVEPOINT", "UPDATE", "RELEASE"], added  # the evaluation, in its savepoint
-    assert "FOR UPDATE OF" in with_rule[lookup] or connection.vendor != "postgresql"
+    assert "FOR NO KEY UPDATE OF" in with_rule[lookup] or connection.vendor != "postgresql"

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from core.errors import NotFound, PermissionDenied
@@ -378,3 +379,29 @@ def test_a_stock_change_pays_one_query_without_a_rule_and_three_more_with_one_no
     added = [sql.split()[0] for sql in with_rule[lookup:lookup + 4]]
     assert added == ["SELECT", "SAVEPOINT", "UPDATE", "RELEASE"], added  # the evaluation, in its savepoint
     assert "FOR NO KEY UPDATE OF" in with_rule[lookup] or connection.vendor != "postgresql"
+
+
+# --- hourly, by the worker ------------------------------------------------------------------------------
+
+def test_a_starting_worker_queues_one_run_which_evaluates_every_rule_and_queues_the_next_an_hour_later(world):
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    from core.events import emit
+    from core.worker import WorkerStarted
+    from workflows.services import replenishment
+
+    rule = make_rule(world, min_quantity=10, max_quantity=50)
+    services.cancel_transfer(actor=world.admin, transfer_id=open_transfers(rule).get().pk)
+    services.update_rule(actor=world.admin, rule_id=rule.pk, changes={"is_active": False})
+    ReorderRule.objects.filter(pk=rule.pk).update(is_active=True)  # active, below min, no transfer, not held
+    ready = DBTaskResult.objects.filter(task_path="workflows.services.replenishment.replenish_hourly", status="READY")
+    with transaction.atomic():
+        emit(WorkerStarted())
+        emit(WorkerStarted())
+    assert ready.count() == 1
+    ready.update(status="RUNNING")  # the worker takes it
+    assert replenishment.replenish_hourly.call() == 1
+    assert open_transfers(rule).count() == 1
+    assert ready.count() == 1  # the next run, in an hour
+    assert ready.get().run_after > timezone.now() + datetime.timedelta(minutes=59)

@@ -23,14 +23,16 @@ pytestmark = pytest.mark.django_db
 # the view's scope lookup, SAVEPOINT, the request's lock (its warehouse and product read along), the stock
 # lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.rollups.record`, read by the
 # dashboards), the threshold-and-open-alert read, the request's UPDATE, the audit INSERT, RELEASE (was 21
-# before the scope, policy and stock checks moved onto the locked rows).
-APPROVAL_QUERIES = 12
-RESERVE_QUERIES = 9  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
-FULFIL_QUERIES = 12  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
+# before the scope, policy and stock checks moved onto the locked rows). +1 everywhere a stock row changes: the
+# reorder-rule lookup of replenishment (SPEC §15: every change of a row is evaluated in its transaction; one
+# statement when the row has no rule, pinned in workflows/tests/test_services_replenishment.py).
+APPROVAL_QUERIES = 13
+RESERVE_QUERIES = 10  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 13  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
 # Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT and its roll-up upsert,
 # the threshold-and-open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check
-# is skipped on a row reserving nothing, threshold and open alert are one statement).
-LOCKED_STATEMENTS = 7
+# is skipped on a row reserving nothing, threshold and open alert are one statement); +1: the reorder-rule lookup.
+LOCKED_STATEMENTS = 8
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 
@@ -98,5 +100,7 @@ def test_the_approval_does_its_lookups_and_checks_before_the_stock_row_is_locked
     assert len(work) <= LOCKED_STATEMENTS, "\n".join(q["sql"][:160] for q in locked)
     # Nothing under the lock reads the user, the request's scope or the serializer's relations.
     assert not any('FROM "accounts_user"' in q["sql"] for q in locked)
-    assert not any('"warehouses_warehouse"' in q["sql"] and q["sql"].startswith("SELECT") for q in locked)
+    # (The reorder-rule lookup joins the rules' warehouses for their `is_active`: that is its own read, not scope.)
+    assert not any('"warehouses_warehouse"' in q["sql"] and q["sql"].startswith("SELECT")
+                   and '"workflows_reorderrule"' not in q["sql"] for q in locked)
 

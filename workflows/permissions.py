@@ -23,7 +23,8 @@ CanReceive = policy_permission(
 CanClose = policy_permission(
     "CanClose", obj=policies.can_close, doc="An admin, or the manager of the transfer's destination.")
 CanCancelTransfer = policy_permission(
-    "CanCancelTransfer", obj=policies.can_cancel_transfer, doc="An admin; the requester while pending.")
+    "CanCancelTransfer", obj=policies.can_cancel_transfer,
+    doc="An admin; the requester while pending (the destination's manager for a reorder rule's pending transfer).")
 
 
 # Counts: the list and opening ask the role gate; on one count the view finds it in the caller's scope

@@ -156,7 +156,8 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     Approving a `direct` transfer moves every line at once (a `transfer_out` and a `transfer_in`
     per line); approving an `in_transit` one reserves every line at the source. All lines or none.
     Locks: the request row first, then the stock rows of every line in primary-key order (through
-    `move_stock_lines` / `hold_transfer_lines`). Raises InvalidDecision; NotFound if unknown or
+    `move_stock_lines` / `hold_transfer_lines`); rejecting a transfer a reorder rule created holds the rule
+    (its row is locked last). Raises InvalidDecision; NotFound if unknown or
     outside the actor's scope; PermissionDenied unless the actor is an admin; NotPending if already
     decided; InsufficientStock naming the short `product` (nothing written, stays pending) or
     InactiveObject from the stock service.
@@ -319,8 +320,9 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
 def cancel_transfer(*, actor, transfer_id: int, ip: str | None = None) -> TransferRequest:
     """Cancel a pending transfer, or an approved in-transit one that has not shipped (its reservation is released).
 
-    Locks: the transfer row, then (approved) the source stock rows in primary-key order. Raises
-    NotFound, PermissionDenied unless the actor is an admin or (while pending) the requester,
+    Locks: the transfer row, then (approved) the source stock rows in primary-key order, then (a transfer a
+    reorder rule created, which this holds: SPEC §15) the rule row. Raises NotFound, PermissionDenied unless
+    the actor is an admin or, while pending, the requester (the destination's manager for a generated one),
     InvalidState once shipped, decided otherwise, or approved in `direct` mode (the units moved).
     """
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_cancel_transfer,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from core.errors import NotFound, PermissionDenied
-from inventory.errors import InactiveObject, SameWarehouse
+from inventory.errors import InactiveObject, InvalidQuantity, SameWarehouse
 from inventory.lots import Lot, StockLot
 from inventory.models import Product, Stock
 from inventory.services import adjust_stock, deduct_stock, release_reservation, reserve_stock
@@ -405,3 +405,20 @@ def test_a_starting_worker_queues_one_run_which_evaluates_every_rule_and_queues_
     assert open_transfers(rule).count() == 1
     assert ready.count() == 1  # the next run, in an hour
     assert ready.get().run_after > timezone.now() + datetime.timedelta(minutes=59)
+
+
+def test_an_evaluation_that_fails_never_fails_the_stock_change_that_triggered_it(world, caplog):
+    from inventory.models import MAX_QUANTITY
+
+    put_stock(world, world.wh_a, 30)
+    rule = make_rule(world)
+    before = evaluation(rule)
+    # a proposal beyond what a transfer line may carry: the transfer creation refuses it
+    ReorderRule.objects.filter(pk=rule.pk).update(max_quantity=MAX_QUANTITY * 10)
+    drop(world, 25)
+    assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 5  # the change committed
+    assert not TransferRequest.objects.exists()
+    assert evaluation(rule) == before  # the failed evaluation rolled back to its savepoint
+    assert f"reorder rule {rule.pk}: evaluation failed" in caplog.text
+    with pytest.raises(InvalidQuantity):  # on demand the same error reaches the caller (a 400 over HTTP)
+        services.evaluate_rule(actor=world.admin, rule_id=rule.pk)

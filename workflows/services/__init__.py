@@ -9,7 +9,8 @@ from inventory.errors import SameWarehouse
 from ..errors import InvalidDecision
 from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
 from .purchases import cancel_purchase_request, create_purchase_request, decide_purchase_request
-from .replenishment import RULE_FIELDS, create_rule, delete_rule, evaluate_active_rules, evaluate_rule, update_rule
+from .reorder_rules import RULE_FIELDS, create_rule, delete_rule, evaluate_rule, update_rule
+from .replenishment import evaluate_active_rules
 from .transfers import (
     RECEIVABLE,
     cancel_transfer,

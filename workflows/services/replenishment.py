@@ -297,8 +297,10 @@ def schedule_replenishment(event=None) -> None:
 def replenish_hourly() -> int:
     """Evaluate every active rule automatically, then queue the next run in an hour. Returns how many
     transfer requests it created."""
-    created = sum(1 for _, evaluation in evaluate_active_rules()
-                  if evaluation is not None and evaluation.outcome == Outcome.CREATED)
-    ensure_replenishment_scheduled(timezone.now() + REPLENISH_INTERVAL)
+    try:
+        created = sum(1 for _, evaluation in evaluate_active_rules()
+                      if evaluation is not None and evaluation.outcome == Outcome.CREATED)
+    finally:  # a run that fails still keeps the chain going
+        ensure_replenishment_scheduled(timezone.now() + REPLENISH_INTERVAL)
     logger.info("replenishment: %s transfer request(s) created; next run in an hour", created)
     return created

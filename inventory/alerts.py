@@ -18,8 +18,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.events import emit
+
 from .alert_emails import ensure_watchdog, lease, send_low_stock_alert_email
-from .events import StockChanged
+from .events import AlertChanged, StockChanged
 from .models import LowStockAlert, LowStockThreshold, Stock
 from .selectors import is_low as below_threshold
 
@@ -104,6 +106,7 @@ def settle_rows(changes: list[tuple]) -> list[LowStockAlert]:
         elif not is_low and alert is not None:
             alert.status, alert.resolved_at = LowStockAlert.Status.RESOLVED, now
             alert.save(update_fields=["status", "resolved_at"])
+            emit(AlertChanged(alert=alert, action="resolved"))
     return opened
 
 
@@ -130,9 +133,24 @@ def _settle(*, product_id: int, warehouse_id: int, quantity: int, threshold: int
     if is_low and open_alert_id is None:
         return _open_alert(product_id=product_id, warehouse_id=warehouse_id, quantity=quantity, threshold=threshold)
     if not is_low and open_alert_id is not None:
+        resolved_at = timezone.now()
         LowStockAlert.objects.filter(pk=open_alert_id).update(status=LowStockAlert.Status.RESOLVED,
-                                                              resolved_at=timezone.now())
+                                                              resolved_at=resolved_at)
+        emit(AlertChanged(alert=_resolved_alert(open_alert_id, product_id=product_id, warehouse_id=warehouse_id,
+                                                resolved_at=resolved_at), action="resolved"))
     return None
+
+
+def _resolved_alert(alert_id: int, *, product_id: int, warehouse_id: int, resolved_at) -> LowStockAlert:
+    """The alert an UPDATE just resolved, as a row without reading it back: its keys and what the UPDATE wrote
+    are set, every other field is deferred (loaded from the row, in this transaction, when first read).
+
+    So announcing a resolution costs no query; a subscriber that needs the whole row reads it (one query).
+    """
+    known = {"id": alert_id, "product_id": product_id, "warehouse_id": warehouse_id,
+             "status": LowStockAlert.Status.RESOLVED, "resolved_at": resolved_at}
+    names = [field.attname for field in LowStockAlert._meta.concrete_fields if field.attname in known]
+    return LowStockAlert.from_db(LowStockAlert.objects.db, names, [known[name] for name in names])
 
 
 def _open_alert(*, product_id: int, warehouse_id: int, quantity: int, threshold: int) -> LowStockAlert | None:
@@ -151,6 +169,7 @@ def _open_alert(*, product_id: int, warehouse_id: int, quantity: int, threshold:
         logger.info("low-stock alert for product %s in warehouse %s already open", product_id, warehouse_id)
         return None
     _enqueue_email(alert)
+    emit(AlertChanged(alert=alert, action="opened"))
     return alert
 
 

@@ -14,6 +14,11 @@ CODES = register_codes({
     "invalid_file": Code(400, "an imported file is refused (with errors: [{row, field, message}])"),
     "stale_quantity": Code(409, "the quantity changed since the client read it (with current)"),
     "insufficient_stock": Code(409, "not enough available stock (with available, requested)"),
+    "lot_required": Code(400, "units of a lot-tracked product coming in must name their lot"),
+    "not_lot_tracked": Code(400, "a lot was named for a product that is not lot-tracked"),
+    "lot_mismatch": Code(409, "the expiry date given differs from the known lot's (with expires_on)"),
+    "duplicate_lot": Code(409, "the product already has a lot with this code (compared like SKUs)"),
+    "product_has_stock": Code(409, "the product's tracking cannot change while it has stock or an open count line"),
 })
 
 
@@ -26,6 +31,44 @@ class InsufficientStock(DomainError):
             detail or f"Not enough stock: {available} available, {requested} requested.",
             available=available, requested=requested, **extra,
         )
+
+
+class LotRequired(DomainError):
+    """Units of a lot-tracked product come in (or a lot-tracked change is made) without naming a lot."""
+
+    code = "lot_required"
+    default_detail = "This product is lot-tracked: name the lot (its code)."
+
+
+class NotLotTracked(DomainError):
+    """A lot was named for a product that is not lot-tracked."""
+
+    code = "not_lot_tracked"
+    default_detail = "This product is not lot-tracked: it has no lots."
+
+
+class LotMismatch(DomainError):
+    """An `expires_on` was given that differs from the known lot's (carries the known `expires_on`)."""
+
+    code = "lot_mismatch"
+
+    def __init__(self, *, code: str, expires_on):
+        super().__init__(f"Lot {code} expires on {expires_on.isoformat() if expires_on else 'no date'}; "
+                         "a different date was given.", expires_on=expires_on.isoformat() if expires_on else None)
+
+
+class DuplicateLot(DomainError):
+    """The product already has a lot with this code (codes compare like SKUs)."""
+
+    code = "duplicate_lot"
+    default_detail = "This product already has a lot with this code."
+
+
+class ProductHasStock(DomainError):
+    """The product's tracking cannot switch while it holds stock or an open count has a line for it."""
+
+    code = "product_has_stock"
+    default_detail = "The product has stock (on hand, reserved or incoming) or an open count line."
 
 
 class InvalidQuantity(DomainError):

@@ -36,7 +36,13 @@ class StockChanged(Event):
 
 @dataclass(frozen=True)
 class AlertChanged(Event):
-    """An alert opened or resolved (`action`: "opened" | "resolved"); emitted in the transaction that did it."""
+    """An alert opened or resolved (`action`: "opened" | "resolved"); emitted in the transaction that did it.
+
+    Emitted by `inventory.alerts` (a stock change or a threshold set, changed or deleted). An alert resolved
+    by an UPDATE arrives without being read back: `id`, `product_id`, `warehouse_id`, `status` and
+    `resolved_at` are set, every other field loads from the row on first read (one query per field; read
+    `LowStockAlert.objects.get(pk=event.alert.pk)` once when you need several).
+    """
 
     alert: object
     action: str
@@ -45,7 +51,10 @@ class AlertChanged(Event):
 @dataclass(frozen=True)
 class ReservationChanged(Event):
     """A reservation was created, released, fulfilled or expired (`action`: "created" | "released" |
-    "fulfilled" | "expired"); emitted in that transaction, after the reservation row is saved."""
+    "fulfilled" | "expired"); emitted in that transaction, after the reservation row is saved.
+
+    `expired` comes from `inventory.services.stock.expire_reservation`, for the worker's expiry and for the
+    one any operation locking the stock row does first (once per reservation)."""
 
     reservation: object
     action: str

@@ -79,14 +79,34 @@ class _StockOperationSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
-class AssignStockSerializer(_StockOperationSerializer):
-    """`{warehouse, product, quantity (1..1e9), note?}`."""
+class _LotNamingSerializer(StrictSerializer):
+    """`lot?` (a lot's code, 1–50 characters) and `expires_on?` (a date or null: for a code the product does
+    not have yet; for a known lot it must match). Required (`lot`) for a lot-tracked product's units coming
+    in; refused for a product that is not lot-tracked (SPEC §14)."""
+
+    lot = serializers.CharField(required=False, min_length=1, max_length=50,
+                                help_text="The lot's code (lot-tracked products).")
+    expires_on = serializers.DateField(required=False, allow_null=True,
+                                       help_text="The last day the lot may be used (a new lot; null: never expires).")
+
+    def lot_arguments(self) -> dict:
+        """The service's `lot` and `expires_on` keywords (`expires_on` left out when not sent)."""
+        data = self.validated_data
+        arguments = {"lot": data.get("lot")}
+        if "expires_on" in data:
+            arguments["expires_on"] = data["expires_on"]
+        return arguments
+
+
+class AssignStockSerializer(_LotNamingSerializer, _StockOperationSerializer):
+    """`{warehouse, product, quantity (1..1e9), note?, lot?, expires_on?}`."""
 
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
-class AdjustStockSerializer(_StockOperationSerializer):
-    """`{warehouse, product, delta (non-zero, |delta| <= 1e9), reason, expected_quantity?, note?}`."""
+class AdjustStockSerializer(_LotNamingSerializer, _StockOperationSerializer):
+    """`{warehouse, product, delta (non-zero, |delta| <= 1e9), reason, expected_quantity?, note?, lot?,
+    expires_on?}`: a negative delta naming `lot` takes from that lot alone (reason `expired` must name it)."""
 
     delta = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
     reason = serializers.ChoiceField(choices=StockMovement.Reason.choices)

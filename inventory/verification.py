@@ -1,6 +1,7 @@
 """Ledger verification: every balance equals the sum of its movements, every running total is right,
 every bucket equals its sources (`reserved` = the active holds, `incoming` = the units in transit),
-and the daily roll-up the dashboards read equals the ledger it sums (`inventory.rollups`).
+for a lot-tracked product every lot balance equals its lot's movements and a row's lot balances sum to
+its quantity (SPEC §14), and the daily roll-up the dashboards read equals the ledger it sums (`inventory.rollups`).
 
 Read-only and set-based (a window function does the running sums in the database), so it runs on
 ledgers of millions of rows; results are streamed.
@@ -14,7 +15,7 @@ from django.db.models import F, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
 from . import rollups
-from .models import Reservation, Stock, StockMovement
+from .models import Product, Reservation, Stock, StockLot, StockMovement
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,20 @@ class Mismatch:
 
     # "balance" (Stock.quantity != sum), "running" (quantity_after != running sum), "owner",
     # "reserved" (Stock.reserved != units held for it), "incoming" (Stock.incoming != units in transit),
-    # "flow" (the day's roll-up != its movements; expected/found are (inflow, outflow, movements))
+    # "flow" (the day's roll-up != its movements; expected/found are (inflow, outflow, movements)),
+    # "lot" (a lot balance != its lot's movements in that row), "lots" (a row's lot balances != its quantity),
+    # "lot_owner" (a movement names a lot of another product)
     kind: str
     stock_id: int
     movement_id: int | None
     expected: int | tuple
     found: int | tuple
     day: date | None = None
+    lot_id: int | None = None
 
     def __str__(self):
         where = f"stock {self.stock_id}" + (f", movement {self.movement_id}" if self.movement_id else "")
+        where += f", lot {self.lot_id}" if self.lot_id else ""
         where += f", day {self.day.isoformat()}" if self.day else ""
         return f"{self.kind} mismatch at {where}: expected {self.expected}, found {self.found}"
 
@@ -78,6 +83,50 @@ def owner_mismatches() -> Iterator[Mismatch]:
     )
     for stock_id, movement_id in rows.iterator(chunk_size=2000):
         yield Mismatch("owner", stock_id, movement_id, 0, 0)
+
+
+def lot_mismatches() -> Iterator[Mismatch]:
+    """For products lot-tracked now: lot balances that differ from the sum of their lot's movements in
+    their row (a movement of a lot with no balance row counts as a balance of 0), and rows whose lot
+    balances do not sum to their quantity. Lots of products no longer lot-tracked stay, for history."""
+    tracked = Q(product__tracking=Product.Tracking.LOT)
+    moved = (
+        StockMovement.objects.filter(stock_id=OuterRef("stock_id"), lot_id=OuterRef("lot_id"))
+        .order_by().values("stock_id").annotate(total=Sum("quantity_change")).values("total")
+    )
+    rows = (
+        StockLot.objects.filter(Q(stock__product__tracking=Product.Tracking.LOT))
+        .annotate(ledger_total=Coalesce(Subquery(moved), Value(0)))
+        .exclude(quantity=F("ledger_total")).values_list("stock_id", "lot_id", "ledger_total", "quantity")
+        .order_by("stock_id", "lot_id")
+    )
+    for stock_id, lot_id, expected, found in rows.iterator(chunk_size=2000):
+        yield Mismatch("lot", stock_id, None, expected, found, lot_id=lot_id)
+    balance = StockLot.objects.filter(stock_id=OuterRef("stock_id"), lot_id=OuterRef("lot_id")).values("quantity")
+    unbooked = (
+        StockMovement.objects.filter(tracked, lot__isnull=False).order_by()
+        .values("stock_id", "lot_id").annotate(total=Sum("quantity_change"))
+        .annotate(balance=Subquery(balance[:1]))
+        .filter(balance__isnull=True).exclude(total=0).values_list("stock_id", "lot_id", "total")
+    )
+    for stock_id, lot_id, total in unbooked.iterator(chunk_size=2000):
+        yield Mismatch("lot", stock_id, None, total, 0, lot_id=lot_id)
+    summed = (
+        StockLot.objects.filter(stock_id=OuterRef("pk")).order_by().values("stock_id")
+        .annotate(total=Sum("quantity")).values("total")
+    )
+    sums = (
+        Stock.objects.filter(tracked).order_by().annotate(lot_total=Coalesce(Subquery(summed), Value(0)))
+        .exclude(quantity=F("lot_total")).values_list("pk", "quantity", "lot_total").order_by("pk")
+    )
+    for stock_id, expected, found in sums.iterator(chunk_size=2000):
+        yield Mismatch("lots", stock_id, None, expected, found)
+    strangers = (
+        StockMovement.objects.filter(lot__isnull=False).exclude(lot__product_id=F("product_id"))
+        .order_by().values_list("stock_id", "pk", "lot_id")
+    )
+    for stock_id, movement_id, lot_id in strangers.iterator(chunk_size=2000):
+        yield Mismatch("lot_owner", stock_id, movement_id, 0, 0, lot_id=lot_id)
 
 
 # Where the units of each bucket come from, beyond this app's own: apps above `inventory` register
@@ -149,7 +198,7 @@ def closed_day_mismatches() -> Iterator[Mismatch]:
 
 
 CHECKS = (balance_mismatches, running_mismatches, owner_mismatches, bucket_mismatches, flow_mismatches,
-          closed_day_mismatches)
+          closed_day_mismatches, lot_mismatches)
 
 
 def ledger_mismatches(*, limit: int | None = None) -> list[Mismatch]:

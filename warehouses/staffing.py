@@ -16,10 +16,12 @@ from accounts import policies as account_policies
 from accounts import roles
 from accounts.audit import record_event
 from accounts.errors import DuplicateAccount, NotActive
+from accounts.events import AccessChanged
 from accounts.models import Role, User, UserProfile
 from accounts.services import blacklist_all_tokens
 from accounts.services.locks import lock_user, lock_users
 from core.errors import NotEligible, NotFound, PermissionDenied
+from core.events import emit
 from core.identity import identity_key
 
 from .errors import InvalidReassignTo, WarehouseInactive, WarehouseRequired
@@ -80,6 +82,7 @@ def register_user(*, username: str, email: str, password: str, role: str, wareho
     UserProfile.objects.create(user=user)
     record_event(actor=user, action="user.register", target=user,
                  data={"role": role, "warehouse": user.warehouse_id}, ip=ip)
+    emit(AccessChanged(user=user))
     return user
 
 def _release_managed_warehouses(user: User, new_manager: User | None = None) -> list[int]:
@@ -112,6 +115,7 @@ def dismiss_user(*, actor: User, user: User, reason: str, ip: str | None = None)
     record_event(actor=actor, action="user.dismiss", target=target,
                  data={"reason": reason, "role": target.role.name, "unmanaged_warehouses": unmanaged,
                        "revoked_tokens": revoked}, ip=ip)
+    emit(AccessChanged(user=target))
     return target
 
 @transaction.atomic
@@ -128,6 +132,7 @@ def record_admin_user_change(*, actor: User, user: User, fields: list[str], crea
     record_event(actor=actor, action="user.admin_create" if created else "user.admin_change", target=user, ip=ip,
                  data={"fields": sorted(fields), "role": user.role.name, "status": user.status,
                        "warehouse": user.warehouse_id, "unmanaged_warehouses": unmanaged, "revoked_tokens": revoked})
+    emit(AccessChanged(user=user))
 
 @transaction.atomic
 def demote_manager(*, actor: User, user: User, reason: str, warehouse: Warehouse | None = None,
@@ -166,4 +171,5 @@ def demote_manager(*, actor: User, user: User, reason: str, warehouse: Warehouse
     record_event(actor=actor, action="user.demote", target=target,
                  data={"reason": reason, "warehouse": destination.pk, "warehouses_moved": moved,
                        "reassign_to": new_manager.pk if new_manager else None}, ip=ip)
+    emit(AccessChanged(user=target))
     return target

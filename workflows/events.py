@@ -19,7 +19,10 @@ class PurchaseRequestChanged(Event):
 
 @dataclass(frozen=True)
 class TransferRequestChanged(Event):
-    """`action`: "created" | "decided" | "shipped" | "received" (after each receipt) | "closed" | "cancelled"."""
+    """`action`: "created" | "decided" | "shipped" | "received" (after each receipt) | "closed" | "cancelled".
+
+    A direct transfer's approval (which moves the units) is "decided" only; a receipt that changes nothing
+    (every line 0/0) emits nothing."""
 
     transfer_request: object
     action: str
@@ -27,7 +30,10 @@ class TransferRequestChanged(Event):
 
 @dataclass(frozen=True)
 class StockCountChanged(Event):
-    """`action`: "submitted" | "decided" (applied or rejected, also when applied at submit)."""
+    """`action`: "submitted" | "decided" (applied or rejected, also when applied at submit).
+
+    A count applied at submit is saved once (`applied`) and then emits "submitted" and "decided", in that
+    order, both with that row."""
 
     stock_count: object
     action: str

@@ -4,9 +4,11 @@ from django.db import IntegrityError, transaction
 
 from core.decisions import Decision, RequestStatus
 from core.errors import AlreadyPending, NotEligible, NotFound, NotPending, PermissionDenied
+from core.events import emit
 
 from .. import policies
 from ..audit import record_event
+from ..events import AccessChanged
 from ..models import ManagerPromotionRequest, Role, User
 from .locks import lock_user
 
@@ -64,6 +66,7 @@ def decide_promotion_request(*, actor: User, promotion_id: int, decision: str, r
             raise NotEligible("This user is no longer active staff; reject the request instead.")
         target.role = Role.get(Role.Name.MANAGER)
         target.save(update_fields=["role"])
+        emit(AccessChanged(user=target))
         status = RequestStatus.APPROVED
     else:
         status = RequestStatus.REJECTED

@@ -5,9 +5,11 @@ from django.db import transaction
 
 from core.decisions import Decision
 from core.errors import NotPending, PermissionDenied
+from core.events import emit
 
 from .. import policies
 from ..audit import record_event
+from ..events import AccessChanged
 from ..models import User
 from .locks import lock_user
 
@@ -29,4 +31,5 @@ def decide_registration(*, actor: User, user: User, decision: str, reason: str =
     target.save(update_fields=["status"])
     record_event(actor=actor, action=f"user.{decision}", target=target,
                  data={"reason": reason, "role": target.role.name, "warehouse": target.warehouse_id}, ip=ip)
+    emit(AccessChanged(user=target))  # approved: now active; rejected: a status change all the same
     return target

@@ -23,16 +23,18 @@ pytestmark = pytest.mark.django_db
 # the view's scope lookup, SAVEPOINT, the request's lock (its warehouse and product read along), the stock
 # lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.rollups.record`, read by the
 # dashboards), the threshold-and-open-alert read, the request's UPDATE, the audit INSERT, RELEASE (was 21
-# before the scope, policy and stock checks moved onto the locked rows). +1 everywhere a stock row changes: the
-# reorder-rule lookup of replenishment (SPEC §15: every change of a row is evaluated in its transaction; one
-# statement when the row has no rule, pinned in workflows/tests/test_services_replenishment.py).
-APPROVAL_QUERIES = 13
-RESERVE_QUERIES = 10  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
-FULFIL_QUERIES = 13  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
+# before the scope, policy and stock checks moved onto the locked rows). Since lots (SPEC §14), +1 each: the
+# product's `tracking`, read again under the row lock, so no operation straddles a tracking switch. Since
+# replenishment (SPEC §15), +1 each: the reorder-rule lookup (every change of a row is evaluated in its
+# transaction; one statement when the row has no rule, pinned in workflows/tests/test_services_replenishment.py).
+APPROVAL_QUERIES = 14
+RESERVE_QUERIES = 11  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 14  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
 # Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT and its roll-up upsert,
 # the threshold-and-open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check
-# is skipped on a row reserving nothing, threshold and open alert are one statement); +1: the reorder-rule lookup.
-LOCKED_STATEMENTS = 8
+# is skipped on a row reserving nothing, threshold and open alert are one statement); +1: `tracking` (§14);
+# +1: the reorder-rule lookup (§15).
+LOCKED_STATEMENTS = 9
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 

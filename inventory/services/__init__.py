@@ -18,6 +18,7 @@ from ..errors import (
 )
 from .catalogue import PRODUCT_FIELDS, create_product, update_product
 from .files import InvalidFile, import_products, import_stock
+from .lots import UNSET, find_lot, resolve_lot
 from .reservations import expire_due_reservations, fulfil_reservation, release_reservation, reserve_stock
 from .stock import (
     MAX_BALANCE,
@@ -51,5 +52,5 @@ __all__ = [
     "reserve_stock", "require_available",
     "StockChange", "apply_stock_changes", "InvalidFile", "import_products", "import_stock",
     "hold_transfer_lines", "move_stock_lines", "receive_transfer_lines", "release_transfer_lines",
-    "ship_transfer_lines", "write_off_in_transit",
+    "ship_transfer_lines", "write_off_in_transit", "UNSET", "find_lot", "resolve_lot",
 ]

@@ -18,11 +18,13 @@ from django_tasks import task
 from accounts.audit import record_event
 from core.documents import lock_document
 from core.errors import PermissionDenied
+from core.events import emit
 from core.scheduling import ensure_scheduled, serialize_scheduling
 from warehouses.models import Warehouse
 
 from .. import locks, policies
 from ..errors import InsufficientStock, InvalidQuantity, InvalidReservation, ReservationNotActive
+from ..events import ReservationChanged
 from ..models import Product, Reservation, Stock, StockMovement
 from .stock import (
     Reference,
@@ -90,6 +92,7 @@ def reserve_stock(*, actor, warehouse: Warehouse, product: Product, quantity: in
                  data={"stock": stock.pk, "quantity": quantity, "reference": reference,
                        "expires_at": expires_at.isoformat() if expires_at else None,
                        "reserved_after": stock.reserved})
+    emit(ReservationChanged(reservation=reservation, action="created"))
     if expires_at is not None:
         ensure_expiry_scheduled(expires_at)
     return reservation
@@ -139,6 +142,7 @@ def release_reservation(*, actor, reservation_id: int, ip: str | None = None) ->
     reservation.save(update_fields=["status", "closed_at"])
     record_event(actor=actor, action="reservation.release", target=reservation, ip=ip,
                  data={"stock": stock.pk, "quantity": reservation.quantity, "reserved_after": stock.reserved})
+    emit(ReservationChanged(reservation=reservation, action="released"))
     return reservation
 
 
@@ -172,6 +176,7 @@ def fulfil_reservation(*, actor, reservation_id: int, quantity: int | None = Non
                  data={"stock": stock.pk, "movement": movement.pk, "quantity": taken,
                        "released": reservation.quantity - taken, "quantity_after": stock.quantity,
                        "reserved_after": stock.reserved})
+    emit(ReservationChanged(reservation=reservation, action="fulfilled"))
     return reservation
 
 

@@ -41,9 +41,18 @@ from core.events import emit
 from warehouses.models import Warehouse
 
 from .. import locks, policies, rollups
-from ..errors import InactiveObject, InsufficientStock, InvalidQuantity, InvalidReason, StaleQuantity
-from ..events import RowChange, StockChanged
-from ..models import MAX_QUANTITY, Product, Reservation, Stock, StockMovement
+from ..errors import (
+    InactiveObject,
+    InsufficientStock,
+    InvalidQuantity,
+    InvalidReason,
+    LotRequired,
+    NotLotTracked,
+    StaleQuantity,
+)
+from ..events import ReservationChanged, RowChange, StockChanged
+from ..models import MAX_QUANTITY, Lot, Product, Reservation, Stock, StockMovement
+from . import lots as lot_door
 
 # No balance may grow beyond this (far below the 64-bit limit of the column).
 MAX_BALANCE = 10**15
@@ -64,6 +73,7 @@ class Operation:
 
     def __init__(self):
         self._rows: dict[int, tuple[Stock, int, int, int, list[StockMovement]]] = {}
+        self.versioned: set[int] = set()
 
     def touch(self, stock: Stock) -> None:
         """Note a locked row before the operation changes its numbers (the first call keeps the "before")."""
@@ -112,8 +122,13 @@ def stock_operation() -> Iterator[Operation]:
 
 
 def save_buckets(stock: Stock, *fields: str) -> None:
-    """Save a locked row's changed buckets (`quantity`, `reserved`, `incoming`) and raise its `version`."""
-    stock.version += 1
+    """Save a locked row's changed buckets (`quantity`, `reserved`, `incoming`), raising its `version` by 1
+    once per operation (an operation that writes a row several times, one movement per lot, is one change)."""
+    operation = _current.get()
+    if operation is None or stock.pk not in operation.versioned:
+        stock.version += 1
+        if operation is not None:
+            operation.versioned.add(stock.pk)
     stock.save(update_fields=[*fields, "version", "updated_at"])
 
 
@@ -135,49 +150,96 @@ def check_active(*, warehouses: list[Warehouse], product: Product) -> None:
         raise InactiveObject(f"Product {product.sku} is inactive.")
 
 
+def takeable(stock: Stock, *, release: int = 0) -> int:
+    """What an operation may take from (or promise of) a locked row: `available` = max(0, quantity − reserved
+    − expired), plus `release`, the units its own hold gives back, but never more than the units that are
+    not expired (SPEC §14: holds beyond those are served first come, first served)."""
+    expired = lot_door.expired_on_hand(stock)
+    return min(stock.quantity - expired, max(0, stock.quantity - stock.reserved - expired) + release)
+
+
 def require_available(stock: Stock, *, requested: int, release: int = 0) -> None:
-    """The availability rule: taking (or promising) `requested` units may use only what is not reserved.
+    """The availability rule: taking (or promising) `requested` units may use only what is not reserved
+    and not expired (`takeable`).
 
     `release` is the number of units of the operation's own reservation it gives back in the same
     write (a fulfilment takes units it reserved itself). Keeps `quantity >= reserved` after the
     operation. Raises InsufficientStock with `available` and `requested`; the caller writes nothing.
     """
-    available = stock.quantity - stock.reserved + release
+    available = takeable(stock, release=release)
     if requested > available:
         raise InsufficientStock(available=max(available, 0), requested=requested)
 
 
 def write_change(stock: Stock, *, change: int, kind: str, actor, reason: str = "", note: str = "",
-                 reference: Reference | None = None, release: int = 0) -> StockMovement:
+                 reference: Reference | None = None, release: int = 0, lot: Lot | None = None,
+                 checked: bool = False) -> StockMovement:
     """Write one locked row's new balance, its ledger row and its day's roll-up. The caller holds the row lock.
 
-    `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold). Part of
-    the current door operation (`stock_operation`), which announces the row when it ends.
+    `release` units of `reserved` are given back in the same UPDATE (a fulfilment's own hold). `lot`: the
+    lot the units come into or leave (required for a lot-tracked product: one movement names one lot;
+    `take_units` plans the lots of a take). `checked`: the caller has applied the availability rule
+    (a take planned over several lots). Part of the current door operation (`stock_operation`), which
+    announces the row when it ends.
     """
     if not 0 <= release <= stock.reserved:
         raise ValueError(f"cannot release {release} of {stock.reserved} reserved units")
-    if change < 0:
+    if (lot is None) == lot_door.row_is_lot_tracked(stock):
+        raise LotRequired("This product is lot-tracked: name the lot.") if lot is None else \
+            NotLotTracked("This product is not lot-tracked: it has no lots.")
+    if change < 0 and not checked:
         require_available(stock, requested=-change, release=release)
     new_quantity = stock.quantity + change
     if new_quantity > MAX_BALANCE:
         raise InvalidQuantity(f"The resulting quantity would exceed {MAX_BALANCE}.")
     with stock_operation() as operation:
         operation.touch(stock)
+        if lot is not None:
+            lot_door.LotBook.of(stock).add(lot, change)
         stock.quantity = new_quantity
         stock.reserved -= release
         save_buckets(stock, "quantity", "reserved")
         movement = _record_movement(stock, change=change, kind=kind, actor=actor, reason=reason, note=note,
-                                    reference=reference)
+                                    reference=reference, lot=lot)
         operation.wrote(stock, movement)
     return movement
 
 
+def take_units(stock: Stock, *, quantity: int, kind: str, actor, reason: str = "", note: str = "",
+               reference: Reference | None = None, release: int = 0, lot: Lot | None = None) -> list[StockMovement]:
+    """Take `quantity` units out of a locked row: one movement, or for a lot-tracked product one per lot.
+
+    Without `lot`, a lot-tracked row's units are taken first-expired-first-out from lots that are not
+    expired (`LotBook.plan_fefo`), as many lots as needed, in the order taken; the whole take needs at
+    most `takeable` (with `release`, the units of the operation's own hold it gives back, released with
+    the first movement). With `lot`, that lot alone (`check_named_take`: an expired lot only within
+    `quantity − reserved`). Raises InsufficientStock before writing anything.
+    """
+    if lot is None and not lot_door.row_is_lot_tracked(stock):
+        return [write_change(stock, change=-quantity, kind=kind, actor=actor, reason=reason, note=note,
+                             reference=reference, release=release)]
+    book = lot_door.LotBook.of(stock)
+    if lot is not None:
+        lot_door.check_named_take(stock, book, lot, quantity, release=release)
+        plan = [(lot, quantity)]
+    else:
+        require_available(stock, requested=quantity, release=release)
+        plan = book.plan_fefo(quantity)
+    movements = []
+    for index, (taken_lot, units) in enumerate(plan):
+        movements.append(write_change(stock, change=-units, kind=kind, actor=actor, reason=reason, note=note,
+                                      reference=reference, release=release if index == 0 else 0, lot=taken_lot,
+                                      checked=True))
+    return movements
+
+
 def _record_movement(stock: Stock, *, change: int, kind: str, actor, reason: str, note: str,
-                     reference: Reference | None) -> StockMovement:
+                     reference: Reference | None, lot: Lot | None = None) -> StockMovement:
     movement = StockMovement.objects.create(
         stock=stock,
         warehouse_id=stock.warehouse_id,
         product_id=stock.product_id,
+        lot=lot,
         kind=kind,
         quantity_change=change,
         quantity_after=stock.quantity,
@@ -213,8 +275,8 @@ def unhold(stock: Stock, *, quantity: int) -> None:
 def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: Reference,
                   note: str = "") -> StockMovement:
     """Take `taken` units that a reservation of `release` units held (a `fulfil` movement); the rest is freed."""
-    return write_change(stock, change=-taken, kind=Kind.FULFIL, actor=actor, reference=reference,
-                        release=release, note=note)
+    return take_units(stock, quantity=taken, kind=Kind.FULFIL, actor=actor, reference=reference,
+                      release=release, note=note)[-1]
 
 
 def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime) -> None:
@@ -227,6 +289,8 @@ def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime)
         record_event(actor=None, action="reservation.expire", target=reservation,
                      data={"stock": stock.pk, "quantity": reservation.quantity,
                            "expires_at": reservation.expires_at.isoformat(), "reserved_after": stock.reserved})
+        # Every expiry passes here (the worker's and the one of any operation locking the row): one event each.
+        emit(ReservationChanged(reservation=reservation, action="expired"))
 
 
 def expire_due_of(rows: Iterable[Stock], *, now: datetime, held: dict[int, int] | None = None) -> int:
@@ -294,34 +358,44 @@ def require_stock_change(actor, *warehouses: Warehouse) -> None:
 @transaction.atomic
 @stock_operation()
 def assign_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int, note: str = "",
-                 ip: str | None = None) -> Stock:
+                 lot: str | None = None, expires_on=lot_door.UNSET, ip: str | None = None) -> Stock:
     """Add `quantity` units (an `assign` movement), creating the stock row if needed.
 
-    Locks: the stock row (created first if missing). Raises PermissionDenied unless the actor
-    manages the warehouse, InactiveObject, InvalidQuantity.
+    `lot` (a code) and `expires_on`: the lot the units come in as, for a lot-tracked product (created
+    before any lock if new). Locks: the stock row (created first if missing). Raises PermissionDenied
+    unless the actor manages the warehouse, InactiveObject, InvalidQuantity, LotRequired, NotLotTracked,
+    LotMismatch.
     """
     check_quantity(quantity)
     _require(policies.can_assign_stock(actor, warehouse), "Only an admin or this warehouse's manager "
                                                           "may assign stock here.")
     check_active(warehouses=[warehouse], product=product)
+    named = lot_door.resolve_lot(product=product, code=lot, expires_on=expires_on)
     stock = lock_row_expiring_holds(product.pk, warehouse.pk, create=True)
-    movement = write_change(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note)
+    lot_door.require_tracking(stock, product, named)
+    movement = write_change(stock, change=quantity, kind=Kind.ASSIGN, actor=actor, note=note, lot=named)
     record_event(actor=actor, action="stock.assign", target=stock, ip=ip,
-                 data={"movement": movement.pk, "quantity": quantity, "quantity_after": stock.quantity})
+                 data={"movement": movement.pk, "quantity": quantity, "quantity_after": stock.quantity,
+                       **({"lot": named.pk} if named else {})})
     return stock
 
 
 @transaction.atomic
 @stock_operation()
 def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, reason: str,
-                 note: str = "", expected_quantity: int | None = None, ip: str | None = None) -> Stock:
-    """Change a balance by `delta` (an `adjust` movement: count, damage, loss, found, return, receipt, correction).
+                 note: str = "", expected_quantity: int | None = None, lot: str | None = None,
+                 expires_on=lot_door.UNSET, ip: str | None = None) -> Stock:
+    """Change a balance by `delta` (an `adjust` movement: count, damage, loss, found, return, receipt,
+    correction, expired).
 
-    Locks: the stock row (created first if missing, for a positive delta), then its due
+    A lot-tracked product: a positive delta names its lot (`lot`, `expires_on`: created before any lock
+    if new); a negative one takes the named lot alone, or without `lot` FEFO from lots that are not
+    expired (one movement per lot). Reason `expired` must name its lot (expired units are never taken
+    by FEFO). Locks: the stock row (created first if missing, for a positive delta), then its due
     reservations (expired). Raises PermissionDenied unless the actor operates the warehouse,
     StaleQuantity (with `current`) if `expected_quantity` is given and the locked row's quantity
-    differs, InsufficientStock if a negative delta needs more than `available` (nothing written),
-    InactiveObject, InvalidQuantity.
+    differs, InsufficientStock if a negative delta needs more than may be taken (nothing written),
+    InactiveObject, InvalidQuantity, LotRequired, NotLotTracked, LotMismatch.
     """
     check_quantity(delta, allow_negative=True)
     if reason not in StockMovement.Reason.values:
@@ -329,27 +403,40 @@ def adjust_stock(*, actor, warehouse: Warehouse, product: Product, delta: int, r
     _require(policies.can_adjust_stock(actor, warehouse), "Only an admin or this warehouse's manager or "
                                                           "staff may adjust stock here.")
     check_active(warehouses=[warehouse], product=product)
+    named = lot_door.resolve_lot(product=product, code=lot, expires_on=expires_on, create=delta > 0)
+    if delta < 0 and lot and named is None:
+        raise InsufficientStock(available=0, requested=-delta, detail=f"Product {product.sku} has no lot {lot}.")
     stock = lock_row_expiring_holds(product.pk, warehouse.pk, create=delta > 0)
     if stock is None:
         raise InsufficientStock(available=0, requested=-delta)
+    lot_door.require_tracking(stock, product, named, named=delta > 0 or reason == StockMovement.Reason.EXPIRED)
     if expected_quantity is not None and stock.quantity != expected_quantity:
         raise StaleQuantity(f"The quantity is {stock.quantity}, not the expected {expected_quantity}.",
                             current=stock.quantity)
-    movement = write_change(stock, change=delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note)
+    if delta > 0:
+        movements = [write_change(stock, change=delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note,
+                                  lot=named)]
+    else:
+        movements = take_units(stock, quantity=-delta, kind=Kind.ADJUST, actor=actor, reason=reason, note=note,
+                               lot=named)
     record_event(actor=actor, action="stock.adjust", target=stock, ip=ip,
-                 data={"movement": movement.pk, "delta": delta, "reason": reason, "quantity_after": stock.quantity})
+                 data={"movement": movements[-1].pk, "delta": delta, "reason": reason,
+                       "quantity_after": stock.quantity,
+                       **({"lots": {m.lot_id: m.quantity_change for m in movements}} if movements[0].lot_id else {})})
     return stock
 
 
 def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int,
                  reference: Reference, kind: str = Kind.PURCHASE, note: str = "",
-                 savepoint: bool = True) -> StockMovement:
+                 savepoint: bool = True) -> list[StockMovement]:
     """Take `quantity` out of a warehouse for a request (a `purchase` movement by default).
 
-    The caller (a workflow service) has checked the actor's right to decide; this checks again that
-    the actor operates the warehouse. Locks: the stock row. Raises PermissionDenied unless the actor
-    operates the warehouse, InsufficientStock before writing anything if more than `available` is
-    needed (reserved units are not taken), InactiveObject, InvalidQuantity.
+    A lot-tracked product's units are taken FEFO from lots that are not expired, one movement per lot
+    (returned in the order taken). The caller (a workflow service) has checked the actor's right to
+    decide; this checks again that the actor operates the warehouse. Locks: the stock row. Raises
+    PermissionDenied unless the actor operates the warehouse, InsufficientStock before writing anything
+    if more than `available` is needed (reserved and expired units are not taken), InactiveObject,
+    InvalidQuantity.
 
     One transaction, nested in the caller's as a savepoint. `savepoint=False`: no savepoint of its own
     (two statements fewer), for a caller whose atomic block lets every error of this call propagate out
@@ -362,18 +449,30 @@ def deduct_stock(*, actor, warehouse: Warehouse, product: Product, quantity: int
         stock = lock_row_expiring_holds(product.pk, warehouse.pk)
         if stock is None:
             raise InsufficientStock(available=0, requested=quantity)
-        return write_change(stock, change=-quantity, kind=kind, actor=actor, reference=reference, note=note)
+        return take_units(stock, quantity=quantity, kind=kind, actor=actor, reference=reference, note=note)
 
 
 @dataclass(frozen=True)
 class StockChange:
-    """One line of a batch: change the balance of (product, warehouse) by `delta`, or make it `target`."""
+    """One line of a batch: change the balance of (product, warehouse) by `delta`, or make it `target`.
+
+    `lot_id`: for a lot-tracked product, the lot the line acts on (resolved by the caller before the
+    batch); `delta`/`target` are then that lot's. A lot-tracked line without a lot may only leave the
+    row as it is (a `target` equal to its quantity).
+    """
 
     product_id: int
     warehouse_id: int
     delta: int | None = None
     target: int | None = None
     note: str = ""
+    lot_id: int | None = None
+
+
+def _at_line(error: Exception, index: int) -> Exception:
+    """A batch's lot error (LotRequired, NotLotTracked), marked with the failing line's `index`."""
+    error.index = index
+    return error
 
 
 @transaction.atomic
@@ -383,12 +482,14 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
     """Apply a batch of stock changes (a count, an import): all lines or none, one movement per changed line.
 
     Locks: every stock row of the batch in one query, in primary-key order (missing rows are created
-    first, for positive changes). Then checks every line before writing any: a line that would take
-    a row below zero (or below what it holds reserved) raises InsufficientStock naming the first such
-    `product` and carrying every failing line's index in `.shortfalls`; nothing is written. Raises
-    PermissionDenied unless the actor may change stock in every warehouse (assigning asks
-    `can_assign_stock`), InvalidQuantity past MAX_BALANCE. Returns, per line, its movement or None
-    when the line changes nothing.
+    first, for positive changes). Then reads the products' `tracking` under those locks and checks every
+    line before writing any: a line naming a lot for a product that is not lot-tracked (NotLotTracked),
+    a lot-tracked line without a lot that would change the row (LotRequired) — both with `.index` —
+    and a line that would take a lot below zero or a row below what it holds reserved raise; for the
+    last, InsufficientStock names the first such `product` and carries every failing line's index in
+    `.shortfalls`; nothing is written. Raises PermissionDenied unless the actor may change stock in
+    every warehouse (assigning asks `can_assign_stock`), InvalidQuantity past MAX_BALANCE. Returns, per
+    line, its movement or None when the line changes nothing.
     """
     warehouses = Warehouse.objects.in_bulk({change.warehouse_id for change in changes})
     allowed = policies.can_assign_stock if kind == Kind.ASSIGN else policies.can_change_stock
@@ -400,16 +501,40 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
     existing = Stock.objects.filter(product_id__in={p for p, _ in keys}, warehouse_id__in={w for _, w in keys})
     present = set(existing.values_list("product_id", "warehouse_id"))
     rows = lock_rows_expiring_holds([key for key in keys if key in present])
+    tracking = lot_door.current_tracking({product for product, _ in keys})
+    lot_door.note_tracking(rows.values(), tracking)
+    named = {change.lot_id for change in changes if change.lot_id is not None}
+    lots = Lot.objects.in_bulk(named) if named else {}
     deltas, shortfalls = [], []
+    row_after = {key: row.quantity for key, row in rows.items()}
+    lot_after: dict[tuple[tuple[int, int], int], int] = {}
     for index, (key, change) in enumerate(zip(keys, changes, strict=True)):
-        quantity = rows[key].quantity if key in rows else 0
-        delta = change.delta if change.delta is not None else change.target - quantity
+        row = rows.get(key)
+        quantity = row_after.get(key, 0)
+        lot_tracked = tracking[key[0]] == Product.Tracking.LOT
+        if change.lot_id is not None and not lot_tracked:
+            raise _at_line(NotLotTracked("This product is not lot-tracked: it has no lots."), index)
+        if change.lot_id is not None:
+            balance_key = (key, change.lot_id)
+            if balance_key not in lot_after:
+                lot_after[balance_key] = lot_door.LotBook.of(row).balance(lots[change.lot_id]) if row else 0
+            base = lot_after[balance_key]
+        else:
+            base = quantity
+        delta = change.delta if change.delta is not None else change.target - base
+        if lot_tracked and change.lot_id is None and delta:
+            raise _at_line(LotRequired("This product is lot-tracked: name the lot."), index)
         deltas.append(delta)
-        if delta and quantity + delta < getattr(rows.get(key), "reserved", 0):
-            shortfalls.append((index, quantity - getattr(rows.get(key), "reserved", 0), -delta))
+        row_after[key] = quantity + delta
+        if change.lot_id is not None:
+            lot_after[(key, change.lot_id)] = base + delta
+        reserved = getattr(row, "reserved", 0)
+        if delta and (quantity + delta < reserved or base + delta < 0):
+            shortfalls.append((index, min(quantity - reserved, base) if change.lot_id else quantity - reserved,
+                               -delta))
     if shortfalls:
         index, available, requested = shortfalls[0]
-        error = InsufficientStock(available=available, requested=requested, product=keys[index][0])
+        error = InsufficientStock(available=max(available, 0), requested=requested, product=keys[index][0])
         error.shortfalls = [index for index, _, _ in shortfalls]
         raise error
     movements = []
@@ -418,6 +543,6 @@ def apply_stock_changes(*, actor, changes: list[StockChange], kind: str, reason:
             movements.append(None)
             continue
         movements.append(write_change(rows[key], change=delta, kind=kind, actor=actor, reason=reason, note=change.note,
-                                      reference=reference))
+                                      reference=reference, lot=lots.get(change.lot_id), checked=True))
     # The operation announces the whole batch in one event: a subscriber reads every row in one query.
     return movements

@@ -9,7 +9,7 @@ StockMovement factory; use the services (and `time_machine` to choose when a mov
 import factory
 
 from accounts.tests.factories import UserFactory
-from inventory.models import LowStockAlert, LowStockThreshold, Product, Reservation, Stock
+from inventory.models import Lot, LowStockAlert, LowStockThreshold, Product, Reservation, Stock
 from inventory.services import assign_stock, reserve_stock
 from warehouses.tests.factories import WarehouseFactory
 
@@ -24,6 +24,17 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Product {n}")
     unit = "pcs"
     is_active = True
+
+
+class LotFactory(factory.django.DjangoModelFactory):
+    """A lot of a lot-tracked product (`expires_on` None: never expires)."""
+
+    class Meta:
+        model = Lot
+
+    product = factory.SubFactory(ProductFactory, tracking=Product.Tracking.LOT)
+    code = factory.Sequence(lambda n: f"L{n:04d}")
+    expires_on = None
 
 
 class StockFactory(factory.Factory):

@@ -126,7 +126,7 @@ def test_adjust_refuses_zero_and_unknown_reasons(world):
 @pytest.mark.django_db
 def test_deduct_takes_stock_for_a_request_with_its_reference(world):
     stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=6)
-    movement = deduct_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, quantity=4,
+    [movement] = deduct_stock(actor=world.staff_a, warehouse=world.wh_a, product=world.product, quantity=4,
                             reference=Reference("purchase_request", 42))
     assert (movement.kind, movement.quantity_change, movement.quantity_after) == ("purchase", -4, 2)
     assert (movement.reference_type, movement.reference_id) == ("purchase_request", 42)

@@ -109,6 +109,7 @@ class _StockOperationView(APIView):
     def _validated(self, request) -> dict:
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        self.lot_arguments = getattr(serializer, "lot_arguments", dict)()
         return serializer.validated_data
 
 
@@ -125,7 +126,8 @@ class AssignStockView(_StockOperationView):
     def post(self, request):
         data = self._validated(request)
         stock = services.assign_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
-                                      quantity=data["quantity"], note=data["note"], ip=client_ip(request))
+                                      quantity=data["quantity"], note=data["note"], ip=client_ip(request),
+                                      **self.lot_arguments)
         return self._respond(stock)
 
 
@@ -143,7 +145,8 @@ class AdjustStockView(_StockOperationView):
         data = self._validated(request)
         stock = services.adjust_stock(actor=request.user, warehouse=data["warehouse"], product=data["product"],
                                       delta=data["delta"], reason=data["reason"], note=data["note"],
-                                      expected_quantity=data.get("expected_quantity"), ip=client_ip(request))
+                                      expected_quantity=data.get("expected_quantity"), ip=client_ip(request),
+                                      **self.lot_arguments)
         return self._respond(stock)
 
 

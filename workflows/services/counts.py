@@ -18,6 +18,7 @@ from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document
 from core.errors import InvalidState, PermissionDenied
+from core.events import emit
 from inventory.errors import InactiveObject
 from inventory.models import Product, Stock, StockMovement
 from inventory.services import Reference, StockChange, apply_stock_changes
@@ -25,6 +26,7 @@ from warehouses.models import Warehouse
 
 from .. import policies
 from ..errors import InvalidCount
+from ..events import StockCountChanged
 from ..models import StockCount, StockCountLine
 from .common import check_decision
 
@@ -147,6 +149,10 @@ def submit_count(*, actor, count_id: int, ip: str | None = None) -> StockCount:
         count.status, count.decided_at = Status.APPLIED, now
     count.save(update_fields=["status", "submitted_by", "submitted_at", "decided_at"])
     record_event(actor=actor, action="stock_count.submit", target=count, ip=ip, data=data)
+    # Applied at submit: one save, then both events in this order, each carrying the `applied` row.
+    emit(StockCountChanged(stock_count=count, action="submitted"))
+    if count.status == Status.APPLIED:
+        emit(StockCountChanged(stock_count=count, action="decided"))
     return count
 
 
@@ -172,6 +178,7 @@ def decide_count(*, actor, count_id: int, decision: str, reason: str = "", ip: s
     count.decided_by, count.decided_at, count.decision_reason = actor, timezone.now(), reason or ""
     count.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     record_event(actor=actor, action=f"stock_count.{decision}", target=count, ip=ip, data=data)
+    emit(StockCountChanged(stock_count=count, action="decided"))
     return count
 
 

@@ -6,11 +6,13 @@ from accounts.audit import record_event
 from core.decisions import Decision, RequestStatus
 from core.documents import lock_document, pending
 from core.errors import PermissionDenied
+from core.events import emit
 from inventory.models import Product, StockMovement
 from inventory.services import Reference, check_active, check_quantity, deduct_stock
 from warehouses.models import Warehouse
 
 from .. import policies
+from ..events import PurchaseRequestChanged
 from ..models import PurchaseRequest
 from .common import check_decision, record_decision
 
@@ -32,6 +34,7 @@ def create_purchase_request(*, actor, warehouse: Warehouse, product: Product, qu
     )
     record_event(actor=actor, action="purchase_request.create", target=purchase, ip=ip,
                  data={"warehouse": warehouse.pk, "product": product.pk, "quantity": quantity})
+    emit(PurchaseRequestChanged(purchase_request=purchase, action="created"))
     return purchase
 
 
@@ -54,13 +57,16 @@ def decide_purchase_request(*, actor, request_id: int, decision: str, reason: st
     data = {"warehouse": purchase.warehouse_id, "product": purchase.product_id, "quantity": purchase.quantity}
     if decision == Decision.APPROVE:
         # No savepoint: every error of the deduction propagates out of this atomic block (nothing is caught).
-        movement = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
-                                quantity=purchase.quantity,
-                                reference=Reference(StockMovement.ReferenceType.PURCHASE_REQUEST, purchase.pk),
-                                savepoint=False)
-        data.update(movement=movement.pk, quantity_after=movement.quantity_after)
-    return record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason,
-                            data=data, ip=ip)
+        movements = deduct_stock(actor=actor, warehouse=purchase.warehouse, product=purchase.product,
+                                 quantity=purchase.quantity,
+                                 reference=Reference(StockMovement.ReferenceType.PURCHASE_REQUEST, purchase.pk),
+                                 savepoint=False)
+        data.update(movement=movements[-1].pk, quantity_after=movements[-1].quantity_after)
+        if movements[0].lot_id:
+            data.update(lots={movement.lot_id: -movement.quantity_change for movement in movements})
+    record_decision(purchase, kind="purchase_request", actor=actor, decision=decision, reason=reason, data=data, ip=ip)
+    emit(PurchaseRequestChanged(purchase_request=purchase, action="decided"))
+    return purchase
 
 
 @transaction.atomic
@@ -76,4 +82,5 @@ def cancel_purchase_request(*, actor, request_id: int, ip: str | None = None) ->
     purchase.mark_decided(actor=actor, status=RequestStatus.CANCELLED, reason="")
     record_event(actor=actor, action="purchase_request.cancel", target=purchase, ip=ip,
                  data={"warehouse": purchase.warehouse_id, "product": purchase.product_id})
+    emit(PurchaseRequestChanged(purchase_request=purchase, action="cancelled"))
     return purchase

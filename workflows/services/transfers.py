@@ -15,6 +15,7 @@ from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document, pending
 from core.errors import InvalidState, PermissionDenied
+from core.events import emit
 from inventory.errors import InvalidQuantity, SameWarehouse
 from inventory.models import Product, StockMovement
 from inventory.services import (
@@ -33,6 +34,7 @@ from warehouses.models import Warehouse
 
 from .. import policies
 from ..errors import InvalidTransfer
+from ..events import TransferRequestChanged
 from ..models import MAX_LINES, ReorderRule, TransferLine, TransferMode, TransferRequest, TransferStatus
 from .common import check_decision, record_decision
 
@@ -145,6 +147,7 @@ def new_transfer_request(*, requested_by, source: Warehouse, destination: Wareho
                        **({"reorder_rule": reorder_rule.pk} if reorder_rule is not None else {}),
                        "lines": [[line_product.pk, units] for line_product, units in lines],
                        **({"product": single[0].pk, "quantity": single[1]} if single[0] else {})})
+    emit(TransferRequestChanged(transfer_request=transfer, action="created"))
     return transfer
 
 
@@ -172,7 +175,9 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     # One door operation for the whole decision: the stock subscribers (replenishment) run once, after
     # the transfer's new status is saved, so they never count its units twice.
     with stock_operation():
-        return _decide(transfer, actor=actor, decision=decision, reason=reason, data=data, ip=ip)
+        _decide(transfer, actor=actor, decision=decision, reason=reason, data=data, ip=ip)
+    emit(TransferRequestChanged(transfer_request=transfer, action="decided"))
+    return transfer
 
 
 def _decide(transfer: TransferRequest, *, actor, decision: str, reason: str, data: dict, ip) -> TransferRequest:
@@ -220,6 +225,7 @@ def ship_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transfer
     record_event(actor=actor, action="transfer_request.ship", target=transfer, ip=ip,
                  data={"movements": [movement.pk for movement in movements],
                        "lines": [[line.pk, line.shipped_quantity] for line in lines]})
+    emit(TransferRequestChanged(transfer_request=transfer, action="shipped"))
     return transfer
 
 
@@ -284,6 +290,8 @@ def receive_transfer(*, actor, transfer_id: int, receipts: list[dict], ip: str |
     record_event(actor=actor, action="transfer_request.receive", target=transfer, ip=ip,
                  data={"movements": [movement.pk for movement in movements], "status": transfer.status,
                        "lines": [[line.pk, accepted, rejected] for line, accepted, rejected in matched]})
+    # After each receipt that changed something, also the last one (the transfer is then `received`).
+    emit(TransferRequestChanged(transfer_request=transfer, action="received"))
     return transfer
 
 
@@ -313,6 +321,7 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
         _set_status(transfer, TransferStatus.CLOSED)
     record_event(actor=actor, action="transfer_request.close", target=transfer, ip=ip,
                  data={"reason": reason, "lost": written_off})
+    emit(TransferRequestChanged(transfer_request=transfer, action="closed"))
     return transfer
 
 
@@ -343,5 +352,6 @@ def cancel_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transf
                            detail="An approved direct transfer has moved its units; it cannot be cancelled.")
     _hold_rule_of(transfer)  # after the stock rows (lock order: stock rows, then rule rows)
     record_event(actor=actor, action="transfer_request.cancel", target=transfer, ip=ip, data=data)
+    emit(TransferRequestChanged(transfer_request=transfer, action="cancelled"))
     return transfer
 

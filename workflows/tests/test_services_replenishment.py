@@ -11,9 +11,9 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from core.errors import NotFound, PermissionDenied
 from inventory.errors import InactiveObject, InvalidQuantity, SameWarehouse
-from inventory.lots import Lot, StockLot
+from inventory.lots import StockLot
 from inventory.models import Product, Stock
-from inventory.services import adjust_stock, deduct_stock, release_reservation, reserve_stock
+from inventory.services import adjust_stock, assign_stock, deduct_stock, release_reservation, reserve_stock
 from inventory.services.stock import Reference
 from workflows import services
 from workflows.errors import DuplicateRule, RuleCycle
@@ -180,14 +180,14 @@ def test_an_approved_direct_transfer_has_moved_its_units_and_counts_once(world):
 
 def test_projected_stock_subtracts_expired_lot_units(world):
     product = Product.objects.create(sku="MILK-1", name="Milk", tracking=Product.Tracking.LOT)
-    put_stock(world, world.wh_a, 30, product=product)
-    stock = Stock.objects.get(warehouse=world.wh_a, product=product)
     today = datetime.date.today()
-    old = Lot.objects.create(product=product, code="OLD", expires_on=today - datetime.timedelta(days=2))
-    fresh = Lot.objects.create(product=product, code="NEW", expires_on=today + datetime.timedelta(days=90))
-    # the lot balances sum to the row's quantity, as the door keeps them
-    StockLot.objects.create(stock=stock, lot=old, quantity=25)
-    StockLot.objects.create(stock=stock, lot=fresh, quantity=5)
+    # through the lot door: 25 units of a lot that expired two days ago, 5 of a fresh one
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=25, lot="OLD",
+                 expires_on=today - datetime.timedelta(days=2))
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=5, lot="NEW",
+                 expires_on=today + datetime.timedelta(days=90))
+    stock = Stock.objects.get(warehouse=world.wh_a, product=product)
+    assert StockLot.objects.filter(stock=stock, lot__code="OLD").get().quantity == 25
     rule = make_rule(world, product=product, min_quantity=10, max_quantity=50)
     record = evaluation(rule)
     assert (record["quantity"], record["expired"], record["projected"], record["outcome"]) == (30, 25, 5, "created")

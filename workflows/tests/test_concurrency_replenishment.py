@@ -124,3 +124,30 @@ def test_two_managers_closing_a_circle_at_once_cannot_both_succeed(world):
     results = outcomes(run_threads(2, work))
     assert sorted(results) == [("error", "rule_cycle"), ("ok", "created")]
     assert ReorderRule.objects.count() == 1
+
+
+def test_rule_changes_evaluations_and_stock_drops_at_once_never_deadlock_and_leave_one_open_transfer(world):
+    """The lock order (stock row, then rule row) is the same for a stock change's evaluation, a PATCH, an
+    on-demand evaluation and a rejection's hold: mixed together they finish, and the rule has one open transfer."""
+    put_stock(world, world.wh_a, 60)
+    put_stock(world, world.wh_b, 1000)
+    rule = _rule(world, min_quantity=57, max_quantity=100)  # 60 on hand: crossed by the fourth drop
+
+    def work(index):
+        kind = index % 3
+        if kind == 0:
+            adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=-1, reason="damage")
+        elif kind == 1:
+            services.update_rule(actor=world.manager_a, rule_id=rule.pk, changes={"max_quantity": 100 + index})
+        else:
+            services.evaluate_rule(actor=world.admin, rule_id=rule.pk)
+        return kind
+
+    results = outcomes(run_threads(18, work))
+    assert sorted(value for _, value in results) == sorted(index % 3 for index in range(18))
+    assert Stock.objects.get(warehouse=world.wh_a, product=world.product).quantity == 54
+    assert TransferRequest.objects.filter(reorder_rule=rule, status__in=OPEN).count() == 1  # 54 < 57: one, not two
+    assert TransferRequest.objects.filter(reorder_rule=rule).count() == 1
+    rule.refresh_from_db()
+    assert rule.last_evaluation["outcome"] in ("already_open", "created")
+    assert ledger_mismatches() == []

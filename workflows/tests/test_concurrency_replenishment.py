@@ -4,7 +4,8 @@ Proven here: 20 concurrent stock drops below `min_quantity` on one row commit ev
 one open transfer; 20 concurrent on-demand evaluations create one; when the one-open-transfer index fires
 under a race (a transfer of the rule committed after the evaluation read), the evaluation answers
 `already_open`, no second transfer exists and the stock change still commits; two managers closing a
-circle of rules at once cannot both succeed.
+circle of rules at once cannot both succeed; rule changes, on-demand evaluations and stock drops mixed
+together never deadlock and leave one open transfer.
 """
 
 import threading

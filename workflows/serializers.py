@@ -308,9 +308,11 @@ class ReorderRuleInputSerializer(StrictSerializer):
     multiple = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
     is_active = serializers.BooleanField(default=True)
 
+    patch = False  # `ReorderRulePatchSerializer`: every key optional, also in the schema
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance is not None:  # PATCH: only what is sent; no defaults
+        if self.instance is not None or self.patch:  # PATCH: only what is sent; no defaults
             for field in self.fields.values():
                 field.required = False
                 field.default = serializers.empty
@@ -328,3 +330,9 @@ class ReorderRuleInputSerializer(StrictSerializer):
         if low is not None and high is not None and high <= low:
             raise serializers.ValidationError({"max_quantity": ["Must be greater than min_quantity."]})
         return attrs
+
+
+class ReorderRulePatchSerializer(ReorderRuleInputSerializer):
+    """`PATCH /api/reorder-rules/{id}/`: any of the rule's keys; `warehouse` and `product` may not change."""
+
+    patch = True

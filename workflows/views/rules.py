@@ -11,7 +11,12 @@ from core.idempotency import idempotent
 from .. import selectors, services
 from ..filters import ReorderRuleFilter
 from ..permissions import RULE_PERMISSIONS
-from ..serializers import EmptySerializer, ReorderRuleInputSerializer, ReorderRuleSerializer
+from ..serializers import (
+    EmptySerializer,
+    ReorderRuleInputSerializer,
+    ReorderRulePatchSerializer,
+    ReorderRuleSerializer,
+)
 
 WRITE_ERRORS = {
     400: OpenApiResponse(description="Validation error (field map: unknown or inactive ids, bounds, a change of "
@@ -23,7 +28,7 @@ WRITE_ERRORS = {
 
 
 @extend_schema_view(
-    partial_update=extend_schema(request=ReorderRuleInputSerializer,
+    partial_update=extend_schema(request=ReorderRulePatchSerializer,
                                  responses={200: ReorderRuleSerializer, **WRITE_ERRORS},
                                  description="Change a rule (warehouse and product are fixed); lifts a hold and "
                                              "evaluates it at once."),
@@ -43,7 +48,8 @@ class ReorderRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return selectors.reorder_rules_for(self.request.user)
 
     def _validated(self, instance=None) -> dict:
-        serializer = ReorderRuleInputSerializer(instance, data=self.request.data)
+        serializer_class = ReorderRuleInputSerializer if instance is None else ReorderRulePatchSerializer
+        serializer = serializer_class(instance, data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

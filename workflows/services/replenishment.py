@@ -88,11 +88,11 @@ def _rules_with_inputs(*, lock: bool):
     return rules.annotate(open_transfer_id=_open_transfer(), open_inbound=_open_inbound())
 
 
-def _expired(rules_and_rows: list[tuple[ReorderRule, Stock | None]]) -> dict[int, int]:
-    """Expired units per stock row id; one query, and none when no product is lot-tracked (they read 0)."""
-    ids = [row.pk for rule, row in rules_and_rows
-           if row is not None and rule.product.tracking != Product.Tracking.NONE]
-    return expired_units(ids) if ids else {}
+def _expired(rule: ReorderRule, row: Stock | None) -> int:
+    """Expired units on hand in the rule's row: one query for a lot-tracked product, none otherwise (0)."""
+    if row is None or rule.product.tracking == Product.Tracking.NONE:
+        return 0
+    return expired_units([row.pk]).get(row.pk, 0)
 
 
 # --- one evaluation ---------------------------------------------------------------------------------
@@ -145,9 +145,10 @@ def _decide(rule: ReorderRule, *, projected: int, open_transfer_id: int | None, 
     return Outcome.CREATED
 
 
-def _evaluate(rule: ReorderRule, row: Stock | None, *, expired: int, automatic: bool) -> Evaluation:
+def _evaluate(rule: ReorderRule, row: Stock | None, *, automatic: bool) -> Evaluation:
     """Evaluate a rule whose stock row (`row`, None if it has none) and rule row the caller holds locked,
     `rule` read with `_rules_with_inputs`; create its transfer if needed; record the evaluation."""
+    expired = _expired(rule, row)
     quantity, reserved, incoming = (row.quantity, row.reserved, row.incoming) if row is not None else (0, 0, 0)
     projected = quantity - reserved - expired + incoming + rule.open_inbound
     proposed = proposed_quantity(projected=projected, min_quantity=rule.min_quantity,
@@ -176,7 +177,7 @@ def _reread(rule: ReorderRule) -> ReorderRule:
     return fresh
 
 
-def _evaluate_in_savepoint(rule: ReorderRule, row: Stock | None, *, expired: int, automatic: bool,
+def _evaluate_in_savepoint(rule: ReorderRule, row: Stock | None, *, automatic: bool,
                            swallow: bool) -> Evaluation | None:
     """`_evaluate` in a savepoint. If the one-open-transfer index fires (a transfer of this rule committed
     since it was read), roll back to the savepoint and evaluate once more on fresh inputs (`already_open`).
@@ -187,12 +188,12 @@ def _evaluate_in_savepoint(rule: ReorderRule, row: Stock | None, *, expired: int
     try:
         try:
             with transaction.atomic():
-                return _evaluate(rule, row, expired=expired, automatic=automatic)
+                return _evaluate(rule, row, automatic=automatic)
         except IntegrityError:
             logger.warning("reorder rule %s: an open transfer appeared concurrently; evaluating again", rule.pk)
             rule = _reread(rule)
             with transaction.atomic():
-                return _evaluate(rule, row, expired=expired, automatic=automatic)
+                return _evaluate(rule, row, automatic=automatic)
     except Exception:
         if not swallow:
             raise
@@ -220,14 +221,8 @@ def replenish_on_stock_change(event) -> None:
     rules = list(_rules_with_inputs(lock=True).filter(query, is_active=True).order_by("pk"))
     if not rules:
         return
-    pairs = [(rule, rows[(rule.warehouse_id, rule.product_id)]) for rule in rules]
-    try:
-        expired = _expired(pairs)
-    except Exception:  # a failed read must not fail the change (nothing was written yet)
-        logger.exception("reorder rules %s: reading expired units failed", [rule.pk for rule in rules])
-        return
-    for rule, row in pairs:
-        _evaluate_in_savepoint(rule, row, expired=expired.get(row.pk, 0), automatic=True, swallow=True)
+    for rule in rules:
+        _evaluate_in_savepoint(rule, rows[(rule.warehouse_id, rule.product_id)], automatic=True, swallow=True)
 
 
 # --- evaluations outside a stock change: rule changes and on demand (`reorder_rules`), the sweep ------------
@@ -246,8 +241,7 @@ def lock_rule(rule_id: int, *, warehouse_id: int, product_id: int) -> tuple[Reor
 
 def evaluate_locked(rule: ReorderRule, row: Stock, *, automatic: bool, swallow: bool) -> Evaluation | None:
     """Evaluate a rule `lock_rule` returned (its locks held), in a savepoint; `swallow`: log errors, never raise."""
-    expired = _expired([(rule, row)]).get(row.pk, 0)
-    return _evaluate_in_savepoint(rule, row, expired=expired, automatic=automatic, swallow=swallow)
+    return _evaluate_in_savepoint(rule, row, automatic=automatic, swallow=swallow)
 
 
 def evaluate_active_rules() -> list[tuple[ReorderRule, Evaluation | None]]:

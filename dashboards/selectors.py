@@ -31,7 +31,7 @@ from inventory.models import (
 )
 from inventory.selectors import STOCK_ROW_FIELDS, stock_row  # the `/api/stocks/` row shaper, kept importable here
 from warehouses.models import Warehouse
-from workflows.models import PurchaseRequest, TransferRequest
+from workflows.models import OPEN_REPLENISHMENT_STATUSES, PurchaseRequest, TransferRequest
 from workflows.selectors import OUTSTANDING, in_transit_lines
 
 TOP_PRODUCTS = 10
@@ -233,16 +233,21 @@ def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     outgoing = in_transit_lines().filter(transfer__source_warehouse=warehouse).aggregate(
         units=Coalesce(Sum(OUTSTANDING), 0))["units"]
     pending = RequestStatus.PENDING
+    # One query for both: pending transfers on either side, and the open transfers its reorder rules created.
+    transfers = TransferRequest.objects.filter(Q(source_warehouse=warehouse) | Q(destination_warehouse=warehouse)
+                                               ).aggregate(
+        pending=Count("id", filter=Q(status=pending)),
+        open_replenishments=Count("id", filter=Q(destination_warehouse=warehouse, reorder_rule__isnull=False,
+                                                 status__in=OPEN_REPLENISHMENT_STATUSES)))
     totals = {
         "products": stock_totals["products"],
         "units_on_hand": int(stock_totals["units"]),
         "open_alerts": LowStockAlert.objects.filter(warehouse=warehouse, status=LowStockAlert.Status.OPEN).count(),
         "pending_purchase_requests": PurchaseRequest.objects.filter(warehouse=warehouse, status=pending).count(),
-        "pending_transfer_requests": TransferRequest.objects.filter(
-            Q(source_warehouse=warehouse) | Q(destination_warehouse=warehouse), status=pending
-        ).count(),
+        "pending_transfer_requests": transfers["pending"],
         "units_in_transit_in": int(stock_totals["incoming"]),
         "units_in_transit_out": int(outgoing),
+        "open_replenishments": transfers["open_replenishments"],
     }
     low = (
         stocks_with_threshold().filter(warehouse=warehouse, threshold__isnull=False, quantity__lt=F("threshold"))

@@ -46,8 +46,9 @@ def _counts(name: str, doc: str, fields: tuple[str, ...]) -> type[serializers.Se
 WAREHOUSE_TOTALS = ("products", "units_on_hand", "open_alerts", "pending_purchase_requests",
                     "pending_transfer_requests")
 WarehouseTotalsSerializer = _counts(
-    "WarehouseTotalsSerializer", "Counts for one warehouse; units in transit to it (`_in`) and from it (`_out`).",
-    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out"))
+    "WarehouseTotalsSerializer", "Counts for one warehouse; units in transit to it (`_in`) and from it (`_out`); "
+    "`open_replenishments`: open transfer requests its reorder rules created.",
+    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out", "open_replenishments"))
 AdminTotalsSerializer = _counts(
     "AdminTotalsSerializer", "Counts over every warehouse; `units_in_transit`: shipped, not yet received.",
     ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions", "units_in_transit"))

@@ -1,7 +1,9 @@
-"""Django admin for purchase and transfer requests: read-only, decided only through the services."""
+"""Django admin for purchase and transfer requests (read-only, decided only through the services), counts and
+reorder rules (written only through the services)."""
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from accounts.roles import is_admin
 from core.admin import ReadOnlyAdmin
@@ -10,7 +12,7 @@ from core.errors import DomainError, PermissionDenied
 from core.http import client_ip
 
 from . import policies, services
-from .models import PurchaseRequest, StockCount, StockCountLine, TransferLine, TransferRequest
+from .models import PurchaseRequest, ReorderRule, StockCount, StockCountLine, TransferLine, TransferRequest
 
 
 class RequestAdmin(ReadOnlyAdmin):
@@ -156,3 +158,86 @@ class StockCountAdmin(ReadOnlyAdmin):
     list_filter = ["status", "warehouse"]
     list_select_related = ["warehouse", "created_by", "decided_by"]
     inlines = [StockCountLineInline]
+
+
+@admin.register(ReorderRule)
+class ReorderRuleAdmin(admin.ModelAdmin):
+    """Reorder rules: created, changed, deleted and evaluated through the API's services and policies."""
+
+    list_display = ["id", "warehouse", "product", "source_warehouse", "min_quantity", "max_quantity", "multiple",
+                    "is_active", "held", "outcome", "created_at"]
+    list_filter = ["is_active", "held", "warehouse"]
+    list_select_related = ["warehouse", "product", "source_warehouse"]
+    fields = ["warehouse", "product", "source_warehouse", "min_quantity", "max_quantity", "multiple", "is_active",
+              "held", "created_by", "created_at", "last_evaluation"]
+    readonly_fields = ["held", "created_by", "created_at", "last_evaluation"]
+    actions = ["evaluate_selected"]
+
+    @admin.display(description="last outcome")
+    def outcome(self, obj) -> str:
+        return (obj.last_evaluation or {}).get("outcome", "")
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["warehouse", "product"] if obj is not None else []  # fixed once created, as in the API
+        return [*fixed, *self.readonly_fields]
+
+    def has_view_permission(self, request, obj=None):
+        return is_admin(request.user) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return is_admin(request.user) or super().has_module_permission(request)
+
+    # Writing is open to the admin role here; each service asks its policy again (an admin passes them all).
+    def has_add_permission(self, request):
+        return is_admin(request.user) or super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_admin(request.user) or super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_admin(request.user) or super().has_delete_permission(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A refusal of the service (duplicate, cycle, same warehouse, policy) is a message, not a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            changes = {field: data[field] for field in form.changed_data if field in services.RULE_FIELDS}
+            saved = services.update_rule(actor=request.user, rule_id=obj.pk, changes=changes, ip=client_ip(request))
+        else:
+            saved = services.create_rule(
+                actor=request.user, warehouse=data["warehouse"], product=data["product"],
+                source_warehouse=data["source_warehouse"], min_quantity=data["min_quantity"],
+                max_quantity=data["max_quantity"], multiple=data["multiple"], is_active=data["is_active"],
+                ip=client_ip(request))
+        obj.pk, obj.created_at, obj.created_by = saved.pk, saved.created_at, saved.created_by
+
+    def delete_model(self, request, obj):
+        services.delete_rule(actor=request.user, rule_id=obj.pk, ip=client_ip(request))
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset.order_by("pk"):
+            services.delete_rule(actor=request.user, rule_id=rule.pk, ip=client_ip(request))
+
+    @admin.action(description="Evaluate selected now (lifts a hold)")
+    def evaluate_selected(self, request, queryset):
+        done, failures = 0, []
+        for rule in queryset.select_related("warehouse").order_by("pk"):
+            try:
+                if not policies.can_edit_rule(request.user, rule):
+                    raise PermissionDenied()
+                services.evaluate_rule(actor=request.user, rule_id=rule.pk, ip=client_ip(request))
+            except DomainError as exc:
+                failures.append(f"#{rule.pk}: {exc.detail}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} rule(s) evaluated.", messages.SUCCESS)
+        for failure in failures:
+            self.message_user(request, failure, messages.ERROR)

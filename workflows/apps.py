@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class WorkflowsConfig(AppConfig):
-    """Purchase requests and transfer requests (with their lines, shipping and receiving)."""
+    """Purchase requests and transfer requests (with their lines, shipping and receiving), counts, reorder rules."""
 
     name = "workflows"
 
@@ -14,3 +14,13 @@ class WorkflowsConfig(AppConfig):
 
         register_bucket_source("reserved", reserved_by_transfers)
         register_bucket_source("incoming", incoming_by_transfers)
+
+        # Replenishment (SPEC §15): evaluated in the transaction of every stock change, and hourly by the worker.
+        from core.events import subscribe
+        from core.worker import WorkerStarted
+        from inventory.events import StockChanged
+
+        from .services.replenishment import replenish_on_stock_change, schedule_replenishment
+
+        subscribe(StockChanged, replenish_on_stock_change)
+        subscribe(WorkerStarted, schedule_replenishment)

@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import Q
 
 from core.decisions import RequestStatus
-from core.filters import BaseFilterSet, IdFilter
+from core.filters import BaseFilterSet, BooleanFilter, IdFilter
 
-from .models import PurchaseRequest, StockCount, TransferMode, TransferRequest, TransferStatus
+from .models import PurchaseRequest, ReorderRule, StockCount, TransferMode, TransferRequest, TransferStatus
 
 
 class RequestFilter(BaseFilterSet):
@@ -56,3 +56,15 @@ class StockCountFilter(BaseFilterSet):
     class Meta:
         model = StockCount
         fields = ["status", "warehouse"]
+
+
+class ReorderRuleFilter(BaseFilterSet):
+    """`warehouse`, `product` (ids) and `is_active` (true/false)."""
+
+    warehouse = IdFilter(field_name="warehouse_id")
+    product = IdFilter(field_name="product_id")
+    is_active = BooleanFilter()
+
+    class Meta:
+        model = ReorderRule
+        fields = ["warehouse", "product", "is_active"]

@@ -88,6 +88,9 @@ class TransferMode(models.TextChoices):
     IN_TRANSIT = "in_transit", "In transit"
 
 
+# A transfer a reorder rule created is "open" in these states: the rule creates no other meanwhile.
+OPEN_REPLENISHMENT_STATUSES = (TransferStatus.PENDING, TransferStatus.APPROVED, TransferStatus.IN_TRANSIT)
+
 # A transfer carries 1..MAX_LINES products.
 MAX_LINES = 100
 
@@ -106,6 +109,12 @@ class TransferRequest(StockRequest):
     mode = models.CharField(max_length=10, choices=TransferMode.choices, default=TransferMode.DIRECT)
     source_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
     destination_warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
+    # Null for a transfer a reorder rule created (SPEC §15); people's requests always name their requester.
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     null=True, blank=True)
+    # The rule that created it (null for people's requests). A deleted rule leaves its transfers behind.
+    reorder_rule = models.ForeignKey("workflows.ReorderRule", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="transfers")
 
     objects = TransferRequestQuerySet.as_manager()
 
@@ -120,6 +129,12 @@ class TransferRequest(StockRequest):
                 condition=Q(product__isnull=True, quantity__isnull=True)
                 | Q(product__isnull=False, quantity__isnull=False),
                 name="transfer_product_with_quantity",
+            ),
+            # One open transfer per reorder rule, in the database (SPEC §15): the evaluation's own check
+            # runs under the rule's stock row lock; this is what holds if anything ever races past it.
+            models.UniqueConstraint(
+                fields=["reorder_rule"], condition=Q(status__in=OPEN_REPLENISHMENT_STATUSES),
+                name="transfer_one_open_per_rule",
             ),
         ]
         indexes = [
@@ -246,3 +261,65 @@ class StockCountLine(models.Model):
     def difference(self) -> int | None:
         """`counted − expected`, or null while not counted."""
         return None if self.counted is None else self.counted - self.expected
+
+
+# --- replenishment (SPEC §15) -----------------------------------------------------------------------
+
+
+class ReorderRuleQuerySet(models.QuerySet):
+    """Rules of the warehouses a user operates (admin all; manager and staff of the rule's warehouse)."""
+
+    def for_user(self, user) -> "ReorderRuleQuerySet":
+        return self.filter(warehouse__in=Warehouse.objects.operated_by(user))
+
+
+class ReorderRule(models.Model):
+    """Keep `warehouse` supplied with `product` from `source_warehouse`: below `min_quantity` projected, one
+    transfer request brings it to at least `max_quantity` (in steps of `multiple`).
+
+    Written only by `workflows.services.replenishment`, under the rule's stock row lock, then the rule row.
+    `held`: a person rejected or cancelled a transfer it created; automatic evaluations create nothing
+    until the rule is changed or evaluated on demand. `last_evaluation`: the last evaluation's inputs and
+    outcome (SPEC §15), null until the first.
+    """
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        NOT_NEEDED = "not_needed", "Not needed"
+        ALREADY_OPEN = "already_open", "Already open"
+        INACTIVE = "inactive", "Inactive"
+        HELD = "held", "Held"
+        SOURCE_INACTIVE = "source_inactive", "Source inactive"
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="reorder_rules")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reorder_rules")
+    source_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="supplied_rules")
+    min_quantity = models.PositiveBigIntegerField()
+    max_quantity = models.PositiveBigIntegerField()
+    multiple = models.PositiveIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    held = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_evaluation = models.JSONField(null=True, blank=True, editable=False)
+
+    objects = ReorderRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["warehouse_id", "product_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "product"], name="reorder_rule_one_per_warehouse_product"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=0), name="reorder_rule_min_non_negative"),
+            models.CheckConstraint(condition=Q(max_quantity__gt=models.F("min_quantity")),
+                                   name="reorder_rule_max_above_min"),
+            models.CheckConstraint(condition=Q(multiple__gte=1), name="reorder_rule_multiple_positive"),
+            models.CheckConstraint(condition=~Q(source_warehouse=models.F("warehouse")),
+                                   name="reorder_rule_distinct_warehouses"),
+        ]
+        indexes = [models.Index(fields=["product", "source_warehouse"], name="reorder_rule_product_source")]
+
+    def __str__(self):
+        return (f"reorder rule #{self.pk}: product {self.product_id} into {self.warehouse_id} "
+                f"from {self.source_warehouse_id}")

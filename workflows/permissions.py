@@ -1,6 +1,6 @@
 """DRF permission classes of the request endpoints, each backed by a `workflows.policies` predicate."""
 
-from accounts.permissions import IsActiveUser, policy_permission
+from accounts.permissions import IsActiveUser, ReadOnly, policy_permission
 
 from . import policies
 
@@ -23,7 +23,8 @@ CanReceive = policy_permission(
 CanClose = policy_permission(
     "CanClose", obj=policies.can_close, doc="An admin, or the manager of the transfer's destination.")
 CanCancelTransfer = policy_permission(
-    "CanCancelTransfer", obj=policies.can_cancel_transfer, doc="An admin; the requester while pending.")
+    "CanCancelTransfer", obj=policies.can_cancel_transfer,
+    doc="An admin; the requester while pending (the destination's manager for a reorder rule's pending transfer).")
 
 
 # Counts: the list and opening ask the role gate; on one count the view finds it in the caller's scope
@@ -43,3 +44,16 @@ COUNT_PERMISSIONS = [IsActiveUser & CanCount]
 COUNT_OBJECT_PERMISSIONS = [IsActiveUser & CanCountThis]
 COUNT_DECISION_PERMISSIONS = [IsActiveUser & CanDecideCount]
 COUNT_CANCEL_PERMISSIONS = [IsActiveUser & CanCancelCount]
+
+
+# Reorder rules: the list and each rule need a role that operates some warehouse (viewers 403); one rule is
+# found in the caller's scope (404); writing it needs an admin or the warehouse's manager (403 for its staff).
+CanReadRules = policy_permission("CanReadRules", user=policies.may_read_rules,
+                                 doc="Reads reorder rules (admin; manager and staff, of their warehouses).")
+# No role gate of its own for writes: staff and the other warehouses' people find a rule in their scope or not
+# (404) before the object policy answers (403); a create is refused by the service (403).
+CanEditRules = policy_permission(
+    "CanEditRules", obj=policies.can_edit_rule,
+    doc="Creates, changes, deletes and evaluates reorder rules (admin; the warehouse's manager).")
+
+RULE_PERMISSIONS = [IsActiveUser & CanReadRules & (ReadOnly | CanEditRules)]

@@ -85,10 +85,39 @@ def can_close(user, transfer) -> bool:
 
 
 def can_cancel_transfer(user, transfer) -> bool:
-    """An admin; or the requester while the transfer is still pending."""
+    """An admin; or, while the transfer is still pending, its requester, or the destination's manager when a
+    reorder rule created it (nobody requested it; SPEC §15)."""
     if roles.is_admin(user):
         return True
-    return roles.is_active(user) and transfer.requested_by_id == user.pk and transfer.status == TransferStatus.PENDING
+    if not roles.is_active(user) or transfer.status != TransferStatus.PENDING:
+        return False
+    if transfer.requested_by_id is not None:
+        return transfer.requested_by_id == user.pk
+    return is_generated(transfer) and Warehouse.objects.managed_by(user).filter(
+        pk=transfer.destination_warehouse_id).exists()
+
+
+def is_generated(transfer) -> bool:
+    """A transfer a reorder rule created (no person requested it; the rule may since have been deleted)."""
+    return transfer.requested_by_id is None
+
+
+# --- reorder rules (SPEC §15) ----------------------------------------------------------------------
+
+
+def may_read_rules(user) -> bool:
+    """Lists reorder rules (admin; manager and staff, of their warehouses): the gate that refuses viewers."""
+    return operates_any(user)
+
+
+def can_edit_rule_of(user, warehouse) -> bool:
+    """Create, change, delete and evaluate the reorder rules of a warehouse: an admin or its manager."""
+    return can_manage(user, warehouse)
+
+
+def can_edit_rule(user, rule) -> bool:
+    """The same, asked of a rule (reads `rule.warehouse`: load it along)."""
+    return can_edit_rule_of(user, rule.warehouse)
 
 
 # --- stock counts (SPEC §12) ---------------------------------------------------------------------

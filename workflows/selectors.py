@@ -4,6 +4,7 @@ from django.db.models import F, Prefetch, QuerySet, Sum
 
 from .models import (
     PurchaseRequest,
+    ReorderRule,
     StockCount,
     StockCountLine,
     TransferLine,
@@ -52,3 +53,8 @@ def stock_counts_for(user) -> QuerySet[StockCount]:
     """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
     return (StockCount.objects.for_user(user)
             .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))
+
+
+def reorder_rules_for(user) -> QuerySet[ReorderRule]:
+    """Reorder rules of the warehouses the user operates (their warehouse read along: the write policy asks it)."""
+    return ReorderRule.objects.for_user(user).select_related("warehouse")

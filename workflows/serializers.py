@@ -1,5 +1,6 @@
 """Input validation and representations of purchase and transfer requests."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.decisions import Decision
@@ -8,7 +9,16 @@ from core.serializers import StrictSerializer, UniqueListField
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
-from .models import MAX_LINES, PurchaseRequest, StockCount, StockCountLine, TransferLine, TransferMode, TransferRequest
+from .models import (
+    MAX_LINES,
+    PurchaseRequest,
+    ReorderRule,
+    StockCount,
+    StockCountLine,
+    TransferLine,
+    TransferMode,
+    TransferRequest,
+)
 from .services.counts import MAX_COUNT_LINES
 
 
@@ -70,7 +80,8 @@ class TransferRequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = TransferRequest
         fields = ["id", "source_warehouse", "destination_warehouse", "product", "quantity", "mode", "lines",
-                  "reason", "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at"]
+                  "reason", "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at",
+                  "reorder_rule"]
         read_only_fields = fields
 
 
@@ -262,3 +273,80 @@ class CountDecisionSerializer(StrictSerializer):
 
     decision = serializers.ChoiceField(choices=Decision.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+# --- reorder rules (SPEC §15) -----------------------------------------------------------------------
+
+
+class LastEvaluationSerializer(serializers.Serializer):
+    """The last evaluation of a rule: its inputs and outcome (SPEC §15)."""
+
+    evaluated_at = serializers.DateTimeField()
+    quantity = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    incoming = serializers.IntegerField()
+    open_inbound = serializers.IntegerField()
+    projected = serializers.IntegerField()
+    proposed = serializers.IntegerField()
+    transfer_request = serializers.IntegerField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=ReorderRule.Outcome.choices)
+
+
+class ReorderRuleSerializer(serializers.ModelSerializer):
+    """A reorder rule as the API shows it (foreign keys as ids); `last_evaluation` null until the first."""
+
+    last_evaluation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReorderRule
+        fields = ["id", "warehouse", "product", "source_warehouse", "min_quantity", "max_quantity", "multiple",
+                  "is_active", "held", "created_by", "created_at", "last_evaluation"]
+        read_only_fields = fields
+
+    @extend_schema_field(LastEvaluationSerializer(allow_null=True))
+    def get_last_evaluation(self, rule) -> dict | None:
+        return rule.last_evaluation  # stored in its API shape by the evaluation
+
+
+class ReorderRuleInputSerializer(StrictSerializer):
+    """`{warehouse, product, source_warehouse, min_quantity (≥0), max_quantity (> min), multiple (≥1, default 1),
+    is_active (default true)}`; on PATCH (`instance` given) every key is optional, `warehouse` and `product`
+    may not change, and the bounds are checked against the rule's other values."""
+
+    warehouse = ActiveRelatedField(queryset=Warehouse.objects.all())
+    product = ActiveRelatedField(queryset=Product.objects.all())
+    source_warehouse = ActiveRelatedField(queryset=Warehouse.objects.all())
+    min_quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+    max_quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    multiple = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    is_active = serializers.BooleanField(default=True)
+
+    patch = False  # `ReorderRulePatchSerializer`: every key optional, also in the schema
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance is not None or self.patch:  # PATCH: only what is sent; no defaults
+            for field in self.fields.values():
+                field.required = False
+                field.default = serializers.empty
+
+    def validate(self, attrs):
+        rule = self.instance
+        if rule is not None:
+            for field in ("warehouse", "product"):
+                if field in attrs and attrs[field].pk != getattr(rule, f"{field}_id"):
+                    raise serializers.ValidationError({field: ["This field cannot be changed; delete the rule and "
+                                                               "create another."]})
+                attrs.pop(field, None)
+        low = attrs.get("min_quantity", rule.min_quantity if rule else None)
+        high = attrs.get("max_quantity", rule.max_quantity if rule else None)
+        if low is not None and high is not None and high <= low:
+            raise serializers.ValidationError({"max_quantity": ["Must be greater than min_quantity."]})
+        return attrs
+
+
+class ReorderRulePatchSerializer(ReorderRuleInputSerializer):
+    """`PATCH /api/reorder-rules/{id}/`: any of the rule's keys; `warehouse` and `product` may not change."""
+
+    patch = True

@@ -1,6 +1,10 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from . import views
+
+router = SimpleRouter()
+router.register("reorder-rules", views.ReorderRuleViewSet, basename="reorder-rule")
 
 urlpatterns = [
     path("purchase-requests/", views.PurchaseRequestListCreateView.as_view(), name="purchase-request-list"),
@@ -20,4 +24,5 @@ urlpatterns = [
     path("stock-counts/<int:pk>/submit/", views.StockCountSubmitView.as_view(), name="stock-count-submit"),
     path("stock-counts/<int:pk>/approve/", views.StockCountDecisionView.as_view(), name="stock-count-approve"),
     path("stock-counts/<int:pk>/cancel/", views.StockCountCancelView.as_view(), name="stock-count-cancel"),
+    *router.urls,
 ]

@@ -133,6 +133,15 @@ class Scene:
         return self._once("managers_transfer", lambda: create_transfer_request(
             actor=self.w.manager_a, source=self.w.wh_a, destination=self.wh_c, product=self.w.product, quantity=1))
 
+    @property
+    def rule(self):
+        """A reorder rule of A (from C), not crossing: A holds 50."""
+        from workflows.services import create_rule
+
+        return self._once("rule", lambda: create_rule(
+            actor=self.w.admin, warehouse=self.w.wh_a, product=self.w.product, source_warehouse=self.wh_c,
+            min_quantity=1, max_quantity=5))
+
     def user(self, name, **traits):
         return self._once(name, lambda: UserFactory(username=name, **traits))
 
@@ -298,6 +307,20 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "reservations/<pk>/fulfil/"): Case(
         "admin,manager,staff=200 manager_b,staff_b,viewer=404 anon=401", body={"quantity": 1},
         path=lambda s: f"reservations/{s.reservation.pk}/fulfil/"),
+    # --- reorder rules (SPEC §15): warehouse-private; the warehouse's manager writes, its staff reads ---
+    ("GET", "reorder-rules/"): Case(OPERATORS_READ),
+    ("POST", "reorder-rules/"): Case("admin,manager=201 *=403 anon=401", body=lambda s, u: {
+        "warehouse": s.w.wh_a.pk, "product": s.w.product.pk, "source_warehouse": s.wh_c.pk, "min_quantity": 1,
+        "max_quantity": 5}),
+    ("GET", "reorder-rules/<pk>/"): Case("admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",
+                                         path=lambda s: f"reorder-rules/{s.rule.pk}/"),
+    ("PATCH", "reorder-rules/<pk>/"): Case("admin,manager=200 staff,viewer=403 manager_b,staff_b=404 anon=401",
+                                           body={"min_quantity": 2}, path=lambda s: f"reorder-rules/{s.rule.pk}/"),
+    ("DELETE", "reorder-rules/<pk>/"): Case("admin,manager=204 staff,viewer=403 manager_b,staff_b=404 anon=401",
+                                            path=lambda s: f"reorder-rules/{s.rule.pk}/"),
+    ("POST", "reorder-rules/<pk>/evaluate/"): Case(
+        "admin,manager=200 staff,viewer=403 manager_b,staff_b=404 anon=401", body={},
+        path=lambda s: f"reorder-rules/{s.rule.pk}/evaluate/"),
     # --- files (SPEC §13) ---
     ("POST", "products/import/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401",
                                        body=lambda s, u: {"file": _csv("sku,name\nNEW-1,New\n")}),

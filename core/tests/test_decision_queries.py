@@ -24,14 +24,17 @@ pytestmark = pytest.mark.django_db
 # lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.rollups.record`, read by the
 # dashboards), the threshold-and-open-alert read, the request's UPDATE, the audit INSERT, RELEASE (was 21
 # before the scope, policy and stock checks moved onto the locked rows). Since lots (SPEC §14), +1 each: the
-# product's `tracking`, read again under the row lock, so no operation straddles a tracking switch.
-APPROVAL_QUERIES = 13
-RESERVE_QUERIES = 10  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
-FULFIL_QUERIES = 13  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
+# product's `tracking`, read again under the row lock, so no operation straddles a tracking switch. Since
+# replenishment (SPEC §15), +1 each: the reorder-rule lookup (every change of a row is evaluated in its
+# transaction; one statement when the row has no rule, pinned in workflows/tests/test_services_replenishment.py).
+APPROVAL_QUERIES = 14
+RESERVE_QUERIES = 11  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 14  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
 # Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT and its roll-up upsert,
 # the threshold-and-open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check
-# is skipped on a row reserving nothing, threshold and open alert are one statement); +1: `tracking` (§14).
-LOCKED_STATEMENTS = 8
+# is skipped on a row reserving nothing, threshold and open alert are one statement); +1: `tracking` (§14);
+# +1: the reorder-rule lookup (§15).
+LOCKED_STATEMENTS = 9
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 
@@ -99,5 +102,7 @@ def test_the_approval_does_its_lookups_and_checks_before_the_stock_row_is_locked
     assert len(work) <= LOCKED_STATEMENTS, "\n".join(q["sql"][:160] for q in locked)
     # Nothing under the lock reads the user, the request's scope or the serializer's relations.
     assert not any('FROM "accounts_user"' in q["sql"] for q in locked)
-    assert not any('"warehouses_warehouse"' in q["sql"] and q["sql"].startswith("SELECT") for q in locked)
+    # (The reorder-rule lookup joins the rules' warehouses for their `is_active`: that is its own read, not scope.)
+    assert not any('"warehouses_warehouse"' in q["sql"] and q["sql"].startswith("SELECT")
+                   and '"workflows_reorderrule"' not in q["sql"] for q in locked)
 

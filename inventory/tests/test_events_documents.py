@@ -280,20 +280,22 @@ def test_a_threshold_change_over_http_resolves_the_alert_once(watched, seen, mak
 # The counts below are those of the same calls before these services emitted anything (measured on the
 # commit before the emits); the emits add no query: a resolved alert is announced without reading it back.
 # Since lots, a stock operation that takes or checks availability reads the product's `tracking` under the
-# row lock (+1: reserve, fulfil, adjust); a release takes nothing and reads none.
+# row lock (+1: reserve, fulfil, adjust); a release takes nothing and reads none. Since replenishment (SPEC
+# §15), every stock change looks up the reorder rules of its rows (+1: each stock operation below; none here
+# has a rule), a threshold change changes no stock and does not.
 
 @pytest.mark.django_db
 def test_the_announcing_services_cost_the_queries_they_cost_before(watched, django_assert_num_queries):
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         held = reserve(watched)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         release_reservation(actor=watched.staff_a, reservation_id=held.pk)
     held = reserve(watched)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         fulfil_reservation(actor=watched.staff_a, reservation_id=held.pk)
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):
         adjust(watched, -6)  # opens an alert (and queues its e-mail)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         adjust(watched, 3)  # resolves it
     row = LowStockThreshold.objects.get()
     adjust(watched, -3)

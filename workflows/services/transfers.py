@@ -29,12 +29,13 @@ from inventory.services import (
     ship_transfer_lines,
     write_off_in_transit,
 )
+from inventory.services.stock import stock_operation
 from warehouses.models import Warehouse
 
 from .. import policies
 from ..errors import InvalidTransfer
 from ..events import TransferRequestChanged
-from ..models import MAX_LINES, TransferLine, TransferMode, TransferRequest, TransferStatus
+from ..models import MAX_LINES, ReorderRule, TransferLine, TransferMode, TransferRequest, TransferStatus
 from .common import check_decision, record_decision
 
 
@@ -74,6 +75,17 @@ def _set_status(transfer: TransferRequest, status: str) -> None:
     transfer.save(update_fields=["status"])
 
 
+def _hold_rule_of(transfer: TransferRequest) -> None:
+    """A person refused a transfer a reorder rule created: hold the rule (SPEC §15), in this transaction.
+
+    Automatic evaluations then create nothing until the rule is changed or evaluated on demand, so the
+    next sale does not re-create what was just refused. Locks the rule row (after any stock rows: the
+    lock order puts rule rows after stock rows).
+    """
+    if transfer.reorder_rule_id is not None:
+        ReorderRule.objects.filter(pk=transfer.reorder_rule_id).update(held=True)
+
+
 def _check_lines(lines: list[tuple[Product, int]]) -> None:
     if not 1 <= len(lines) <= MAX_LINES:
         raise InvalidTransfer(f"A transfer has 1 to {MAX_LINES} lines.")
@@ -99,6 +111,20 @@ def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse,
     """
     if not policies.can_create_transfer(actor, source, destination):
         raise PermissionDenied("Only an admin or the manager of the source or destination may request a transfer.")
+    return new_transfer_request(requested_by=actor, source=source, destination=destination, product=product,
+                                quantity=quantity, lines=lines, mode=mode, reason=reason, ip=ip)
+
+
+def new_transfer_request(*, requested_by, source: Warehouse, destination: Warehouse, product: Product | None = None,
+                         quantity: int | None = None, lines: list[tuple[Product, int]] | None = None,
+                         mode: str = TransferMode.DIRECT, reason: str = "", reorder_rule=None,
+                         ip: str | None = None) -> TransferRequest:
+    """Validate and write a pending transfer request and its lines, and audit it; asks no policy.
+
+    The body of `create_transfer_request` (which asks the policy first), shared with replenishment:
+    a reorder rule's transfer has `requested_by` None and names its `reorder_rule`. Call inside a
+    transaction. Raises what `create_transfer_request` raises, except PermissionDenied.
+    """
     if source.pk == destination.pk:
         raise SameWarehouse()
     if mode not in TransferMode.values:
@@ -112,12 +138,13 @@ def create_transfer_request(*, actor, source: Warehouse, destination: Warehouse,
     single = lines[0] if len(lines) == 1 else (None, None)
     transfer = TransferRequest.objects.create(
         source_warehouse=source, destination_warehouse=destination, product=single[0], quantity=single[1],
-        mode=mode, reason=reason or "", requested_by=actor,
+        mode=mode, reason=reason or "", requested_by=requested_by, reorder_rule=reorder_rule,
     )
     TransferLine.objects.bulk_create(
         [TransferLine(transfer=transfer, product=line_product, quantity=units) for line_product, units in lines])
-    record_event(actor=actor, action="transfer_request.create", target=transfer, ip=ip,
+    record_event(actor=requested_by, action="transfer_request.create", target=transfer, ip=ip,
                  data={"source_warehouse": source.pk, "destination_warehouse": destination.pk, "mode": mode,
+                       **({"reorder_rule": reorder_rule.pk} if reorder_rule is not None else {}),
                        "lines": [[line_product.pk, units] for line_product, units in lines],
                        **({"product": single[0].pk, "quantity": single[1]} if single[0] else {})})
     emit(TransferRequestChanged(transfer_request=transfer, action="created"))
@@ -132,7 +159,8 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     Approving a `direct` transfer moves every line at once (a `transfer_out` and a `transfer_in`
     per line); approving an `in_transit` one reserves every line at the source. All lines or none.
     Locks: the request row first, then the stock rows of every line in primary-key order (through
-    `move_stock_lines` / `hold_transfer_lines`). Raises InvalidDecision; NotFound if unknown or
+    `move_stock_lines` / `hold_transfer_lines`); rejecting a transfer a reorder rule created holds the rule
+    (its row is locked last). Raises InvalidDecision; NotFound if unknown or
     outside the actor's scope; PermissionDenied unless the actor is an admin; NotPending if already
     decided; InsufficientStock naming the short `product` (nothing written, stays pending) or
     InactiveObject from the stock service.
@@ -144,6 +172,15 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
     data = {"source_warehouse": transfer.source_warehouse_id, "destination_warehouse":
             transfer.destination_warehouse_id, "product": transfer.product_id, "quantity": transfer.quantity,
             "mode": transfer.mode}
+    # One door operation for the whole decision: the stock subscribers (replenishment) run once, after
+    # the transfer's new status is saved, so they never count its units twice.
+    with stock_operation():
+        _decide(transfer, actor=actor, decision=decision, reason=reason, data=data, ip=ip)
+    emit(TransferRequestChanged(transfer_request=transfer, action="decided"))
+    return transfer
+
+
+def _decide(transfer: TransferRequest, *, actor, decision: str, reason: str, data: dict, ip) -> TransferRequest:
     if decision == Decision.APPROVE:
         lines = _locked_lines(transfer)
         if transfer.mode == TransferMode.DIRECT:
@@ -157,9 +194,10 @@ def decide_transfer_request(*, actor, request_id: int, decision: str, reason: st
         else:
             hold_transfer_lines(actor=actor, source=transfer.source_warehouse, lines=_units(lines))
             data.update(reserved=[[line.product_id, line.quantity] for line in lines])
-    record_decision(transfer, kind="transfer_request", actor=actor, decision=decision, reason=reason, data=data, ip=ip)
-    emit(TransferRequestChanged(transfer_request=transfer, action="decided"))
-    return transfer
+    else:
+        _hold_rule_of(transfer)
+    return record_decision(transfer, kind="transfer_request", actor=actor, decision=decision, reason=reason,
+                           data=data, ip=ip)
 
 
 @transaction.atomic
@@ -176,13 +214,14 @@ def ship_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transfer
                               denied="Only an admin or the source warehouse's manager or staff may ship it.",
                               state=in_state((TransferStatus.APPROVED,)))
     lines = _locked_lines(transfer)
-    movements = ship_transfer_lines(actor=actor, source=transfer.source_warehouse,
-                                    destination=transfer.destination_warehouse, lines=_units(lines),
-                                    reference=_reference(transfer))
-    for line in lines:
-        line.shipped_quantity = line.quantity
-    TransferLine.objects.bulk_update(lines, ["shipped_quantity"])
-    _set_status(transfer, TransferStatus.IN_TRANSIT)
+    with stock_operation():  # subscribers run after the new status is saved (see decide_transfer_request)
+        movements = ship_transfer_lines(actor=actor, source=transfer.source_warehouse,
+                                        destination=transfer.destination_warehouse, lines=_units(lines),
+                                        reference=_reference(transfer))
+        for line in lines:
+            line.shipped_quantity = line.quantity
+        TransferLine.objects.bulk_update(lines, ["shipped_quantity"])
+        _set_status(transfer, TransferStatus.IN_TRANSIT)
     record_event(actor=actor, action="transfer_request.ship", target=transfer, ip=ip,
                  data={"movements": [movement.pk for movement in movements],
                        "lines": [[line.pk, line.shipped_quantity] for line in lines]})
@@ -237,16 +276,17 @@ def receive_transfer(*, actor, transfer_id: int, receipts: list[dict], ip: str |
     matched = _receipt_lines(transfer, lines, receipts)
     if not matched:
         return transfer  # every line 0/0: nothing arrived, nothing changes (SPEC §11)
-    movements = receive_transfer_lines(
-        actor=actor, destination=transfer.destination_warehouse,
-        lines=[(line.product, accepted, rejected) for line, accepted, rejected in matched],
-        reference=_reference(transfer))
-    for line, accepted, rejected in matched:
-        line.received_quantity += accepted
-        line.rejected_quantity += rejected
-    TransferLine.objects.bulk_update([line for line, _, _ in matched], ["received_quantity", "rejected_quantity"])
-    if all(line.outstanding == 0 for line in lines):
-        _set_status(transfer, TransferStatus.RECEIVED)
+    with stock_operation():  # subscribers run after the new status is saved (a rule sees its transfer closed)
+        movements = receive_transfer_lines(
+            actor=actor, destination=transfer.destination_warehouse,
+            lines=[(line.product, accepted, rejected) for line, accepted, rejected in matched],
+            reference=_reference(transfer))
+        for line, accepted, rejected in matched:
+            line.received_quantity += accepted
+            line.rejected_quantity += rejected
+        TransferLine.objects.bulk_update([line for line, _, _ in matched], ["received_quantity", "rejected_quantity"])
+        if all(line.outstanding == 0 for line in lines):
+            _set_status(transfer, TransferStatus.RECEIVED)
     record_event(actor=actor, action="transfer_request.receive", target=transfer, ip=ip,
                  data={"movements": [movement.pk for movement in movements], "status": transfer.status,
                        "lines": [[line.pk, accepted, rejected] for line, accepted, rejected in matched]})
@@ -271,13 +311,14 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
                               denied="Only an admin or the destination warehouse's manager may close it.",
                               state=in_state((TransferStatus.IN_TRANSIT,)))
     lost = [line for line in _locked_lines(transfer) if line.outstanding]
-    write_off_in_transit(actor=actor, destination=transfer.destination_warehouse,
-                         lines=[(line.product, line.outstanding) for line in lost])
-    written_off = [[line.pk, line.outstanding] for line in lost]
-    for line in lost:
-        line.rejected_quantity += line.outstanding
-    TransferLine.objects.bulk_update(lost, ["rejected_quantity"])
-    _set_status(transfer, TransferStatus.CLOSED)
+    with stock_operation():  # subscribers run after the new status is saved (a rule sees its transfer closed)
+        write_off_in_transit(actor=actor, destination=transfer.destination_warehouse,
+                             lines=[(line.product, line.outstanding) for line in lost])
+        written_off = [[line.pk, line.outstanding] for line in lost]
+        for line in lost:
+            line.rejected_quantity += line.outstanding
+        TransferLine.objects.bulk_update(lost, ["rejected_quantity"])
+        _set_status(transfer, TransferStatus.CLOSED)
     record_event(actor=actor, action="transfer_request.close", target=transfer, ip=ip,
                  data={"reason": reason, "lost": written_off})
     emit(TransferRequestChanged(transfer_request=transfer, action="closed"))
@@ -288,8 +329,9 @@ def close_transfer(*, actor, transfer_id: int, reason: str, ip: str | None = Non
 def cancel_transfer(*, actor, transfer_id: int, ip: str | None = None) -> TransferRequest:
     """Cancel a pending transfer, or an approved in-transit one that has not shipped (its reservation is released).
 
-    Locks: the transfer row, then (approved) the source stock rows in primary-key order. Raises
-    NotFound, PermissionDenied unless the actor is an admin or (while pending) the requester,
+    Locks: the transfer row, then (approved) the source stock rows in primary-key order, then (a transfer a
+    reorder rule created, which this holds: SPEC §15) the rule row. Raises NotFound, PermissionDenied unless
+    the actor is an admin or, while pending, the requester (the destination's manager for a generated one),
     InvalidState once shipped, decided otherwise, or approved in `direct` mode (the units moved).
     """
     transfer = _lock_transfer(actor=actor, transfer_id=transfer_id, allowed=policies.can_cancel_transfer,
@@ -301,12 +343,14 @@ def cancel_transfer(*, actor, transfer_id: int, ip: str | None = None) -> Transf
         transfer.mark_decided(actor=actor, status=TransferStatus.CANCELLED, reason="")
     elif transfer.mode == TransferMode.IN_TRANSIT:
         lines = _locked_lines(transfer)
-        release_transfer_lines(actor=actor, source=transfer.source_warehouse, lines=_units(lines))
-        data.update(released=[[line.product_id, line.quantity] for line in lines])
-        _set_status(transfer, TransferStatus.CANCELLED)  # the approver stays on record
+        with stock_operation():  # subscribers run after the new status is saved
+            release_transfer_lines(actor=actor, source=transfer.source_warehouse, lines=_units(lines))
+            data.update(released=[[line.product_id, line.quantity] for line in lines])
+            _set_status(transfer, TransferStatus.CANCELLED)  # the approver stays on record
     else:
         raise InvalidState(status=transfer.status, mode=transfer.mode,
                            detail="An approved direct transfer has moved its units; it cannot be cancelled.")
+    _hold_rule_of(transfer)  # after the stock rows (lock order: stock rows, then rule rows)
     record_event(actor=actor, action="transfer_request.cancel", target=transfer, ip=ip, data=data)
     emit(TransferRequestChanged(transfer_request=transfer, action="cancelled"))
     return transfer

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/transfer-requests/"
 APPROVE = "/api/transfer-requests/approve/"
 FIELDS = {"id", "source_warehouse", "destination_warehouse", "product", "quantity", "mode", "lines", "reason",
-          "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at"}
+          "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at", "reorder_rule"}
 
 
 def _body(world, **overrides):

@@ -21,8 +21,10 @@ from .requests import (
     TransferRequestListCreateView,
     TransferShipView,
 )
+from .rules import ReorderRuleViewSet
 
 __all__ = [
+    "ReorderRuleViewSet",
     "PurchaseRequestCancelView", "PurchaseRequestDecisionView", "PurchaseRequestDetailView",
     "PurchaseRequestListCreateView", "StockCountCancelView", "StockCountDecisionView", "StockCountDetailView",
     "StockCountLinesView", "StockCountListCreateView", "StockCountSubmitView", "TransferCancelView",

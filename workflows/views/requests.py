@@ -314,7 +314,7 @@ class TransferCloseView(TransferActionView):
     description="`pending | approved → cancelled`; an approved in-transit transfer's reservation is released. "
                 "Once shipped (or approved in direct mode) → 409 `invalid_state`."))
 class TransferCancelView(TransferActionView):
-    """Cancel a transfer (admin; the requester while pending)."""
+    """Cancel a transfer (admin; the requester while pending; the destination's manager for a generated one)."""
 
     permission_classes = [IsActiveUser & CanCancelTransfer]
 

@@ -161,6 +161,7 @@ def hold_transfer_lines(*, actor, source: Warehouse, lines: list[Line]) -> None:
     for product, _ in lines:
         check_active(warehouses=[source], product=product)
     rows = _lock_existing([(product.pk, source.pk) for product, _ in lines])
+    lot_door.note_tracking(rows.values())  # expired units are not available: every row's `tracking`, one read
     _shortfall(rows, source, lines)
     for product, quantity in lines:
         hold(rows[(product.pk, source.pk)], quantity=quantity)

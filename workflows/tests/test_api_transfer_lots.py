@@ -146,6 +146,15 @@ def test_a_direct_approval_needs_units_that_are_not_expired(world, make_client, 
     assert state() == before
 
 
+def test_an_in_transit_approval_may_hold_only_units_that_are_not_expired(world, make_client, milk):
+    transfer = create(world, make_client, milk, 13, "in_transit")
+    before = state()
+    response = approve(world, make_client, transfer)
+    assert response.status_code == 409
+    assert (response.json()["available"], response.json()["requested"]) == (12, 13)
+    assert state() == before
+
+
 # --- shipping ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who", ["admin", "manager_a", "staff_a"])

@@ -227,8 +227,10 @@ TRANSFER_ACTION_ERRORS = {
     403: OpenApiResponse(_ERROR, description="`permission_denied`: visible, but not yours to act on (e.g. the "
                                              "source's people receiving, the destination's shipping)."),
     404: OpenApiResponse(_ERROR, description="`not_found`: unknown or outside your scope."),
-    409: OpenApiResponse(_ERROR, description="`invalid_state` (with the current `status`) or "
-                                             "`idempotency_key_reused`."),
+    409: OpenApiResponse(_ERROR, description="`invalid_state` (with the current `status`), "
+                                             "`idempotency_key_reused`, or on ship `insufficient_stock` (units "
+                                             "expired since approval: `product`, `available`, `requested`; the "
+                                             "transfer stays approved)."),
 }
 
 

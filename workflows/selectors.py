@@ -82,3 +82,21 @@ def stock_counts_for(user) -> QuerySet[StockCount]:
     """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
     return (StockCount.objects.for_user(user)
             .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))
+
+
+def lot_in_transit(lot_id: int) -> QuerySet:
+    """`(transfer_id, source_id, destination_id, units)` of a lot shipped and not yet accounted for, per transfer
+    (for a recall summary's `in_transit`, SPEC §14); the caller scopes by either warehouse."""
+    entries = TransferLineLot.objects.filter(lot_id=lot_id).annotate(
+        outstanding=F("shipped") - F("received") - F("rejected")).filter(outstanding__gt=0)
+    return (entries.order_by("line__transfer_id").values_list(
+        "line__transfer_id", "line__transfer__source_warehouse_id", "line__transfer__destination_warehouse_id")
+        .annotate(units=Sum("outstanding")))
+
+
+def lot_rejected(lot_id: int) -> QuerySet:
+    """`(transfer_id, destination_id, units)` of a lot rejected on receipt or lost in transit, per transfer (they
+    left the books without a ledger row: a recall's `consumed` with `reference_type` `transfer_request`)."""
+    return (TransferLineLot.objects.filter(lot_id=lot_id, rejected__gt=0).order_by("line__transfer_id")
+            .values_list("line__transfer_id", "line__transfer__destination_warehouse_id")
+            .annotate(units=Sum("rejected")))

@@ -358,3 +358,17 @@ def test_closing_writes_each_lots_outstanding_units_off_as_rejected(world, make_
     lost = AuditEvent.objects.get(action="transfer_request.close").data["lost_lots"]
     assert sorted(units for _, _, units in lost) == [1, 2, 3]
     assert ledger_mismatches() == []
+
+
+def test_the_selectors_a_recall_reads_find_a_lot_in_transit_and_rejected(world, make_client, shipped):
+    from workflows import selectors
+
+    line = milk_line(shipped)
+    assert receive(world, make_client, shipped, {"line": line.pk, "lot": "B1", "accepted": 1,
+                                                 "rejected": 2}).status_code == 200
+    b1 = Lot.objects.get(code="B1")
+    assert list(selectors.lot_in_transit(b1.pk)) == [(shipped.pk, world.wh_a.pk, world.wh_b.pk, 1)]
+    assert list(selectors.lot_rejected(b1.pk)) == [(shipped.pk, world.wh_b.pk, 2)]
+    a1 = Lot.objects.get(code="A1")
+    assert list(selectors.lot_in_transit(a1.pk)) == [(shipped.pk, world.wh_a.pk, world.wh_b.pk, 3)]
+    assert list(selectors.lot_rejected(a1.pk)) == []

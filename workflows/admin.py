@@ -92,10 +92,16 @@ class TransferLineInline(admin.TabularInline):
     """A transfer's lines, read-only: shipped, received and rejected units change only through the services."""
 
     model = TransferLine
-    fields = ["product", "quantity", "shipped_quantity", "received_quantity", "rejected_quantity"]
+    fields = ["product", "quantity", "shipped_quantity", "received_quantity", "rejected_quantity", "lots"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="Lots (shipped / received / rejected)")
+    def lots(self, line):
+        """The lots a line of a lot-tracked product carried, in the order shipped (SPEC §14)."""
+        return "; ".join(f"{entry.lot.code}: {entry.shipped} / {entry.received} / {entry.rejected}"
+                         for entry in line.lot_entries.select_related("lot").order_by("pk")) or "—"
 
     def has_view_permission(self, request, obj=None):
         return is_admin(request.user) or super().has_view_permission(request, obj)

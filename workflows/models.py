@@ -187,6 +187,43 @@ class TransferLine(models.Model):
         return self.shipped_quantity - self.received_quantity - self.rejected_quantity
 
 
+class TransferLineLot(models.Model):
+    """The units of one lot on a transfer line (SPEC §14): `shipped` (taken FEFO at the source, in the order
+    of their ids), then `received` into the same lot at the destination and `rejected` (damaged, or lost in
+    transit when the transfer is closed).
+
+    `received + rejected <= shipped`, enforced by the database; for a lot-tracked line the entries sum to
+    the line's `shipped_quantity`, `received_quantity` and `rejected_quantity`. Written only under the
+    transfer's row lock, beside its line.
+    """
+
+    line = models.ForeignKey(TransferLine, on_delete=models.CASCADE, related_name="lot_entries")
+    lot = models.ForeignKey("inventory.Lot", on_delete=models.PROTECT, related_name="+")
+    shipped = models.PositiveIntegerField()
+    received = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["line", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "lot"], name="transfer_line_lot_once"),
+            models.CheckConstraint(condition=Q(shipped__gt=0), name="transfer_line_lot_shipped_positive"),
+            models.CheckConstraint(condition=Q(received__gte=0, rejected__gte=0),
+                                   name="transfer_line_lot_non_negative"),
+            models.CheckConstraint(condition=Q(shipped__gte=models.F("received") + models.F("rejected")),
+                                   name="transfer_line_lot_accounted_within_shipped"),
+        ]
+        indexes = [models.Index(fields=["lot", "line"], name="transfer_line_lot_lot")]
+
+    def __str__(self):
+        return f"lot {self.lot_id} on line #{self.line_id}"
+
+    @property
+    def outstanding(self) -> int:
+        """Units of this lot shipped on the line and neither received nor rejected yet."""
+        return self.shipped - self.received - self.rejected
+
+
 # --- stock counts (SPEC §12) ------------------------------------------------------------------------
 
 

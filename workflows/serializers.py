@@ -5,10 +5,12 @@ from rest_framework import serializers
 
 from core.decisions import Decision
 from core.filters import MAX_ID
+from core.identity import identity_key
 from core.serializers import StrictSerializer, UniqueListField
 from inventory.models import MAX_QUANTITY, Product
 from warehouses.models import Warehouse
 
+from . import selectors
 from .models import (
     MAX_LINES,
     PurchaseRequest,
@@ -63,13 +65,47 @@ class PurchaseRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TransferLineLotSerializer(serializers.Serializer):
+    """The units of one lot on a transfer line: `{lot, code, expires_on, shipped, received, rejected}`."""
+
+    lot = serializers.IntegerField(source="lot_id", read_only=True)
+    code = serializers.CharField(source="lot.code", read_only=True)
+    expires_on = serializers.DateField(source="lot.expires_on", read_only=True, allow_null=True)
+    shipped = serializers.IntegerField(read_only=True)
+    received = serializers.IntegerField(read_only=True)
+    rejected = serializers.IntegerField(read_only=True)
+
+
 class TransferLineSerializer(serializers.ModelSerializer):
-    """One line of a transfer: asked for, shipped, received and rejected (damaged or lost) units."""
+    """One line of a transfer: asked for, shipped, received and rejected (damaged or lost) units.
+
+    A line of a lot-tracked product (or one that carried lots) also shows `lots`, in the order shipped
+    (empty until it ships); other lines show no `lots` key, exactly as before lots existed.
+    """
+
+    lots = TransferLineLotSerializer(many=True, read_only=True, source="lot_list", required=False,
+                                     help_text="Lot-tracked products only: the lots that travelled on this line.")
 
     class Meta:
         model = TransferLine
-        fields = ["id", "product", "quantity", "shipped_quantity", "received_quantity", "rejected_quantity"]
+        fields = ["id", "product", "quantity", "shipped_quantity", "received_quantity", "rejected_quantity", "lots"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if getattr(instance, "lot_list", None) is None:
+            data.pop("lots", None)
+        return data
+
+
+class TransferRequestListSerializer(serializers.ListSerializer):
+    """A page of transfers: the lots of their lot-tracked lines are read in one query for the page (none
+    when no line is lot-tracked)."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        selectors.attach_line_lots(items)
+        return super().to_representation(items)
 
 
 class TransferRequestSerializer(serializers.ModelSerializer):
@@ -83,6 +119,11 @@ class TransferRequestSerializer(serializers.ModelSerializer):
                   "reason", "status", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at",
                   "reorder_rule"]
         read_only_fields = fields
+        list_serializer_class = TransferRequestListSerializer
+
+    def to_representation(self, instance):
+        selectors.attach_line_lots([instance])  # a no-op when the page's list serializer did it
+        return super().to_representation(instance)
 
 
 class PurchaseRequestCreateSerializer(StrictSerializer):
@@ -150,23 +191,31 @@ class TransferRequestCreateSerializer(StrictSerializer):
 
 
 class ReceiptLineSerializer(StrictSerializer):
-    """`{line, accepted, rejected}`: units of one line that arrived in good order, and damaged ones (0/0: none yet)."""
+    """`{line, accepted, rejected, lot?}`: units of one line that arrived in good order, and damaged ones (0/0:
+    none yet); `lot` (a code) says which lot of a lot-tracked line they are."""
 
     line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     accepted = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
     rejected = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, default=0)
+    lot = serializers.CharField(required=False, min_length=1, max_length=50,
+                                help_text="The code of the lot these units are (a lot shipped on this line).")
+
+
+# A receipt of 100 lines may name several lots per line.
+MAX_RECEIPT_ENTRIES = 1000
 
 
 class ReceiveSerializer(StrictSerializer):
-    """`{lines: [{line, accepted, rejected}]}` (each line at most once)."""
+    """`{lines: [{line, accepted, rejected, lot?}]}`: each line at most once, or once per lot it names."""
 
-    lines = ReceiptLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    lines = ReceiptLineSerializer(many=True, min_length=1, max_length=MAX_RECEIPT_ENTRIES)
 
     def validate_lines(self, value):
-        ids = [item["line"] for item in value]
-        twice = sorted({pk for pk in ids if ids.count(pk) > 1})
+        keys = [(item["line"], identity_key(item["lot"]) if "lot" in item else None) for item in value]
+        twice = sorted({line for line, lot in keys if keys.count((line, lot)) > 1})
         if twice:
-            raise serializers.ValidationError(f"Each line at most once; named more than once: {twice}.")
+            raise serializers.ValidationError(f"Each line at most once (or once per lot); named more than once: "
+                                              f"{twice}.")
         return value
 
 

@@ -35,6 +35,7 @@ from .stock import (
 )
 from .thresholds import delete_threshold, set_threshold, update_threshold
 from .transfers import (
+    ReceivedLine,
     hold_transfer_lines,
     move_stock,
     move_stock_lines,
@@ -53,4 +54,5 @@ __all__ = [
     "StockChange", "apply_stock_changes", "InvalidFile", "import_products", "import_stock",
     "hold_transfer_lines", "move_stock_lines", "receive_transfer_lines", "release_transfer_lines",
     "ship_transfer_lines", "write_off_in_transit", "UNSET", "find_lot", "resolve_lot",
+    "ReceivedLine",
 ]

@@ -174,8 +174,9 @@ class LotBook:
 
 
 def expired_on_hand(stock: Stock) -> int:
-    """Units of expired lots on a locked row (0, with no further query, for a product that is not lot-tracked)."""
-    if not row_is_lot_tracked(stock):
+    """Units of expired lots on a locked row (0, with no further query, for a product that is not lot-tracked or
+    a row holding no units: lot balances are never below 0 and sum to `quantity`)."""
+    if not row_is_lot_tracked(stock) or (stock.quantity == 0 and getattr(stock, "_lot_book", None) is None):
         return 0
     return LotBook.of(stock).expired
 

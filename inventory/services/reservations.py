@@ -157,6 +157,12 @@ def fulfil_reservation(*, actor, reservation_id: int, quantity: int | None = Non
     row. Raises NotFound, PermissionDenied, ReservationNotActive as `release_reservation`;
     InvalidQuantity if `quantity` is not positive or more than the reservation's; InactiveObject if
     the warehouse or product was deactivated (release the reservation instead).
+
+    A lot-tracked product (its `tracking` read under the row lock): the units are taken FEFO from lots
+    that are not expired, one `fulfil` movement per lot; a reservation made before its units expired
+    still holds, but only units that are not expired leave: if fewer than `quantity` are left,
+    InsufficientStock with `available` (`min(quantity − expired, available + held)`, i.e. the units on
+    hand that are not expired) and `requested`, nothing changed (SPEC §14).
     """
     now = timezone.now()
     reservation = _lock_active(actor=actor, reservation_id=reservation_id, now=now)
@@ -166,16 +172,19 @@ def fulfil_reservation(*, actor, reservation_id: int, quantity: int | None = Non
         raise InvalidQuantity(f"Cannot fulfil {taken}: the reservation holds {reservation.quantity}.")
     check_active(warehouses=[reservation.warehouse], product=reservation.product)
     stock = _lock_stock_of(reservation, now=now)
-    movement = take_reserved(stock, taken=taken, release=reservation.quantity, actor=actor,
-                             reference=Reference(type=REFERENCE_TYPE, id=reservation.pk), note=reservation.reference)
+    movements = take_reserved(stock, taken=taken, release=reservation.quantity, actor=actor,
+                              reference=Reference(type=REFERENCE_TYPE, id=reservation.pk), note=reservation.reference)
     reservation.status = Status.FULFILLED
     reservation.fulfilled_quantity = taken
     reservation.closed_at = now
     reservation.save(update_fields=["status", "fulfilled_quantity", "closed_at"])
+    # A lot-tracked fulfilment names the lots it took, in the order taken ([lot id, units]).
+    lots = [[movement.lot_id, -movement.quantity_change] for movement in movements if movement.lot_id]
     record_event(actor=actor, action="reservation.fulfil", target=reservation, ip=ip,
-                 data={"stock": stock.pk, "movement": movement.pk, "quantity": taken,
+                 data={"stock": stock.pk, "movement": movements[-1].pk, "quantity": taken,
                        "released": reservation.quantity - taken, "quantity_after": stock.quantity,
-                       "reserved_after": stock.reserved})
+                       "reserved_after": stock.reserved,
+                       **({"movements": [movement.pk for movement in movements], "lots": lots} if lots else {})})
     emit(ReservationChanged(reservation=reservation, action="fulfilled"))
     return reservation
 

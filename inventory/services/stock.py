@@ -273,10 +273,15 @@ def unhold(stock: Stock, *, quantity: int) -> None:
 
 
 def take_reserved(stock: Stock, *, taken: int, release: int, actor, reference: Reference,
-                  note: str = "") -> StockMovement:
-    """Take `taken` units that a reservation of `release` units held (a `fulfil` movement); the rest is freed."""
+                  note: str = "") -> list[StockMovement]:
+    """Take `taken` units that a reservation of `release` units held (`fulfil` movements); the rest is freed.
+
+    A lot-tracked row's units are taken FEFO from lots that are not expired (one movement per lot, in the
+    order taken), within `takeable(release=...)`: `min(quantity − expired, available + held)` (SPEC §14).
+    Raises InsufficientStock (with that limit as `available`) before writing anything.
+    """
     return take_units(stock, quantity=taken, kind=Kind.FULFIL, actor=actor, reference=reference,
-                      release=release, note=note)[-1]
+                      release=release, note=note)
 
 
 def expire_reservation(reservation: Reservation, stock: Stock, *, now: datetime) -> None:

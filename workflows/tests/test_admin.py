@@ -117,3 +117,20 @@ def test_transfer_admin_shows_lines_and_ships_and_cancels_through_the_services(w
     assert (to_ship.status, to_cancel.status) == ("in_transit", "cancelled")
     assert quantity_of(world.wh_a, world.product) == 7
     assert AuditEvent.objects.filter(action="transfer_request.ship", actor=world.admin).count() == 1
+
+
+def test_transfer_admin_shows_the_lots_each_line_carried(world, admin_client):
+    from inventory.models import Product
+    from inventory.services import assign_stock
+    from inventory.tests.factories import ProductFactory
+    from workflows.services import create_transfer_request, decide_transfer_request
+
+    milk = ProductFactory(tracking=Product.Tracking.LOT)
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=milk, quantity=2, lot="LOT-OLD")
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=milk, quantity=5, lot="LOT-NEW")
+    transfer = create_transfer_request(actor=world.admin, source=world.wh_a, destination=world.wh_b, product=milk,
+                                       quantity=3)
+    decide_transfer_request(actor=world.admin, request_id=transfer.pk, decision="approve")
+    page = admin_client.get(f"{TRANSFERS}{transfer.pk}/change/")
+    assert page.status_code == 200
+    assert b"LOT-OLD: 2 / 2 / 0; LOT-NEW: 1 / 1 / 0" in page.content

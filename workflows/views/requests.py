@@ -220,13 +220,17 @@ class TransferRequestDecisionView(RequestDecisionView):
 
 TRANSFER_ACTION_ERRORS = {
     400: OpenApiResponse(description="Validation error: DRF's field map; receive: `invalid` (unknown line, a line "
-                                     "of another transfer) or `invalid_quantity` (more than shipped and unaccounted "
-                                     "for)."),
+                                     "of another transfer, a lot not shipped on that line, a line both with and "
+                                     "without a lot), `not_lot_tracked` (a lot named on a line of a product that is "
+                                     "not lot-tracked) or `invalid_quantity` (more than shipped and unaccounted for, "
+                                     "on the line or in the named lot); each names the `line`."),
     403: OpenApiResponse(_ERROR, description="`permission_denied`: visible, but not yours to act on (e.g. the "
                                              "source's people receiving, the destination's shipping)."),
     404: OpenApiResponse(_ERROR, description="`not_found`: unknown or outside your scope."),
-    409: OpenApiResponse(_ERROR, description="`invalid_state` (with the current `status`) or "
-                                             "`idempotency_key_reused`."),
+    409: OpenApiResponse(_ERROR, description="`invalid_state` (with the current `status`), "
+                                             "`idempotency_key_reused`, or on ship `insufficient_stock` (units "
+                                             "expired since approval: `product`, `available`, `requested`; the "
+                                             "transfer stays approved)."),
 }
 
 
@@ -270,7 +274,10 @@ class TransferShipView(TransferActionView):
     request=ReceiveSerializer, responses={200: TransferRequestSerializer, **TRANSFER_ACTION_ERRORS},
     description="Record a (partial, repeatable) receipt: accepted units enter the destination's stock "
                 "(`transfer_in`), rejected ones only leave `incoming`. Per line, received + rejected may not exceed "
-                "shipped. When every line is accounted for the transfer is `received`."))
+                "shipped. When every line is accounted for the transfer is `received`. A line of a lot-tracked "
+                "product: an entry may name `lot` (its code; then the line may appear once per lot) and receives "
+                "into that lot; without `lot`, accepted units fill the line's lots in the order shipped, then "
+                "rejected units the same way."))
 class TransferReceiveView(TransferActionView):
     """Receive units of an in-transit transfer (admin; manager and staff of the destination)."""
 

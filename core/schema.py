@@ -1,5 +1,5 @@
 """OpenAPI post-processing: every operation documents the error answers it can really give, with their shape; the
-cross-field rules of strict request bodies are merged in (`apply_schema_rules`)."""
+rules between keys of strict request bodies are merged in (`apply_schema_rules`); path ids are bounded."""
 
 from .serializers import ID_SCHEMA, SCHEMA_RULES_KEY
 

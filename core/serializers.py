@@ -2,7 +2,8 @@
 
 Also the input fields whose rule the OpenAPI schema states from the same definition (docs/DECISIONS.md, "What the
 schema says"): ids (`minimum` 1, `maximum` MAX_ID), a non-zero integer (`not: {enum: [0]}`), a list whose items
-are each given once (`uniqueItems`), and the cross-field rules a strict serializer declares in `schema_rules`.
+are each given once (`uniqueItems`), text without NUL (and not blank where refused), and the rules between keys
+a strict serializer declares in `schema_rules`.
 """
 
 import copy
@@ -61,9 +62,9 @@ class StrictFieldsSchema(OpenApiSerializerExtension):
 
     `additionalProperties: false` (any other key is a 400); the item bounds of a nested list
     (`many=True, min_length=, max_length=`, which drf-spectacular leaves out); a text field's NUL and
-    blank rules (`_state_text_rules`); and the serializer's
-    `schema_rules`: the JSON Schema of the cross-field rules its `validate()` enforces (e.g. `oneOf` where
-    one of two shapes is required), kept beside that `validate()`, merged into the body's schema.
+    blank rules (`_state_text_rules`); and the serializer's `schema_rules`: the JSON Schema of the rules
+    between keys its `validate()` enforces (written as the shapes refused, `not: {anyOf: [...]}`), kept
+    beside that `validate()`, merged into the body's schema by `core.schema.apply_schema_rules`.
     """
 
     target_class = StrictFieldsMixin

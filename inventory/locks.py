@@ -60,3 +60,9 @@ def lock_stock_row(product_id: int, warehouse_id: int, *, create: bool = False) 
 def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
     """Lock one stock row if it exists (threshold changes serialize with stock changes this way)."""
     return Stock.objects.select_for_update().filter(product_id=product_id, warehouse_id=warehouse_id).first()
+
+
+def lock_stock_rows_of_products(product_ids: Iterable[int]) -> list[Stock]:
+    """Lock every stock row of these products, in primary-key order (a tracking switch: the product rows are
+    locked first, so no new row can be inserted meanwhile — an insert takes the product's key-share lock)."""
+    return list(Stock.objects.select_for_update().filter(product_id__in=sorted(set(product_ids))).order_by("pk"))

@@ -52,3 +52,12 @@ def stock_counts_for(user) -> QuerySet[StockCount]:
     """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
     return (StockCount.objects.for_user(user)
             .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))
+
+
+def open_count_products(product_ids) -> set[int]:
+    """The products of `product_ids` that an open or submitted count has a line for (one query): a tracking
+    switch refuses them (SPEC §14). Registered with `inventory.switch_guards` in `WorkflowsConfig.ready()`."""
+    return set(StockCountLine.objects.filter(
+        product_id__in=list(product_ids),
+        count__status__in=[StockCount.Status.OPEN, StockCount.Status.SUBMITTED],
+    ).values_list("product_id", flat=True).distinct().order_by())

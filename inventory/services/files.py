@@ -32,7 +32,7 @@ from core.identity import check_identifier, identity_key
 from core.spreadsheets import unneutralise
 from warehouses.models import Warehouse
 
-from .. import policies
+from .. import locks, policies, switch_guards
 from ..errors import (
     DuplicateSku,
     ImportBusy,
@@ -41,6 +41,7 @@ from ..errors import (
     LotMismatch,
     LotRequired,
     NotLotTracked,
+    ProductHasStock,
 )
 from ..lots import expired_expression
 from ..models import MAX_QUANTITY, Lot, Product, Stock, StockLot, StockMovement
@@ -48,7 +49,7 @@ from . import lots as lot_door
 from .csv_reading import MAX_BYTES, MAX_ROWS, InvalidFile, Row, RowError, read_rows
 from .stock import MAX_BALANCE, Kind, StockChange, apply_stock_changes
 
-PRODUCT_COLUMNS = ("sku", "name", "description", "unit", "is_active")
+PRODUCT_COLUMNS = ("sku", "name", "description", "unit", "is_active", "tracking")
 STOCK_OPTIONAL_COLUMNS = ("note", "lot", "expires_on")
 STOCK_LOT_EXPORT_COLUMNS = ("warehouse_code", "sku", "lot", "expires_on", "quantity")
 STOCK_EXPORT_COLUMNS = ("warehouse_code", "sku", "product", "quantity", "reserved", "available", "incoming",
@@ -107,15 +108,22 @@ def _limit_lock_waits() -> None:
 def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip: str | None = None) -> dict:
     """Create the file's new SKUs and update the existing ones (SKU case-insensitive); all rows or none.
 
+    `tracking` (SPEC §14): `none` or `lot`; an empty cell (or no column) keeps an existing product's value,
+    `none` for a new one. Changing it follows the switch rule: refused (a bad row, code `product_has_stock`)
+    while a stock row of the product holds `quantity`, `reserved` or `incoming` above 0 or an open or
+    submitted count has a line for it (`switch_guards.open_count_products`).
+
     Locks the actor's user row (FOR SHARE, `share_lock_actor`), then the existing products the file
-    names (primary-key order; none on a dry run). Raises PermissionDenied unless the
-    actor may edit products, InvalidFile listing every bad row, DuplicateSku if a concurrent import
-    created one of the SKUs. Returns `{created, updated, unchanged, dry_run}`.
+    names (primary-key order; none on a dry run), then the stock rows of the products whose tracking
+    changes (primary-key order: the switch's lock order, product then stock rows). Raises PermissionDenied
+    unless the actor may edit products, InvalidFile listing every bad row, DuplicateSku if a concurrent
+    import created one of the SKUs. Returns `{created, updated, unchanged, dry_run}`.
     """
     share_lock_actor(actor)  # first lock: a dismissal waits for this import, or this import sees it
     if not policies.can_import_products(actor):
         raise PermissionDenied("Only an admin or a manager may import products.")
-    columns, rows = read_rows(binary, required=("sku", "name"), optional=("description", "unit", "is_active"))
+    columns, rows = read_rows(binary, required=("sku", "name"),
+                              optional=("description", "unit", "is_active", "tracking"))
     errors: list[RowError] = []
     parsed, first_row_of = [], {}
     for number, cells in rows:
@@ -124,7 +132,8 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
                   "name": row.text("name", required=True, limit=_PRODUCT_LIMITS["name"]),
                   "description": row.text("description", limit=_PRODUCT_LIMITS["description"]),
                   "unit": row.text("unit", limit=_PRODUCT_LIMITS["unit"]),
-                  "is_active": row.boolean("is_active")}
+                  "is_active": row.boolean("is_active"),
+                  "tracking": _tracking(row)}
         if values["sku"]:
             try:
                 check_identifier(values["sku"])  # the identity rule of every path (core.identity)
@@ -136,29 +145,35 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
         elif values["sku"]:
             first_row_of[key] = number
         if row.ok:
-            parsed.append(values)
+            parsed.append((number, values))
     if errors:
         raise InvalidFile(errors)
 
     def work():
-        keys = sorted({identity_key(values["sku"]) for values in parsed})
+        keys = sorted({identity_key(values["sku"]) for _, values in parsed})
         # A dry run writes nothing, so it locks nothing: it reads the committed products.
         products = Product.objects.all() if dry_run else Product.objects.select_for_update()
         existing = {product.sku_key: product for start in range(0, len(keys), 1000)
                     for product in products.filter(sku_key__in=keys[start:start + 1000]).order_by("pk")}
         created, updated, unchanged = [], [], 0
         now = timezone.now()
-        for values in parsed:
+        switching = {}
+        for number, values in parsed:
             product = existing.get(identity_key(values["sku"]))
             if product is None:
                 created.append(Product(sku=values["sku"], name=values["name"], description=values["description"] or "",
                                        unit=values["unit"] or "pcs",
-                                       is_active=True if values["is_active"] is None else values["is_active"]))
+                                       is_active=True if values["is_active"] is None else values["is_active"],
+                                       tracking=values["tracking"] or Product.Tracking.NONE))
                 continue
             changes = {field: value for field, value in values.items()
                        if value is not None and field != "sku" and getattr(product, field) != value}
             if values["unit"] == "":
                 changes.pop("unit", None)  # a blank unit keeps the product's
+            if values["tracking"] == "":
+                changes.pop("tracking", None)  # a blank tracking keeps the product's
+            if "tracking" in changes:
+                switching[product.pk] = number
             if values["sku"] != product.sku:
                 if _folded(values["sku"]) != _folded(product.sku):
                     # Same identity only through the confusables skeleton: a look-alike, never a new spelling.
@@ -171,6 +186,7 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
                 setattr(product, field, value)
             product.updated_at = now
             updated.append(product)
+        _refuse_busy_switches(switching, existing.values(), lock=not dry_run)
         if dry_run:
             return {"created": len(created), "updated": len(updated), "unchanged": unchanged}
         try:
@@ -182,7 +198,9 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
         summary = {"created": len(created), "updated": len(updated), "unchanged": unchanged}
         record_event(actor=actor, action="product.import", ip=ip,
                      data={**summary, "columns": columns, "skus_created": [p.sku for p in created[:50]],
-                           "skus_updated": [p.sku for p in updated[:50]]})
+                           "skus_updated": [p.sku for p in updated[:50]],
+                           **({"tracking_switched": {p.sku: p.tracking for p in updated if p.pk in switching}}
+                              if switching else {})})
         return summary
 
     return {**_in_savepoint(work, dry_run=dry_run), "dry_run": dry_run}
@@ -406,6 +424,45 @@ def _cells(rows, field: str) -> set[str]:
             if cells.get(field, "").strip() and "\x00" not in cells[field]}
 
 
+def _tracking(row: Row) -> str | None:
+    """The `tracking` cell: `none` or `lot` (any case); "" when blank (keep), None when the column is absent."""
+    value = row.text("tracking")
+    if value is None or value == "":
+        return value
+    if value.lower() not in Product.Tracking.values:
+        row.fail("tracking", f"Expected {' or '.join(Product.Tracking.values)}, got {value[:40]!r}.")
+        return None
+    return value.lower()
+
+
+def _refuse_busy_switches(switching: dict[int, int], products, *, lock: bool) -> None:
+    """The tracking switch rule for the products whose `tracking` the file changes (`switching`: product id →
+    row number): refused while a stock row holds `quantity`, `reserved` or `incoming` above 0 or an open or
+    submitted count has a line for the product; every such row is a bad row (`product_has_stock`).
+
+    The product rows are locked already (FOR UPDATE, unless a dry run); `lock` locks their stock rows too,
+    in primary-key order, so an operation that reads `tracking` under its row lock either finished before
+    this looked or sees the new value.
+    """
+    if not switching:
+        return
+    if lock:
+        rows = locks.lock_stock_rows_of_products(switching)
+    else:
+        rows = Stock.objects.filter(product_id__in=sorted(switching))
+    busy = {row.product_id for row in rows if row.quantity > 0 or row.reserved > 0 or row.incoming > 0}
+    counted = switch_guards.open_count_products(switching)
+    sku = {product.pk: product.sku for product in products}
+    errors = [RowError(number, "tracking", f"Product {sku[product_id]} has units in stock, reserved or in transit, "
+                                           "so its tracking cannot change." if product_id in busy else
+                       f"Product {sku[product_id]} is on an open or submitted count, so its tracking cannot change.",
+                       ProductHasStock.code)
+              for product_id, number in sorted(switching.items(), key=lambda item: item[1])
+              if product_id in busy or product_id in counted]
+    if errors:
+        raise InvalidFile(errors)
+
+
 def _folded(text: str) -> str:
     """NFKC + casefold, without the skeleton: spellings that differ only in case or width fold alike."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).strip()
@@ -471,14 +528,15 @@ def export_reads(queryset):
 
 
 def product_export_rows(queryset) -> Iterator[tuple]:
-    """The import's columns for each product of `queryset`, read in chunks (from the replica when one is set).
+    """The import's columns (with `tracking`) for each product of `queryset`, read in chunks (from the replica
+    when one is set).
 
     Exports are reads that may lag (issue 15, 5b): streamed after the view returned, so the alias is chosen
     here, when the first row is read (`replica_or_default`: the primary inside a transaction).
     """
     rows = export_reads(queryset).values_list(*PRODUCT_COLUMNS)
-    for sku, name, description, unit, is_active in rows.iterator(chunk_size=2000):
-        yield sku, name, description, unit, "true" if is_active else "false"
+    for sku, name, description, unit, is_active, tracking in rows.iterator(chunk_size=2000):
+        yield sku, name, description, unit, "true" if is_active else "false", tracking
 
 
 def stock_export_rows(queryset) -> Iterator[tuple]:

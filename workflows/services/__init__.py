@@ -7,7 +7,7 @@ The public names are re-exported here, so callers import `from workflows.service
 from inventory.errors import SameWarehouse
 
 from ..errors import InvalidDecision
-from .counts import cancel_count, decide_count, open_count, record_counts, submit_count
+from .counts import FoundLot, cancel_count, decide_count, open_count, record_counts, submit_count
 from .purchases import cancel_purchase_request, create_purchase_request, decide_purchase_request
 from .transfers import (
     RECEIVABLE,
@@ -23,5 +23,6 @@ __all__ = [
     "RECEIVABLE",
     "InvalidDecision", "SameWarehouse", "cancel_purchase_request", "cancel_transfer", "close_transfer",
     "create_purchase_request", "create_transfer_request", "decide_purchase_request", "decide_transfer_request",
-    "receive_transfer", "ship_transfer", "cancel_count", "decide_count", "open_count", "record_counts", "submit_count",
+    "receive_transfer", "ship_transfer", "FoundLot", "cancel_count", "decide_count", "open_count", "record_counts",
+    "submit_count",
 ]

@@ -243,25 +243,29 @@ def import_stock(*, actor, binary: Iterable[bytes], mode: str = "assign", dry_ru
         return {"changed": changing, "unchanged": len(parsed) - changing, "dry_run": True}
 
     def work():
-        _create_new_lots(parsed)  # before any stock row is locked (SPEC §14: no new lock order)
+        created = _create_new_lots(parsed)  # before any stock row is locked (SPEC §14: no new lock order)
+        # A row naming a lot that still does not exist changes nothing (its balance is 0 everywhere; the row
+        # sets or adds 0): it is left out rather than creating an empty lot.
+        applied = [row for row in parsed if row.lot is not None or not row.lot_code]
         changes = [StockChange(product_id=row.product.pk, warehouse_id=row.warehouse.pk, note=row.note,
                                lot_id=row.lot.pk if row.lot else None,
                                **({"delta": row.quantity} if mode == "assign" else {"target": row.quantity}))
-                   for row in parsed]
+                   for row in applied]
         try:
             movements = apply_stock_changes(
                 actor=actor, changes=changes, kind=Kind.ASSIGN if mode == "assign" else Kind.ADJUST,
                 reason="" if mode == "assign" else StockMovement.Reason.COUNT)
         except InsufficientStock as exc:
-            raise InvalidFile([RowError(parsed[index].number, "quantity", "This would take the stock below what "
+            raise InvalidFile([RowError(applied[index].number, "quantity", "This would take the stock below what "
                                         "is reserved or on hand.") for index in getattr(exc, "shortfalls", [0])]
                               ) from exc
         except (LotRequired, NotLotTracked) as exc:  # the product's tracking was switched since the validation
-            row = parsed[getattr(exc, "index", 0)]
+            row = applied[getattr(exc, "index", 0)]
             raise InvalidFile([RowError(row.number, "lot", str(exc.detail), exc.code)]) from exc
         changed = sum(movement is not None for movement in movements)
-        summary = {"changed": changed, "unchanged": len(changes) - changed}
-        record_event(actor=actor, action="stock.import", ip=ip, data={**summary, "mode": mode})
+        summary = {"changed": changed, "unchanged": len(parsed) - changed}
+        record_event(actor=actor, action="stock.import", ip=ip,
+                     data={**summary, "mode": mode, **({"lots_created": created} if created else {})})
         return summary
 
     return {**_in_savepoint(work, dry_run=dry_run), "dry_run": dry_run}
@@ -280,23 +284,27 @@ class _StockRow:
     lot_code: str | None = None
     lot: Lot | None = None
     expires_on: datetime.date | None = None
+    changes: bool = False
 
 
-def _create_new_lots(parsed: list[_StockRow]) -> None:
-    """Create the lots the file names that did not exist at validation (`resolve_lot`), in (product, code key)
-    order, and point their rows at them. A lot created meanwhile with another date, or a product switched
-    meanwhile, makes its rows bad rows (InvalidFile)."""
+def _create_new_lots(parsed: list[_StockRow]) -> int:
+    """Create the lots the file names that did not exist at validation and that rows change (`resolve_lot`), in
+    (product, code key) order, and point their rows at them; rows that change nothing only look the lot up (a
+    lot created meanwhile). A lot created meanwhile with another date, or a product switched meanwhile, makes
+    its rows bad rows (InvalidFile). Returns how many lots were created."""
     new: dict[tuple[int, str], list[_StockRow]] = {}
     for row in parsed:
         if row.lot_code and row.lot is None:
             new.setdefault((row.product.pk, identity_key(row.lot_code)), []).append(row)
-    errors = []
+    errors, created = [], 0
     for key in sorted(new):
         rows = new[key]
         dated = next((row.expires_on for row in rows if row.expires_on is not None), None)
+        known = lot_door.find_lot(rows[0].product, rows[0].lot_code)  # None unless created meanwhile
         try:
             lot = lot_door.resolve_lot(product=rows[0].product, code=rows[0].lot_code,
-                                       expires_on=lot_door.UNSET if dated is None else dated)
+                                       expires_on=lot_door.UNSET if dated is None else dated,
+                                       create=any(row.changes for row in rows))
         except LotMismatch as exc:
             errors += [RowError(row.number, "expires_on", _mismatch_message(row.lot_code, exc.extra["expires_on"]),
                                 exc.code) for row in rows if row.expires_on is not None]
@@ -304,10 +312,12 @@ def _create_new_lots(parsed: list[_StockRow]) -> None:
         except (LotRequired, NotLotTracked) as exc:
             errors += [RowError(row.number, "lot", str(exc.detail), exc.code) for row in rows]
             continue
+        created += known is None and lot is not None
         for row in rows:
             row.lot = lot
     if errors:
         raise InvalidFile(sorted(errors, key=lambda error: error.row))
+    return created
 
 
 def _mismatch_message(code: str, expires_on) -> str:
@@ -381,7 +391,7 @@ def _validate_stock_rows(actor, rows, *, mode: str):
         if changes and on_hand + delta < reserved:
             row.fail("quantity", f"{reserved} units are reserved here; the quantity may not be below that.")
         if row.ok:
-            parsed.append(_StockRow(number, warehouse, product, quantity, note, lot_code, lot, expires_on))
+            parsed.append(_StockRow(number, warehouse, product, quantity, note, lot_code, lot, expires_on, changes))
             changing += changes
             row_after[pair] = on_hand + delta
             if lot_key:

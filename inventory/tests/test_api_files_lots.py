@@ -81,7 +81,8 @@ def test_assign_rows_add_units_to_the_named_lots_creating_new_ones(make_client, 
         ("assign", "L-1", 6, 10, getattr(world, who).pk), ("assign", "L-2", 5, 15, getattr(world, who).pk),
         ("assign", "L-3", 2, 17, getattr(world, who).pk)]
     assert movements[0].note == "top-up"
-    assert AuditEvent.objects.get(action="stock.import").data == {"changed": 4, "unchanged": 0, "mode": "assign"}
+    assert AuditEvent.objects.get(action="stock.import").data == {"changed": 4, "unchanged": 0, "mode": "assign",
+                                                                  "lots_created": 2}
 
 
 def test_set_rows_make_each_named_lot_balance_equal_the_quantity(make_client, world, milk):
@@ -214,6 +215,14 @@ def test_a_tracking_switch_after_the_validation_makes_the_row_a_bad_row(make_cli
     assert state() == before
     milk.refresh_from_db()
     assert milk.tracking == Product.Tracking.LOT  # the switch was part of the import's rolled-back transaction
+
+
+@pytest.mark.parametrize("mode", ["assign", "set"])
+def test_a_row_of_zero_units_of_a_new_lot_changes_nothing_and_creates_no_lot(make_client, world, milk, mode):
+    before = state()
+    response = post_file(make_client(world.admin), "warehouse_code,sku,lot,quantity\nA,MILK-1,Z-1,0\n", mode=mode)
+    assert response.data == {"changed": 0, "unchanged": 1, "dry_run": False}, response.data
+    assert state() == before
 
 
 def test_a_dry_run_with_new_lots_creates_nothing(make_client, world, milk):

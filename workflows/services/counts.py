@@ -28,7 +28,7 @@ from core.documents import lock_document
 from core.errors import InvalidState, PermissionDenied
 from inventory.errors import InactiveObject, NotLotTracked
 from inventory.locks import share_lock_products
-from inventory.lots import StockLot
+from inventory.lots import StockLot, fefo_order
 from inventory.models import Product, Stock, StockMovement
 from inventory.services import Reference, StockChange, apply_stock_changes
 from inventory.services.lots import UNSET, resolve_lot
@@ -98,7 +98,7 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
                                  expected=quantity)
                   for stock_id, product_id, lot_id, quantity in StockLot.objects.filter(
                       stock__warehouse=warehouse, stock__product_id__in=sorted(lot_tracked), quantity__gt=0)
-                  .order_by("stock__product_id", "lot__expires_on", "lot__created_at", "lot_id")
+                  .order_by("stock__product_id", *fefo_order("lot__"))
                   .values_list("stock_id", "stock__product_id", "lot_id", "quantity")]
         lines.sort(key=lambda line: line.product_id)  # product by product; a product's lots first-expired first
     StockCountLine.objects.bulk_create(lines)

@@ -344,3 +344,21 @@ def test_the_lot_balance_export_reimports_with_set_changing_nothing(make_client,
     out = io.StringIO()
     call_command("import_stock", str(path), "--mode", "set", "--no-progress", stdout=out)
     assert '"changed": 0' in out.getvalue() and state() == before
+
+
+@pytest.mark.parametrize("products", [1, 8])
+def test_both_exports_cost_the_same_queries_for_few_or_many_lots(make_client, world, django_assert_num_queries,
+                                                                 products):
+    for index in range(products):
+        product = ProductFactory(sku=f"Q-{index}", tracking=Product.Tracking.LOT)
+        for code, expires_on in (("A", PAST), ("B", LATER), ("C", None)):
+            assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=2, lot=code,
+                         expires_on=expires_on)
+    client = make_client(world.viewer)
+    with django_assert_num_queries(2):  # the user (with role); the balances, one query however many
+        rows = exported(client.get(LOTS_EXPORT))
+    assert len(rows) == 1 + 3 * products
+    with django_assert_num_queries(2):  # the user; the rows with `expired` as one annotation
+        rows = exported(client.get(STOCKS_EXPORT))
+    assert len(rows) == 1 + Stock.objects.count()
+    assert sorted(row[5] for row in rows[1:] if row[1].startswith("Q-")) == ["4"] * products  # 6 − 2 expired

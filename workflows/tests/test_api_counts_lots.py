@@ -281,3 +281,16 @@ def test_open_count_products_names_the_products_of_open_and_submitted_counts(wor
     assert open_count_products([milk.pk, world.product.pk, other.pk]) == {milk.pk, other.pk}
     from inventory.switch_guards import open_count_products as guard
     assert guard([other.pk, world.product.pk]) == {other.pk}  # registered by WorkflowsConfig.ready()
+
+
+@pytest.mark.parametrize("products", [1, 10])
+def test_opening_a_count_costs_the_same_queries_for_few_or_many_lots(world, django_assert_num_queries, products):
+    tracked = [ProductFactory(sku=f"Q-{index}", tracking=Product.Tracking.LOT) for index in range(products)]
+    for product in tracked:
+        for code in ("A", "B"):
+            assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=1, lot=code)
+    # Its savepoint and release; the product rows FOR SHARE, the count, the on-hand snapshot, the lot balances,
+    # the lines (one insert), the audit event.
+    with django_assert_num_queries(8):
+        count = open_count(actor=world.admin, warehouse=world.wh_a, products=[*tracked, world.product])
+    assert count.lines.count() == 2 * products + 1

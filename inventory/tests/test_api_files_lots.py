@@ -8,7 +8,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEvent
 from inventory.lots import Lot, StockLot
@@ -238,6 +238,11 @@ def test_the_import_command_reads_lots_too(world, milk, tmp_path):
     path.write_text(f"warehouse_code,sku,lot,expires_on,quantity\nA,MILK-1,C-1,{LATER.isoformat()},8\n")
     call_command("import_stock", str(path), "--no-progress", stdout=io.StringIO())
     assert lot_balance(milk, world.wh_a, "C-1") == 8
+    path.write_text("warehouse_code,sku,quantity\nA,MILK-1,3\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_stock", str(path), "--no-progress", stdout=io.StringIO(), stderr=err)
+    assert "row 2, lot: " in err.getvalue() and err.getvalue().rstrip().endswith("[lot_required]")
 
 
 # --- the stock export stays as in Part II --------------------------------------------------------------------

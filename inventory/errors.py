@@ -1,6 +1,6 @@
 """Inventory's error codes and domain errors (stock, the catalogue, thresholds, reservations, files)."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from core.errors import Code, Conflict, DomainError, register_codes
 
@@ -137,11 +137,21 @@ class InvalidImport(DomainError):
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of an imported file: its row (None for the whole file), the column, what is wrong."""
+    """One problem of an imported file: its row (None for the whole file), the column, what is wrong, and for a
+    problem that has a code of its own elsewhere in the API (a lot's: `lot_required`, `not_lot_tracked`,
+    `lot_mismatch`) that `code` (SPEC §17: inside a file such a problem is a bad row)."""
 
     row: int | None
     field: str | None
     message: str
+    code: str | None = None
+
+    def as_dict(self) -> dict:
+        """`{row, field, message}`, plus `code` when the problem has one."""
+        data = {"row": self.row, "field": self.field, "message": self.message}
+        if self.code:
+            data["code"] = self.code
+        return data
 
 
 class InvalidFile(DomainError):
@@ -152,7 +162,7 @@ class InvalidFile(DomainError):
     def __init__(self, errors: list[RowError]):
         noun = "problem" if len(errors) == 1 else "problems"
         super().__init__(f"The file was not imported: {len(errors)} {noun} found, nothing was written.",
-                         errors=[asdict(error) for error in errors])
+                         errors=[error.as_dict() for error in errors])
 
 
 class ImportBusy(Conflict):

@@ -1,10 +1,12 @@
-"""Every stock row lock is taken here, always in primary-key order, so two writers never deadlock."""
+"""Every stock row lock is taken here, always in primary-key order, so two writers never deadlock (and the
+product-row locks a tracking switch and a count serialize on)."""
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Q
 
-from .models import Stock
+from .models import Product, Stock
 
 
 def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
@@ -60,3 +62,33 @@ def lock_stock_row(product_id: int, warehouse_id: int, *, create: bool = False) 
 def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
     """Lock one stock row if it exists (threshold changes serialize with stock changes this way)."""
     return Stock.objects.select_for_update().filter(product_id=product_id, warehouse_id=warehouse_id).first()
+
+
+def lock_stock_rows_of_products(product_ids: Iterable[int]) -> list[Stock]:
+    """Lock every stock row of these products, in primary-key order (a tracking switch: the product rows are
+    locked first, so no new row can be inserted meanwhile — an insert takes the product's key-share lock)."""
+    return list(Stock.objects.select_for_update().filter(product_id__in=sorted(set(product_ids))).order_by("pk"))
+
+
+def share_lock_products(product_ids: Iterable[int]) -> dict[int, str]:
+    """Lock product rows FOR SHARE (primary-key order) and read their `tracking` as it is now: `{id: tracking}`.
+
+    A tracking switch locks the product row FOR UPDATE, so it waits for this transaction (a count adding lines
+    for these products), and this waits for a switch in progress and then reads its result (PostgreSQL
+    re-reads a row it had to wait for). On SQLite (one writer at a time) a plain read.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    table = Product._meta.db_table
+    tracking = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            sql = (f'SELECT "id", "tracking" FROM "{table}" WHERE "id" IN ({", ".join(["%s"] * len(chunk))}) '
+                   'ORDER BY "id"')
+            if connection.vendor == "postgresql":
+                sql += " FOR SHARE"
+            cursor.execute(sql, chunk)
+            tracking.update(cursor.fetchall())
+    return tracking

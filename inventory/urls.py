@@ -14,6 +14,8 @@ urlpatterns = [
     path("stocks/adjust/", views.AdjustStockView.as_view(), name="stock-adjust"),
     path("stocks/import/", views.StockImportView.as_view(), name="stock-import"),
     path("stocks/export/", views.StockExportView.as_view(), name="stock-export"),
+    # Before any `stock-lots/<pk>/` route, which would take "export" for an id.
+    path("stock-lots/export/", views.StockLotExportView.as_view(), name="stock-lot-export"),
     path("stock-movements/", views.StockMovementListView.as_view(), name="stock-movement-list"),
     # Before the router's `products/<pk>/`, which would take "import" and "export" for ids.
     path("products/import/", views.ProductImportView.as_view(), name="product-import"),

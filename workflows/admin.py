@@ -147,7 +147,7 @@ class StockCountLineInline(admin.TabularInline):
     """The lines of a count (read-only)."""
 
     model = StockCountLine
-    fields = ["product", "expected", "counted", "counted_by"]
+    fields = ["product", "lot", "expected", "counted", "counted_by"]
     readonly_fields = fields
     can_delete = False
     extra = 0

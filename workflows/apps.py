@@ -8,9 +8,10 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self):
         # Transfers hold units in two stock buckets; the ledger check (a lower layer) learns of them here.
+        from inventory.switch_guards import register_open_count_products
         from inventory.verification import register_bucket_source
 
-        from .selectors import incoming_by_transfers, reserved_by_transfers
+        from .selectors import incoming_by_transfers, open_count_products, reserved_by_transfers
 
         register_bucket_source("reserved", reserved_by_transfers)
         register_bucket_source("incoming", incoming_by_transfers)
@@ -24,3 +25,6 @@ class WorkflowsConfig(AppConfig):
 
         subscribe(StockChanged, replenish_on_stock_change)
         subscribe(WorkerStarted, schedule_replenishment)
+
+        # A tracking switch (SPEC §14) refuses a product on an open or submitted count.
+        register_open_count_products(open_count_products)

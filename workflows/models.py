@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import is_active
 from core.decisions import DecidedRequest, Decision, RequestStatus  # noqa: F401  (re-exported for now)
-from inventory.models import Product, Stock
+from inventory.models import Lot, Product, Stock
 from warehouses.models import Warehouse
 
 
@@ -270,10 +270,13 @@ class StockCount(models.Model):
 
 
 class StockCountLine(models.Model):
-    """One product of a count: `expected` (on hand at opening) and `counted` (null until counted)."""
+    """One product of a count — for a lot-tracked product, one lot of it (SPEC §14): `expected` (on hand, or the
+    lot's balance, at opening; 0 for a lot found that was not expected) and `counted` (null until counted)."""
 
     count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    # The lot this line counts (lot-tracked products); null for a product that is not lot-tracked.
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Null for a product the warehouse held no row of when the count opened (expected 0, no row created).
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     expected = models.BigIntegerField()
@@ -285,7 +288,11 @@ class StockCountLine(models.Model):
     class Meta:
         ordering = ["count_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["count", "product"], name="count_line_unique_product"),
+            # One line per product (not lot-tracked), one line per lot of a lot-tracked product.
+            models.UniqueConstraint(fields=["count", "product"], condition=models.Q(lot__isnull=True),
+                                    name="count_line_unique_product"),
+            models.UniqueConstraint(fields=["count", "product", "lot"], condition=models.Q(lot__isnull=False),
+                                    name="count_line_unique_product_lot"),
             models.CheckConstraint(condition=models.Q(expected__gte=0), name="count_line_expected_non_negative"),
             models.CheckConstraint(condition=models.Q(counted__gte=0) | models.Q(counted__isnull=True),
                                    name="count_line_counted_non_negative"),

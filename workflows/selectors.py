@@ -106,3 +106,12 @@ def lot_rejected(lot_id: int) -> QuerySet:
     return (TransferLineLot.objects.filter(lot_id=lot_id, rejected__gt=0).order_by("line__transfer_id")
             .values_list("line__transfer_id", "line__transfer__destination_warehouse_id")
             .annotate(units=Sum("rejected")))
+
+
+def open_count_products(product_ids) -> set[int]:
+    """The products of `product_ids` that an open or submitted count has a line for (one query): a tracking
+    switch refuses them (SPEC §14). Registered with `inventory.switch_guards` in `WorkflowsConfig.ready()`."""
+    return set(StockCountLine.objects.filter(
+        product_id__in=list(product_ids),
+        count__status__in=[StockCount.Status.OPEN, StockCount.Status.SUBMITTED],
+    ).values_list("product_id", flat=True).distinct().order_by())

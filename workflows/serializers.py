@@ -247,13 +247,14 @@ class CancelSerializer(StrictSerializer):
 
 
 class StockCountLineSerializer(serializers.ModelSerializer):
-    """`{id, product, expected, counted, difference}`; `difference` is `counted − expected` (null until counted)."""
+    """`{id, product, lot, expected, counted, difference}`; `lot` the id of the lot the line counts (null for a
+    product that is not lot-tracked); `difference` is `counted − expected` (null until counted)."""
 
     difference = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = StockCountLine
-        fields = ["id", "product", "expected", "counted", "difference"]
+        fields = ["id", "product", "lot", "expected", "counted", "difference"]
         read_only_fields = fields
 
 
@@ -297,14 +298,28 @@ class StockCountCreateSerializer(StrictSerializer):
 
 
 class CountedLineSerializer(StrictSerializer):
-    """`{line, counted (>= 0)}`."""
+    """`{line, counted (>= 0)}`, or a lot found that was not expected (SPEC §14): `{product, lot, expires_on?,
+    counted}` (`lot` a code; `expires_on` for a code the product does not have yet, or the known lot's date)."""
 
-    line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    line = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
+    lot = serializers.CharField(required=False, min_length=1, max_length=50, help_text="The found lot's code.")
+    expires_on = serializers.DateField(required=False, allow_null=True,
+                                       help_text="The found lot's last day of use (a new lot; null: never expires).")
     counted = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+    def validate(self, attrs):
+        if ("line" in attrs) == ("product" in attrs):
+            raise serializers.ValidationError("Give either `line` (a line of the count) or `product` and `lot` "
+                                              "(a lot found that was not expected).")
+        extra = sorted({"lot", "expires_on"} & attrs.keys()) if "line" in attrs else []
+        if extra:
+            raise serializers.ValidationError({name: ["Only for a found lot (with `product`)."] for name in extra})
+        return attrs
 
 
 class StockCountLinesSerializer(StrictSerializer):
-    """`{lines: [{line, counted}]}`: each line once."""
+    """`{lines: [{line, counted} | {product, lot, expires_on?, counted}]}`: each line once."""
 
     lines = serializers.ListField(child=CountedLineSerializer(), min_length=1, max_length=MAX_COUNT_LINES)
 
@@ -313,7 +328,7 @@ class StockCountLinesSerializer(StrictSerializer):
     schema_rules = {"required": ["lines"]}
 
     def validate_lines(self, value: list[dict]) -> list[dict]:
-        _unique_ids([item["line"] for item in value], "line")
+        _unique_ids([item["line"] for item in value if "line" in item], "line")
         return value
 
 

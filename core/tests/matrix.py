@@ -330,6 +330,7 @@ MATRIX: dict[tuple[str, str], Case] = {
                                      body=lambda s, u: {"file": _csv(f"warehouse_code,sku,quantity\n"
                                                                      f"{s.w.wh_a.code},{s.w.product.sku},5\n")}),
     ("GET", "stocks/export/"): Case(READ_ALL),
+    ("GET", "stock-lots/export/"): Case(READ_ALL),
     # --- stock counts (SPEC §12) ---
     ("GET", "stock-counts/"): Case(OPERATORS_READ),
     ("POST", "stock-counts/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {

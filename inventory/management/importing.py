@@ -65,7 +65,8 @@ class ImportCommand(BaseCommand):
             for error in exc.extra["errors"]:
                 where = "file" if error["row"] is None else f"row {error['row']}"
                 column = f", {error['field']}" if error["field"] else ""
-                self.stderr.write(f"{where}{column}: {error['message']}")
+                code = f" [{error['code']}]" if error.get("code") else ""  # a lot problem's code (SPEC §17)
+                self.stderr.write(f"{where}{column}: {error['message']}{code}")
             raise CommandError(exc.detail) from None
         except DomainError as exc:  # permission, a concurrent duplicate, …: its message, not a traceback
             raise CommandError(f"{exc.code}: {exc.detail}") from None

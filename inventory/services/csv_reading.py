@@ -7,6 +7,7 @@ and collects what is wrong with them, so the import can report every bad row.
 
 import codecs
 import csv
+import datetime
 from collections.abc import Iterable, Iterator
 
 from core.spreadsheets import is_formula, unneutralise
@@ -89,8 +90,8 @@ class Row:
         if cells.pop("__extra__", None):
             self.fail(None, "The row has more values than the header has columns.")
 
-    def fail(self, field: str | None, message: str) -> None:
-        self.errors.append(RowError(self.number, field, message))
+    def fail(self, field: str | None, message: str, *, code: str | None = None) -> None:
+        self.errors.append(RowError(self.number, field, message, code))
         self.ok = False
 
     def text(self, field: str, *, required: bool = False, limit: int | None = None) -> str | None:
@@ -135,6 +136,19 @@ class Row:
         else:
             return value
         return None
+
+    def date(self, field: str) -> datetime.date | None:
+        """An ISO date (`YYYY-MM-DD`); None when the column or the value is absent."""
+        raw = (self.cells.get(field) or "").strip()
+        if not raw:
+            return None
+        try:
+            if len(raw) != 10 or not raw.isascii():
+                raise ValueError
+            return datetime.date.fromisoformat(raw)
+        except ValueError:
+            self.fail(field, f"Expected a date as YYYY-MM-DD, got {raw[:40]!r}.")
+            return None
 
     def boolean(self, field: str) -> bool | None:
         """`true`/`false` (also 1/0, yes/no); None when the column or the value is absent."""

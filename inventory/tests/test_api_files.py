@@ -157,9 +157,9 @@ def test_product_export_is_the_import_header_and_neutralises_formulas(make_clien
     ProductFactory(sku="=SUM(A1)", name="-minus", description="@at", is_active=False)
     text = exported(make_client(world.viewer).get(PRODUCTS_EXPORT))
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["sku", "name", "description", "unit", "is_active"]
-    assert ["'=SUM(A1)", "'-minus", "'@at", "pcs", "false"] in rows
-    assert ["BOLT-1", "Bolt", "", "pcs", "true"] in rows
+    assert rows[0] == ["sku", "name", "description", "unit", "is_active", "tracking"]
+    assert ["'=SUM(A1)", "'-minus", "'@at", "pcs", "false", "none"] in rows
+    assert ["BOLT-1", "Bolt", "", "pcs", "true", "none"] in rows
     inactive = list(csv.reader(io.StringIO(exported(make_client(world.viewer).get(
         PRODUCTS_EXPORT, {"is_active": "false"})))))
     assert len(inactive) == 2
@@ -326,7 +326,7 @@ def test_an_export_of_names_starting_with_an_apostrophe_reimports_unchanged(make
     ProductFactory(sku="Q-2", name="＝1+1", description="''=y")
     text = exported(make_client(world.admin).get(PRODUCTS_EXPORT))
     rows = list(csv.reader(io.StringIO(text)))
-    assert ["Q-2", "'＝1+1", "'''=y", "pcs", "true"] in rows
+    assert ["Q-2", "'＝1+1", "'''=y", "pcs", "true", "none"] in rows
     before = state()
     response = post_file(make_client(world.admin), PRODUCTS_IMPORT, text)
     assert response.status_code == 200, response.data

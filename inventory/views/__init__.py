@@ -4,10 +4,12 @@ from .catalogue import ProductViewSet, ThresholdViewSet
 from .files import ProductExportView, ProductImportView, StockExportView, StockImportView
 from .reservations import ReservationViewSet
 from .stock import AdjustStockView, AlertListView, AssignStockView, StockListView, StockMovementListView
+from .stock_lots_export import StockLotExportView
 
 __all__ = [
     "AdjustStockView", "AlertListView", "AssignStockView", "ProductExportView", "ProductImportView",
     "ProductViewSet", "ReservationViewSet", "StockCountDecisionView",
     "StockCountSubmitView",
-    "StockExportView", "StockImportView", "StockListView", "StockMovementListView", "ThresholdViewSet",
+    "StockExportView", "StockImportView", "StockLotExportView", "StockListView", "StockMovementListView",
+    "ThresholdViewSet",
 ]

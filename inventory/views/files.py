@@ -105,7 +105,7 @@ class _ExportView(generics.GenericAPIView):
 
 
 @extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiResponse(
-    OpenApiTypes.STR, description="sku,name,description,unit,is_active — re-imports unchanged")}))
+    OpenApiTypes.STR, description="sku,name,description,unit,is_active,tracking — re-imports unchanged")}))
 class ProductExportView(_ExportView):
     """`GET /api/products/export/`: the catalogue as CSV in the import's columns (filters `search`, `is_active`)."""
 

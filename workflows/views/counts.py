@@ -27,11 +27,13 @@ from ..serializers import (
 
 COUNT_ERRORS = {
     400: OpenApiResponse(description="Validation error (field map), `invalid` (with `lines`: lines of another "
-                                     "count, or not yet counted), `inactive`"),
+                                     "count, or not yet counted), `inactive`, `lot_required`, `not_lot_tracked` "
+                                     "(a found lot)"),
     403: OpenApiResponse(description="`permission_denied`: visible, but not yours to act on"),
     404: OpenApiResponse(description="`not_found`: unknown or outside your scope"),
     409: OpenApiResponse(description="`invalid_state` (with `status`), `insufficient_stock` (with `product`, "
-                                     "`available`, `requested`) or `idempotency_key_reused`"),
+                                     "`available`, `requested`), `lot_mismatch` (a found lot, with `expires_on`) or "
+                                     "`idempotency_key_reused`"),
 }
 
 
@@ -81,8 +83,12 @@ class StockCountLinesView(_StockCountView):
     def patch(self, request, pk):
         count = self.get_object()
         data = self._validated(StockCountLinesSerializer)
-        count = services.record_counts(actor=request.user, count_id=count.pk, ip=client_ip(request),
-                                       counts={item["line"]: item["counted"] for item in data["lines"]})
+        found = [services.FoundLot(product=item["product"], lot=item.get("lot"), counted=item["counted"],
+                          **({"expires_on": item["expires_on"]} if "expires_on" in item else {}))
+                 for item in data["lines"] if "product" in item]
+        counts = {item["line"]: item["counted"] for item in data["lines"] if "line" in item}
+        count = services.record_counts(actor=request.user, count_id=count.pk, counts=counts, found=found,
+                                       ip=client_ip(request))
         return self._respond(count)
 
 

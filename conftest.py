@@ -247,7 +247,7 @@ def world(request, _shared_world, db):
 # other table, those of apps added later included, counts as a write to the ledger. `ledger_failure`
 # checks, each time it runs, that the proof's SQL reads none of these tables.
 LEDGER_FREE_APPS = ("admin", "auth", "contenttypes", "sessions", "token_blacklist", "django_tasks_database",
-                    "core", "accounts", "warehouses")
+                    "core", "accounts", "warehouses", "webhooks")
 
 
 @functools.cache

@@ -3,7 +3,6 @@ from cryptography.fernet import Fernet
 
 from .receiver import start_receiver
 
-
 TEST_KEY = Fernet.generate_key().decode()
 
 

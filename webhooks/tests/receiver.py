@@ -22,7 +22,9 @@ class Receiver:
     script: list = field(default_factory=list)
     default_status: int = 200
     location: str = ""  # sent with a 3xx
-    hang: threading.Event | None = None  # set: the first request waits until it is set again (crash tests)
+    hang_first: bool = False  # the first request never gets an answer (a receiver that hangs: crash tests)
+    first_arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -43,6 +45,11 @@ def start_receiver(**options) -> Receiver:
             with lock:
                 receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.script.pop(0) if receiver.script else receiver.default_status
+                hang = receiver.hang_first and len(receiver.received) == 1
+            if hang:
+                receiver.first_arrived.set()
+                receiver.release.wait(120)  # the client is killed meanwhile
+                return
             self.send_response(status)
             if 300 <= status < 400 and receiver.location:
                 self.send_header("Location", receiver.location)

@@ -2,7 +2,7 @@
 
 A secret is `whsec_` + base64 of 32 random bytes. It is stored as a Fernet token under
 `WEBHOOK_ENCRYPTION_KEYS` (comma-separated Fernet keys, `MultiFernet`: the first encrypts, all decrypt, so an
-operator rotates keys by putting a new one first and re-encrypting at leisure; `rotate_stored_secrets`).
+operator rotates keys by putting a new one first and re-encrypting with `manage.py reencrypt_webhook_secrets`).
 With DEBUG on and no keys set, a development key is derived from SECRET_KEY; with DEBUG off and no keys,
 creating an endpoint is refused (503 `webhooks_not_configured`). Secrets are never logged: nothing here
 formats one into a message.

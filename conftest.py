@@ -68,6 +68,15 @@ def _no_throttle(settings):
     cache.clear()
 
 
+TEST_WEBHOOK_KEY = "dGVzdC1vbmx5LXdlYmhvb2stZW5jcnlwdGlvbi1rZXk="  # a Fernet key for the test suite only
+
+
+@pytest.fixture(autouse=True)
+def _webhook_encryption_key(settings):
+    """pytest-django runs with DEBUG off, as production: webhook secrets need a configured key."""
+    settings.WEBHOOK_ENCRYPTION_KEYS = [TEST_WEBHOOK_KEY]
+
+
 @pytest.fixture
 def make_client():
     return client_for

@@ -11,7 +11,7 @@ repository's gunicorn.conf.py (DEBUG off). Every approval deducts one unit from 
 every transaction waits for the row lock), so the in-transaction cost of the webhook outbox is what
 differs: with 3 active endpoints subscribed to every event, each approval writes its `stock.changed` event
 row (and the approval's `purchase_request.decided` once the workflows emit it); with none, it asks one
-query and writes nothing. Rounds alternate none / three / none / three, so a drift of the machine's load
+query and writes nothing. Rounds alternate none / three (`--pairs` times), so a drift of the machine's load
 hits both. No worker runs during the rounds (fan-out and delivery are the worker's, after the fact): the
 events are counted at the end. Prints approvals/s per round and the ratio three/none (target ≥ 0.8).
 """
@@ -82,10 +82,11 @@ def main() -> int:
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/inv_bench_hooks"))
     parser.add_argument("-n", type=int, default=400, help="approvals per round (default 400)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--pairs", type=int, default=3, help="rounds of none then three (default 3)")
     args = parser.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("this benchmark needs PostgreSQL (row locks are what it measures)")
-    plan = ["none", "three", "none", "three"]
+    plan = ["none", "three"] * args.pairs
     env = loadlib.server_environment(
         args.database_url, loadlib.new_secret(),
         WEBHOOK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),

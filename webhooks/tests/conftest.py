@@ -1,15 +1,6 @@
 import pytest
-from cryptography.fernet import Fernet
 
 from .receiver import start_receiver
-
-TEST_KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(autouse=True)
-def _encryption_keys(settings):
-    """pytest-django runs with DEBUG off, as production: the secrets need a configured key."""
-    settings.WEBHOOK_ENCRYPTION_KEYS = [TEST_KEY]
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 from standardwebhooks.webhooks import Webhook
 
+from conftest import TEST_WEBHOOK_KEY as TEST_KEY
 from inventory import services as stock_services
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.tests.conftest import TEST_KEY
 from webhooks.tests.receiver import start_receiver
 
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -7,12 +7,12 @@ from collections import defaultdict
 
 import pytest
 
+from conftest import TEST_WEBHOOK_KEY as TEST_KEY
 from core.testing import run_threads
 from inventory.services import adjust_stock, assign_stock
 from webhooks import services
 from webhooks.delivery import deliver_all_due
 from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.tests.conftest import TEST_KEY
 from webhooks.tests.receiver import start_receiver
 
 CHANGES = 1000

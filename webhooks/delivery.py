@@ -43,6 +43,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult, get_date_max
 from rest_framework.fields import DateTimeField
 
 from core.errors import DomainError
@@ -92,7 +93,16 @@ def disable_after() -> timedelta:
 
 
 def schedule_pump(run_at: datetime) -> None:
-    """Make sure a pump run is queued at or before `run_at` (in the caller's transaction, if any)."""
+    """Make sure a pump run is queued at or before `run_at` (in the caller's transaction, if any).
+
+    Fast path, one query and no lock: a run queued at or before `run_at` is already waiting. It starts
+    after this check, so it sees whatever the caller committed before asking (the after-commit wake-up of
+    `webhooks.outbox` relies on that).
+    """
+    waiting = DBTaskResult.objects.filter(task_path=PUMP_TASK_PATH, status="READY").filter(
+        Q(run_after=get_date_max()) | Q(run_after__lte=run_at))
+    if waiting.exists():
+        return
     ensure_scheduled(pump_webhooks, run_at=run_at, lock_key=PUMP_SCHEDULE_LOCK)
 
 
@@ -334,8 +344,6 @@ def next_run_at(now: datetime) -> datetime:
 
 def _fail_lost_pump_rows(now: datetime) -> None:
     # django-tasks-db leaves the row of a task whose worker was killed RUNNING forever; say what happened.
-    from django_tasks_db.models import DBTaskResult
-
     cutoff = now - timedelta(seconds=PUMP_BUDGET_SECONDS + TIMEOUT_SECONDS) - lease()
     DBTaskResult.objects.filter(task_path=PUMP_TASK_PATH, status="RUNNING", started_at__lte=cutoff).update(
         status="FAILED", finished_at=now, exception_class_path=f"{__name__}.WorkerLost",

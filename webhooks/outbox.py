@@ -4,7 +4,8 @@ Each subscriber runs in the transaction of the change (the event seam, `core.eve
 emitter holds, and writes ONE event row per webhook event (a `StockChanged` of several rows: one row per
 stock row, in one INSERT) and nothing else: fan-out to endpoints and delivery happen in the worker
 (`webhooks.delivery`), so a hot row's transaction pays one query when no active endpoint wants the type
-and two (a bulk insert, plus the expired units of lot-tracked rows) when one does. A rollback drops the
+and two when one does (on PostgreSQL the question and the rows' expired units are one statement, then
+one bulk insert). A rollback drops the
 event with the change. After the commit the worker is woken (`transaction.on_commit`); a lost wake-up is
 covered by the worker's periodic sweep.
 """
@@ -12,11 +13,12 @@ covered by the worker's periodic sweep.
 import logging
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from inventory.events import AlertChanged, ReservationChanged, StockChanged
-from inventory.lots import expired_units
+from inventory.lots import expired_expression, expired_units
 from inventory.models import Product, Stock
 from inventory.serializers import LowStockAlertSerializer, ReservationSerializer, StockMovementSerializer
 from workflows.events import PurchaseRequestChanged, StockCountChanged, TransferRequestChanged
@@ -77,13 +79,32 @@ def _may_hold_lots(stock: Stock) -> bool:
     return not (Stock.product.is_cached(stock) and stock.product.tracking == Product.Tracking.NONE)
 
 
+def _listened_and_expired(rows) -> tuple[bool, dict[int, int]]:
+    """Does an active endpoint want `stock.changed`, and the expired units of the rows that may hold lots.
+
+    PostgreSQL: one statement (the endpoints' filters as an EXISTS over jsonb containment, beside the
+    rows' expired units); elsewhere the two questions one after the other.
+    """
+    lot_rows = [row.stock.pk for row in rows if _may_hold_lots(row.stock)]
+    if connection.vendor != "postgresql" or not lot_rows:
+        if not wanted(EventType.STOCK_CHANGED):
+            return False, {}
+        return True, expired_units(lot_rows) if lot_rows else {}
+    listeners = WebhookEndpoint.objects.filter(is_active=True).filter(
+        Q(events__contains=[EventType.STOCK_CHANGED.value]) | Q(events__contains=[ALL_EVENTS]))
+    found = list(Stock.objects.filter(pk__in=lot_rows).order_by()
+                 .annotate(x_expired=expired_expression(), x_listened=Exists(listeners))
+                 .values_list("pk", "x_expired", "x_listened"))
+    listened = bool(found) and found[0][2]
+    return listened, {pk: units for pk, units, _ in found if units}
+
+
 def record_stock_changed(event: StockChanged) -> list[WebhookEvent]:
     """Subscriber of `StockChanged`: one `stock.changed` per changed row, the row's numbers after the operation."""
-    if not wanted(EventType.STOCK_CHANGED):
-        return []
     rows = event.rows
-    lot_rows = [row.stock.pk for row in rows if _may_hold_lots(row.stock)]
-    expired = expired_units(lot_rows) if lot_rows else {}
+    listened, expired = _listened_and_expired(rows)
+    if not listened:
+        return []
     now = timezone.now()
     return store_events([
         _event(EventType.STOCK_CHANGED, stock_changed_data(row.stock, row.movements, expired.get(row.stock.pk, 0)),

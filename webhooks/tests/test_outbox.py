@@ -250,3 +250,27 @@ def test_a_product_that_is_not_lot_tracked_costs_no_expiry_query(world, loopback
     with transaction.atomic(), django_assert_num_queries(2):  # the endpoints' filters, the insert
         record_stock_changed(StockChanged(rows=(RowChange(stock=stock, quantity_before=0, reserved_before=0,
                                                           incoming_before=0),)))
+
+
+@pytest.mark.parametrize("listening", [True, False])
+def test_expired_lot_units_are_counted_and_available_never_goes_below_zero(world, loopback, listening):
+    """The expired units of a lot-tracked row (balances written here directly: the lot door is another
+    branch's); on PostgreSQL asked in the same statement as "is anyone listening"."""
+    from datetime import timedelta
+
+    from inventory.lots import Lot, StockLot
+
+    endpoint = make_endpoint(world.admin, events=["stock.changed"])
+    if not listening:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+    product = ProductFactory(tracking="lot")
+    stock = stock_services.assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=10)
+    old = Lot.objects.create(product=product, code="OLD", expires_on=timezone.localdate() - timedelta(days=1))
+    StockLot.objects.create(stock=stock, lot=old, quantity=8)
+    WebhookEvent.objects.all().delete()
+    ReservationFactory(warehouse=world.wh_a, product=product, quantity=2, assign=0, actor=world.admin)
+    if not listening:
+        assert not WebhookEvent.objects.exists()
+        return
+    data = WebhookEvent.objects.get().data
+    assert (data["quantity"], data["reserved"], data["expired"], data["available"]) == (10, 2, 8, 0)

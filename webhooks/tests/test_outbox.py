@@ -274,3 +274,31 @@ def test_expired_lot_units_are_counted_and_available_never_goes_below_zero(world
         return
     data = WebhookEvent.objects.get().data
     assert (data["quantity"], data["reserved"], data["expired"], data["available"]) == (10, 2, 8, 0)
+
+
+@pytest.mark.postgres
+def test_three_endpoints_add_one_insert_per_event_to_a_hot_approval(world, loopback):
+    """The in-transaction cost, counted rather than timed: an approval with three subscribed endpoints runs
+    the statements of one with none, plus one INSERT per webhook event it writes (docs/BENCHMARKS.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.services import create_purchase_request, decide_purchase_request
+
+    stock_services.assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=10)
+
+    def approval_statements() -> tuple[list[str], int]:
+        request = create_purchase_request(actor=world.viewer, warehouse=world.wh_a, product=world.product, quantity=1)
+        before = WebhookEvent.objects.count()
+        with CaptureQueriesContext(connection) as captured:
+            decide_purchase_request(actor=world.admin, request_id=request.pk, decision="approve")
+        return [q["sql"] for q in captured.captured_queries], WebhookEvent.objects.count() - before
+
+    none, written_without = approval_statements()
+    for _ in range(3):
+        make_endpoint(world.admin)
+    three, written = approval_statements()
+    assert written_without == 0 and written >= 1
+    inserts = [sql for sql in three if sql.startswith('INSERT INTO "webhooks_webhookevent"')]
+    # One bulk insert per emitted event (stock.changed here; with the workflow's events, one more each).
+    assert len(three) == len(none) + len(inserts) and 1 <= len(inserts) <= written

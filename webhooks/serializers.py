@@ -55,10 +55,6 @@ class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(read_only=True)
 
 
-class EmptySerializer(StrictSerializer):
-    """No body (or an empty object)."""
-
-
 class EventSummarySerializer(serializers.ModelSerializer):
     """`{id, type, created_at}` of an event (the `webhook-id` is its id)."""
 

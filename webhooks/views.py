@@ -8,13 +8,13 @@ from rest_framework.response import Response
 
 from core.http import client_ip
 from core.idempotency import idempotent
+from workflows.serializers import EmptySerializer  # the one "no body" input, shared (one schema component)
 
 from . import selectors, services
 from .models import WebhookDelivery
 from .permissions import WEBHOOK_PERMISSIONS
 from .serializers import (
     DeliverySerializer,
-    EmptySerializer,
     EndpointInputSerializer,
     EndpointSerializer,
     EndpointWithSecretSerializer,

@@ -77,7 +77,7 @@ def max_attempts() -> int:
 def retry_delay(attempt: int) -> timedelta:
     """The wait after failed attempt `attempt` (1-based): base × 2^(attempt−1), at most 6 hours."""
     base = float(getattr(settings, "WEBHOOK_RETRY_BASE_SECONDS", 30))
-    return min(MAX_DELAY, timedelta(seconds=base * 2 ** max(0, attempt - 1)))
+    return min(MAX_DELAY, timedelta(seconds=base * 2 ** min(max(0, attempt - 1), 32)))
 
 
 def lease() -> timedelta:
@@ -247,17 +247,22 @@ def attempt(delivery: WebhookDelivery, leased_until: datetime) -> str:
         target = addresses.resolve_for_delivery(endpoint.url)
         headers = signing.headers(signing_secrets(endpoint, now=now), msg_id=event.pk,
                                   timestamp=int(now.timestamp()), body=body)
+        started = time.monotonic()
         response = post(target, body, headers)
+        took = time.monotonic() - started
     except DomainError as exc:  # url_not_allowed (DNS changed), webhooks_not_configured (keys)
         error = f"{exc.code}: {exc.detail}"
-    except httpx.HTTPError as exc:  # timeout, refused connection, TLS, protocol
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:  # timeout, refused, TLS, protocol
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     else:
         status_code = response.status_code
-        if 200 <= status_code < 300:
+        if took > TIMEOUT_SECONDS:  # httpx's timeouts are per phase; the promise is an answer within 10 s
+            error = f"HTTP {status_code} after {took:.1f} s (more than {TIMEOUT_SECONDS:g} s)"
+        elif 200 <= status_code < 300:
             _record_delivered(delivery, status_code)
             return "delivered"
-        error = f"HTTP {status_code}" + (" (a redirect; redirects are not followed)" if response.is_redirect else "")
+        else:
+            error = f"HTTP {status_code}" + (" (a redirect; not followed)" if response.is_redirect else "")
     return _record_failure(delivery, leased_until, error=error, status_code=status_code)
 
 

@@ -2,6 +2,7 @@
 (raw body and headers) and answers with the next status of its script (then its default)."""
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +23,7 @@ class Receiver:
     script: list = field(default_factory=list)
     default_status: int = 200
     location: str = ""  # sent with a 3xx
+    delay: float = 0.0  # seconds before answering
     hang_first: bool = False  # the first request never gets an answer (a receiver that hangs: crash tests)
     first_arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -50,6 +52,8 @@ def start_receiver(**options) -> Receiver:
                 receiver.first_arrived.set()
                 receiver.release.wait(120)  # the client is killed meanwhile
                 return
+            if receiver.delay:
+                time.sleep(receiver.delay)
             self.send_response(status)
             if 300 <= status < 400 and receiver.location:
                 self.send_header("Location", receiver.location)

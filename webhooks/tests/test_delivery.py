@@ -133,6 +133,16 @@ def test_a_refused_connection_is_retried(world, loopback):
     assert delivery.last_status_code is None
 
 
+def test_no_answer_within_the_timeout_is_a_failure_and_retried(world, receiver, monkeypatch):
+    monkeypatch.setattr("webhooks.delivery.TIMEOUT_SECONDS", 0.3)
+    receiver.delay = 1.0
+    endpoint_for(world.admin, receiver.url)
+    change_stock(world)
+    assert deliver_all_due()["retrying"] == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending" and "Timeout" in delivery.last_error and delivery.last_status_code is None
+
+
 # --- rotation -------------------------------------------------------------------------------------------
 
 def test_rotation_signs_with_two_secrets_for_24_hours_then_one(world, receiver):
@@ -368,3 +378,17 @@ def test_the_metrics_count_pending_and_failed_deliveries(world, loopback):
     families = {family.name: family for family in webhook_figures()}
     samples = {sample.labels.get("state"): sample.value for sample in families["inventory_webhook_deliveries"].samples}
     assert samples == {"pending": 1, "failed": 2}
+
+
+def test_a_pump_task_row_left_running_by_a_dead_worker_is_marked_failed(world, loopback):
+    from django.utils import timezone
+
+    from webhooks.delivery import pump_webhooks
+
+    result = pump_webhooks.enqueue()
+    DBTaskResult.objects.filter(pk=result.id).update(status="RUNNING",
+                                                     started_at=timezone.now() - timedelta(hours=1))
+    pump_webhooks.call()
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert (row.status, row.exception_class_path) == ("FAILED", "webhooks.delivery.WorkerLost")
+    assert DBTaskResult.objects.filter(task_path="webhooks.delivery.pump_webhooks", status="READY").count() == 1

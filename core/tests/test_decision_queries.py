@@ -23,14 +23,17 @@ pytestmark = pytest.mark.django_db
 # the view's scope lookup, SAVEPOINT, the request's lock (its warehouse and product read along), the stock
 # lock, the stock UPDATE, the ledger INSERT, its day's roll-up upsert (`inventory.rollups.record`, read by the
 # dashboards), the threshold-and-open-alert read, the request's UPDATE, the audit INSERT, RELEASE (was 21
-# before the scope, policy and stock checks moved onto the locked rows).
-APPROVAL_QUERIES = 12
-RESERVE_QUERIES = 9  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
-FULFIL_QUERIES = 12  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
+# before the scope, policy and stock checks moved onto the locked rows). +1 on every path that changes stock:
+# the webhook outbox's "does an active endpoint want stock.changed?" (one statement, with the rows' expired
+# units on PostgreSQL; webhooks/outbox.py), asked under the lock at the end of the operation.
+APPROVAL_QUERIES = 13
+RESERVE_QUERIES = 10  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 13  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
 # Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT and its roll-up upsert,
 # the threshold-and-open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check
-# is skipped on a row reserving nothing, threshold and open alert are one statement).
-LOCKED_STATEMENTS = 7
+# is skipped on a row reserving nothing, threshold and open alert are one statement), and the webhook outbox's
+# question (+1).
+LOCKED_STATEMENTS = 8
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 

@@ -237,3 +237,25 @@ def test_deliveries_list_newest_first_with_a_status_filter_and_redeliver(world, 
     assert client.post(f"{URL}{endpoint.pk}/deliveries/999999/redeliver/", {}, format="json").status_code == 404
     assert make_client(world.manager_b).post(f"{URL}{other.pk}/deliveries/{failed[0]['id']}/redeliver/", {},
                                              format="json").status_code == 404
+
+
+def test_a_ping_with_an_idempotency_key_is_queued_once(world, make_client, loopback):
+    endpoint = make_endpoint(world.admin)
+    client = make_client(world.admin)
+    first = client.post(f"{URL}{endpoint.pk}/ping/", {}, format="json", HTTP_IDEMPOTENCY_KEY="p1")
+    again = client.post(f"{URL}{endpoint.pk}/ping/", {}, format="json", HTTP_IDEMPOTENCY_KEY="p1")
+    assert first.status_code == again.status_code == 202 and first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert WebhookEvent.objects.count() == 1 and WebhookDelivery.objects.count() == 1
+
+
+def test_the_list_costs_a_pinned_number_of_queries_whatever_its_length(world, make_client, loopback,
+                                                                     django_assert_max_num_queries):
+    client = make_client(world.admin)
+    make_endpoint(world.admin, warehouses=[world.wh_a])
+    with django_assert_max_num_queries(4) as one:  # the user, the count, the page, its warehouses
+        client.get(URL)
+    for _ in range(5):
+        make_endpoint(world.manager_a, warehouses=[world.wh_a])
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert client.get(URL).json()["count"] == 6

@@ -392,3 +392,16 @@ def test_a_pump_task_row_left_running_by_a_dead_worker_is_marked_failed(world, l
     row = DBTaskResult.objects.get(pk=result.id)
     assert (row.status, row.exception_class_path) == ("FAILED", "webhooks.delivery.WorkerLost")
     assert DBTaskResult.objects.filter(task_path="webhooks.delivery.pump_webhooks", status="READY").count() == 1
+
+
+def test_a_prometheus_scrape_shows_the_webhook_figures(world, anon, loopback):
+    from core.tests.test_metrics import TOKEN, scrape, value
+
+    loopback.METRICS_ENABLED, loopback.METRICS_TOKEN, loopback.METRICS_ALLOWED_IPS = True, TOKEN, []
+    endpoint, _ = endpoint_for(world.admin, "http://127.0.0.1:9/hook")
+    services.ping(actor=world.admin, endpoint=endpoint)
+    change_stock(world)  # an event not fanned out yet
+    text = scrape(anon).content.decode()
+    assert value(text, 'inventory_webhook_deliveries{state="pending"}') == 1
+    assert value(text, 'inventory_webhook_deliveries{state="failed"}') == 0
+    assert value(text, "inventory_webhook_events_undispatched") == 1

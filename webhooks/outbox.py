@@ -22,7 +22,14 @@ from inventory.lots import expired_expression, expired_units
 from inventory.models import Product, Stock
 from inventory.serializers import LowStockAlertSerializer, ReservationSerializer, StockMovementSerializer
 from workflows.events import PurchaseRequestChanged, StockCountChanged, TransferRequestChanged
-from workflows.serializers import PurchaseRequestSerializer, StockCountSerializer, TransferRequestSerializer
+from workflows.models import StockCountLine, TransferLine
+from workflows.serializers import (
+    PurchaseRequestSerializer,
+    StockCountLineSerializer,
+    StockCountSerializer,
+    TransferLineSerializer,
+    TransferRequestSerializer,
+)
 
 from .delivery import schedule_pump
 from .models import ALL_EVENTS, EventType, WebhookEndpoint, WebhookEvent
@@ -151,7 +158,8 @@ def record_transfer_request_event(event: TransferRequestChanged) -> list[Webhook
     lines; about both of its warehouses."""
     transfer = event.transfer_request
     return _document_event(f"transfer_request.{event.action}", "transfer_request",
-                           lambda: TransferRequestSerializer(transfer).data,
+                           lambda: _with_fresh_lines(TransferRequestSerializer, TransferLineSerializer, transfer,
+                                                     TransferLine.objects.filter(transfer_id=transfer.pk)),
                            [transfer.source_warehouse_id, transfer.destination_warehouse_id])
 
 
@@ -159,4 +167,14 @@ def record_stock_count_event(event: StockCountChanged) -> list[WebhookEvent]:
     """Subscriber of `StockCountChanged`: `stock_count.<action>` with `{stock_count}` and its lines."""
     count = event.stock_count
     return _document_event(f"stock_count.{event.action}", "stock_count",
-                           lambda: StockCountSerializer(count).data, [count.warehouse_id])
+                           lambda: _with_fresh_lines(StockCountSerializer, StockCountLineSerializer, count,
+                                                     StockCountLine.objects.filter(count_id=count.pk)),
+                           [count.warehouse_id])
+
+
+def _with_fresh_lines(serializer, line_serializer, document, lines) -> dict:
+    """The document's API shape with its lines read now: lines the emitter prefetched before changing them
+    (shipped, received, counted) would show their old numbers."""
+    data = dict(serializer(document).data)
+    data["lines"] = line_serializer(lines.order_by("id"), many=True).data
+    return data

@@ -302,3 +302,16 @@ def test_three_endpoints_add_one_insert_per_event_to_a_hot_approval(world, loopb
     inserts = [sql for sql in three if sql.startswith('INSERT INTO "webhooks_webhookevent"')]
     # One bulk insert per emitted event (stock.changed here; with the workflow's events, one more each).
     assert len(three) == len(none) + len(inserts) and 1 <= len(inserts) <= written
+
+
+def test_a_transfer_snapshot_reads_its_lines_now_even_when_the_emitter_prefetched_them(world, loopback):
+    from workflows.models import TransferLine, TransferRequest
+
+    make_endpoint(world.admin)
+    made = TransferRequestFactory(source_warehouse=world.wh_a, destination_warehouse=world.wh_b,
+                                  lines=[(world.product, 2)], requested_by=world.manager_a)
+    transfer = TransferRequest.objects.prefetch_related("lines").get(pk=made.pk)
+    assert transfer.lines.all()[0].shipped_quantity == 0  # prefetched before the change
+    TransferLine.objects.filter(transfer=transfer).update(shipped_quantity=2)
+    event = emitted(TransferRequestChanged(transfer_request=transfer, action="shipped"))
+    assert [line["shipped_quantity"] for line in event.data["transfer_request"]["lines"]] == [2]

@@ -68,6 +68,15 @@ def _no_throttle(settings):
     cache.clear()
 
 
+TEST_WEBHOOK_KEY = "dGVzdC1vbmx5LXdlYmhvb2stZW5jcnlwdGlvbi1rZXk="  # a Fernet key for the test suite only
+
+
+@pytest.fixture(autouse=True)
+def _webhook_encryption_key(settings):
+    """pytest-django runs with DEBUG off, as production: webhook secrets need a configured key."""
+    settings.WEBHOOK_ENCRYPTION_KEYS = [TEST_WEBHOOK_KEY]
+
+
 @pytest.fixture
 def make_client():
     return client_for
@@ -247,7 +256,7 @@ def world(request, _shared_world, db):
 # other table, those of apps added later included, counts as a write to the ledger. `ledger_failure`
 # checks, each time it runs, that the proof's SQL reads none of these tables.
 LEDGER_FREE_APPS = ("admin", "auth", "contenttypes", "sessions", "token_blacklist", "django_tasks_database",
-                    "core", "accounts", "warehouses")
+                    "core", "accounts", "warehouses", "webhooks")
 
 
 @functools.cache

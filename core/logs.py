@@ -63,5 +63,6 @@ def logging_config(*, fmt: str = "plain", level: str = "INFO") -> dict:
         "formatters": {fmt: formatters[fmt]},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["context"]}},
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        # httpx logs every webhook request at INFO; the worker logs each outcome itself (webhooks.delivery).
+        "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
     }

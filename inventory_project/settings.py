@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "dashboards",
     "reports",
     "demo",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +208,21 @@ IMPORT_STATEMENT_TIMEOUT_MS = env_int("IMPORT_STATEMENT_TIMEOUT_MS", 60000)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 # Prefix for links in e-mails, e.g. https://inventory.example.com (empty: relative paths).
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+
+# Webhooks (SPEC §16). Deliveries go over https, except to these hosts (comma-separated); never into
+# private, loopback, link-local, multicast or reserved networks unless WEBHOOK_ALLOW_PRIVATE_NETWORKS.
+WEBHOOK_ALLOW_HTTP_HOSTS = env_list("WEBHOOK_ALLOW_HTTP_HOSTS", "")
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 14)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72)
+# Fernet keys (comma-separated; the first encrypts, all decrypt) for the signing secrets at rest. Required
+# to create an endpoint when DEBUG is off; with DEBUG on a development key is derived from SECRET_KEY.
+WEBHOOK_ENCRYPTION_KEYS = env_list("WEBHOOK_ENCRYPTION_KEYS", "")
+# A claimed delivery attempt older than this belongs to a dead worker and is taken over (above the 10 s timeout).
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 120)
+# The worker looks for undelivered events at least this often (a wake-up lost after a commit).
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 60)
 
 # --- Background tasks (Django's task API, database backend) ---------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", include("workflows.urls")),
     path("api/", include("dashboards.urls")),
     path("api/", include("reports.urls")),
+    path("api/", include("webhooks.urls")),
 ]
 
 

@@ -48,6 +48,8 @@ def _expect(spec: str) -> dict[str, int]:
 
 
 READ_ALL = "*=200 anon=401"
+WEBHOOKS = "admin,manager={ok} manager_b=404 viewer,staff,staff_b=403 anon=401"  # a manager's own endpoint
+WEBHOOK_URL = "https://93.184.216.34/hook"  # a public IP literal: no DNS lookup, allowed by the URL guard
 OPERATORS_READ = "admin,manager,staff,manager_b,staff_b=200 viewer=403 anon=401"
 
 
@@ -141,6 +143,18 @@ class Scene:
         return self._once("rule", lambda: create_rule(
             actor=self.w.admin, warehouse=self.w.wh_a, product=self.w.product, source_warehouse=self.wh_c,
             min_quantity=1, max_quantity=5))
+
+    def webhook(self):
+        """Manager A's webhook endpoint, filtered to warehouse A, with one (ping) delivery."""
+        from webhooks.services import create_endpoint, ping
+
+        def make():
+            endpoint, _ = create_endpoint(actor=self.w.manager_a, url=WEBHOOK_URL, events=["*"],
+                                          warehouses=[self.w.wh_a])
+            ping(actor=self.w.manager_a, endpoint=endpoint)
+            return endpoint
+
+        return self._once("webhook", make)
 
     def user(self, name, **traits):
         return self._once(name, lambda: UserFactory(username=name, **traits))
@@ -388,6 +402,23 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "reports/stock-movements/"): Case(
         "admin,manager,staff=200 manager_b,staff_b=404 viewer=403 anon=401",
         path=lambda s: f"reports/stock-movements/?warehouse={s.w.wh_a.pk}&format=json"),
+    # --- webhooks (SPEC §16): admins all, a manager their own endpoints and warehouses ---
+    ("GET", "webhooks/"): Case("admin,manager,manager_b=200 viewer,staff,staff_b=403 anon=401"),
+    ("POST", "webhooks/"): Case("admin,manager=201 *=403 anon=401", body=lambda s, u: {
+        "url": WEBHOOK_URL, "events": ["stock.changed"], "warehouses": [s.w.wh_a.pk]}),
+    ("GET", "webhooks/<pk>/"): Case(WEBHOOKS.format(ok=200), path=lambda s: f"webhooks/{s.webhook.pk}/"),
+    ("PATCH", "webhooks/<pk>/"): Case(WEBHOOKS.format(ok=200), body={"description": "shop"},
+                                      path=lambda s: f"webhooks/{s.webhook.pk}/"),
+    ("DELETE", "webhooks/<pk>/"): Case(WEBHOOKS.format(ok=204), path=lambda s: f"webhooks/{s.webhook.pk}/"),
+    ("POST", "webhooks/<pk>/rotate-secret/"): Case(WEBHOOKS.format(ok=200), body={},
+                                                   path=lambda s: f"webhooks/{s.webhook.pk}/rotate-secret/"),
+    ("POST", "webhooks/<pk>/ping/"): Case(WEBHOOKS.format(ok=202), body={},
+                                          path=lambda s: f"webhooks/{s.webhook.pk}/ping/"),
+    ("GET", "webhooks/<pk>/deliveries/"): Case(WEBHOOKS.format(ok=200),
+                                               path=lambda s: f"webhooks/{s.webhook.pk}/deliveries/"),
+    ("POST", "webhooks/<pk>/deliveries/<delivery_id>/redeliver/"): Case(
+        WEBHOOKS.format(ok=202), body={},
+        path=lambda s: f"webhooks/{s.webhook.pk}/deliveries/{s.webhook.deliveries.get().pk}/redeliver/"),
     ("GET", "health/"): Case("*=200"),
     ("GET", "schema/"): Case("*=200"),
     ("GET", "docs/"): Case("*=200"),

@@ -7,6 +7,8 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self):
+        from django.core.signals import request_started
+
         from accounts.events import AccessChanged
         from core.events import subscribe
         from core.metrics import register_figures
@@ -16,6 +18,7 @@ class WebhooksConfig(AppConfig):
 
         from .delivery import start_pump
         from .figures import webhook_figures
+        from .listening import forget_on_request
         from .outbox import (
             record_alert_event,
             record_purchase_request_event,
@@ -35,3 +38,6 @@ class WebhooksConfig(AppConfig):
         subscribe(AccessChanged, deactivate_endpoints_of_lost_owner)
         subscribe(WorkerStarted, start_pump)
         register_figures(webhook_figures)
+        # Each request reads the endpoints' filters afresh (in production it is a transaction of its own anyway;
+        # under a test's enclosing transaction this keeps the per-request query counts honest).
+        request_started.connect(forget_on_request, dispatch_uid="webhooks.listening.forget_on_request")

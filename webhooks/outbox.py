@@ -3,9 +3,9 @@
 Each subscriber runs in the transaction of the change (the event seam, `core.events`), under the locks the
 emitter holds, and writes ONE event row per webhook event (a `StockChanged` of several rows: one row per
 stock row, in one INSERT) and nothing else: fan-out to endpoints and delivery happen in the worker
-(`webhooks.delivery`), so a hot row's transaction pays one query when no active endpoint wants the type
-and two when one does (on PostgreSQL the question and the rows' expired units are one statement, then
-one bulk insert). A rollback drops the
+(`webhooks.delivery`), so a transaction pays one query for "is anyone listening?" whatever it announces
+(`webhooks.listening`: the active endpoints' filters, read once per transaction), and when someone listens
+one bulk insert per announcement (and, for lot-tracked rows, one read of their expired units). A rollback drops the
 event with the change. After the commit the worker is woken (`transaction.on_commit`); a lost wake-up is
 covered by the worker's periodic sweep.
 """
@@ -13,14 +13,14 @@ covered by the worker's periodic sweep.
 import logging
 from collections.abc import Callable
 
-from django.db import connection, transaction
-from django.db.models import Exists, Q
+from django.db import transaction
 from django.utils import timezone
 
 from inventory.events import AlertChanged, ReservationChanged, StockChanged
-from inventory.lots import expired_expression, expired_units
+from inventory.lots import expired_units
 from inventory.models import Product, Stock
 from inventory.serializers import LowStockAlertSerializer, ReservationSerializer, StockMovementSerializer
+from inventory.services.lots import noted_lot_tracked
 from workflows.events import PurchaseRequestChanged, StockCountChanged, TransferRequestChanged
 from workflows.models import StockCountLine, TransferLine
 from workflows.serializers import (
@@ -32,15 +32,10 @@ from workflows.serializers import (
 )
 
 from .delivery import schedule_pump
-from .models import ALL_EVENTS, EventType, WebhookEndpoint, WebhookEvent
+from .listening import wanted
+from .models import EventType, WebhookEvent
 
 logger = logging.getLogger(__name__)
-
-
-def wanted(event_type: str) -> bool:
-    """Does any active endpoint subscribe to `event_type`? One small query (the active endpoints' filters)."""
-    return any(ALL_EVENTS in events or event_type in events
-               for events in WebhookEndpoint.objects.filter(is_active=True).values_list("events", flat=True))
 
 
 def store_events(events: list[WebhookEvent]) -> list[WebhookEvent]:
@@ -82,28 +77,21 @@ def stock_changed_data(stock: Stock, movements, expired: int) -> dict:
 
 
 def _may_hold_lots(stock: Stock) -> bool:
-    # A product loaded along and not lot-tracked holds no lot balance: no query for its expired units.
+    # The door noted under the row lock whether the product is lot-tracked; else a product loaded along and
+    # not lot-tracked holds no lot balance. Either way: no query for the expired units of an untracked row.
+    noted = noted_lot_tracked(stock)
+    if noted is not None:
+        return noted
     return not (Stock.product.is_cached(stock) and stock.product.tracking == Product.Tracking.NONE)
 
 
 def _listened_and_expired(rows) -> tuple[bool, dict[int, int]]:
-    """Does an active endpoint want `stock.changed`, and the expired units of the rows that may hold lots.
-
-    PostgreSQL: one statement (the endpoints' filters as an EXISTS over jsonb containment, beside the
-    rows' expired units); elsewhere the two questions one after the other.
-    """
+    """Does an active endpoint want `stock.changed` (`webhooks.listening`: read once per transaction), and
+    then the expired units of the rows that may hold lots (one query, only when someone listens)."""
+    if not wanted(EventType.STOCK_CHANGED):
+        return False, {}
     lot_rows = [row.stock.pk for row in rows if _may_hold_lots(row.stock)]
-    if connection.vendor != "postgresql" or not lot_rows:
-        if not wanted(EventType.STOCK_CHANGED):
-            return False, {}
-        return True, expired_units(lot_rows) if lot_rows else {}
-    listeners = WebhookEndpoint.objects.filter(is_active=True).filter(
-        Q(events__contains=[EventType.STOCK_CHANGED.value]) | Q(events__contains=[ALL_EVENTS]))
-    found = list(Stock.objects.filter(pk__in=lot_rows).order_by()
-                 .annotate(x_expired=expired_expression(), x_listened=Exists(listeners))
-                 .values_list("pk", "x_expired", "x_listened"))
-    listened = bool(found) and found[0][2]
-    return listened, {pk: units for pk, units, _ in found if units}
+    return True, expired_units(lot_rows) if lot_rows else {}
 
 
 def record_stock_changed(event: StockChanged) -> list[WebhookEvent]:

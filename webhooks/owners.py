@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.events import AccessChanged
 from accounts.roles import is_admin, is_manager
 
+from . import listening
 from .delivery import fail_pending
 from .models import WebhookEndpoint
 
@@ -26,4 +27,5 @@ def deactivate_endpoints_of_lost_owner(event: AccessChanged) -> int:
     changed = WebhookEndpoint.objects.filter(pk__in=endpoints, is_active=True).update(
         is_active=False, disabled_reason=WebhookEndpoint.DisabledReason.OWNER_CHANGED, updated_at=timezone.now())
     fail_pending(endpoint_ids=endpoints, error="The endpoint's owner is no longer an active admin or manager.")
+    listening.forget()
     return changed

@@ -15,7 +15,7 @@ from accounts.roles import is_admin, is_manager
 from core.documents import lock_document
 from core.errors import InvalidState, NotFound, PermissionDenied
 
-from . import policies
+from . import listening, policies
 from .addresses import check_url
 from .delivery import fail_pending, schedule_pump
 from .models import ALL_EVENTS, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -70,6 +70,7 @@ def create_endpoint(*, actor, url: str, events: list[str], warehouses=(), descri
         disabled_reason="" if is_active else DisabledReason.MANUAL, active_since=now,
         secret_encrypted=encrypt(secret))
     endpoint.warehouses.set(warehouses)
+    listening.forget()
     record_event(actor=actor, action="webhook.create", target=endpoint, ip=ip,
                  data=_audit_data(endpoint, [w.pk for w in warehouses]))
     return endpoint, secret
@@ -115,6 +116,7 @@ def update_endpoint(*, actor, endpoint: WebhookEndpoint, ip: str | None = None, 
     endpoint.save(update_fields=fields)
     if "warehouses" in changes:
         endpoint.warehouses.set(changes["warehouses"])
+    listening.forget()
     record_event(actor=actor, action="webhook.update", target=endpoint, ip=ip, data=_audit_data(endpoint))
     return endpoint
 
@@ -125,6 +127,7 @@ def delete_endpoint(*, actor, endpoint: WebhookEndpoint, ip: str | None = None) 
     endpoint = _lock_endpoint(actor, endpoint.pk)
     data = {"id": endpoint.pk, **_audit_data(endpoint)}
     endpoint.delete()
+    listening.forget()
     record_event(actor=actor, action="webhook.delete", target=f"webhookendpoint:{data['id']}", ip=ip, data=data)
 
 

@@ -27,14 +27,16 @@ pytestmark = pytest.mark.django_db
 # product's `tracking`, read again under the row lock, so no operation straddles a tracking switch. Since
 # replenishment (SPEC §15), +1 each: the reorder-rule lookup (every change of a row is evaluated in its
 # transaction; one statement when the row has no rule, pinned in workflows/tests/test_services_replenishment.py).
-APPROVAL_QUERIES = 14
-RESERVE_QUERIES = 11  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
-FULFIL_QUERIES = 14  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
+# Since webhooks (SPEC §16), +1 each: "is an endpoint listening?" (the active endpoints' filters, read once per
+# transaction however many events it announces: webhooks/listening.py).
+APPROVAL_QUERIES = 15
+RESERVE_QUERIES = 12  # was 15: no `exists()` before the stock lock, no due-reservation query on a row reserving 0
+FULFIL_QUERIES = 15  # was 17: scope on the locked row, product read along, one alert read (+1: the roll-up)
 # Under the stock row's lock (PostgreSQL): the lock, the stock UPDATE, the ledger INSERT and its roll-up upsert,
 # the threshold-and-open-alert read, the request's UPDATE and its audit INSERT (was 8: the due-reservation check
 # is skipped on a row reserving nothing, threshold and open alert are one statement); +1: `tracking` (§14);
-# +1: the reorder-rule lookup (§15).
-LOCKED_STATEMENTS = 9
+# +1: the reorder-rule lookup (§15); +1: the webhook endpoints' filters (§16).
+LOCKED_STATEMENTS = 10
 PROFILE_QUERIES = 2  # the baseline of the benchmark: the token's user, and the profile row
 
 

@@ -95,6 +95,12 @@ def note_tracking(rows, tracking: dict[int, str] | None = None) -> None:
         row._tracking = tracking[row.product_id]
 
 
+def noted_lot_tracked(stock: Stock) -> bool | None:
+    """Whether a row's product is lot-tracked as noted under its lock by the operation, or None if not noted."""
+    tracking = getattr(stock, "_tracking", None)
+    return None if tracking is None else tracking == Product.Tracking.LOT
+
+
 def row_is_lot_tracked(stock: Stock) -> bool:
     """Whether a locked row's product is lot-tracked, as read under the lock (read now if not noted yet)."""
     note_tracking([stock])

@@ -29,7 +29,7 @@ from inventory.models import (
     Stock,
     StockMovement,
 )
-from inventory.selectors import STOCK_ROW_FIELDS, stock_row  # the `/api/stocks/` row shaper, kept importable here
+from inventory.selectors import STOCK_ROW_FIELDS, stock_row, with_expired  # the `/api/stocks/` row shaper, kept importable here
 from warehouses.models import Warehouse
 from workflows.models import PurchaseRequest, TransferRequest
 from workflows.selectors import OUTSTANDING, in_transit_lines
@@ -184,7 +184,7 @@ def admin_dashboard(*, days: int) -> dict:
 def stocks_with_threshold():
     """Stock rows annotated with their threshold (or None), for the `/api/stocks/` row shape."""
     threshold = LowStockThreshold.objects.filter(product=OuterRef("product_id"), warehouse=OuterRef("warehouse_id"))
-    return Stock.objects.annotate(threshold=Subquery(threshold.values("threshold")[:1]))
+    return with_expired(Stock.objects.annotate(threshold=Subquery(threshold.values("threshold")[:1])))
 
 
 def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:

@@ -56,15 +56,18 @@ class _WarehouseRefSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="StockLevel")
 class StockRowSerializer(serializers.Serializer):
-    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, reserved, available, incoming,
-    threshold, is_low, updated_at}`."""
+    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, reserved, expired, available,
+    incoming, threshold, is_low, updated_at}`."""
 
     id = serializers.IntegerField(read_only=True)
     product = _ProductRefSerializer(read_only=True)
     warehouse = _WarehouseRefSerializer(read_only=True)
     quantity = serializers.IntegerField(read_only=True, help_text="On hand.")
     reserved = serializers.IntegerField(read_only=True, help_text="Promised by active reservations.")
-    available = serializers.IntegerField(read_only=True, help_text="quantity − reserved: what may be taken.")
+    expired = serializers.IntegerField(read_only=True, help_text="Units of expired lots on hand (0 when not "
+                                                                 "lot-tracked).")
+    available = serializers.IntegerField(read_only=True, help_text="max(0, quantity − reserved − expired): what "
+                                                                   "may be taken.")
     incoming = serializers.IntegerField(read_only=True, help_text="Shipped here, not yet received.")
     threshold = serializers.IntegerField(read_only=True, allow_null=True)
     is_low = serializers.BooleanField(read_only=True)

@@ -2,9 +2,34 @@
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Q
 
 from .models import Stock
+
+# pg_advisory_xact_lock class of "stock rows of a product are being created" (two-key form: this class, the
+# product id). Creating a product's stock rows holds it shared; the tracking switch holds it exclusive, so a
+# row created while a switch runs waits for the switch to commit, then reads the new `tracking` under its lock.
+PRODUCT_ROWS_LOCK_CLASS = 0x1E5E_0707
+
+
+def _advisory(function: str, product_ids: Iterable[int]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers: nothing can interleave
+    with connection.cursor() as cursor:
+        for product_id in sorted(set(product_ids)):
+            cursor.execute(f"SELECT {function}(%s, %s)", [PRODUCT_ROWS_LOCK_CLASS, product_id])
+
+
+def hold_row_creation(product_ids: Iterable[int]) -> None:
+    """Before creating stock rows of these products: hold each product's row-creation lock shared (id order)."""
+    _advisory("pg_advisory_xact_lock_shared", product_ids)
+
+
+def exclude_row_creation(product_id: int) -> None:
+    """The tracking switch (the product row locked first): wait until no transaction creating stock rows of
+    the product is running, and keep new ones waiting until this transaction ends."""
+    _advisory("pg_advisory_xact_lock", [product_id])
 
 
 def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
@@ -20,10 +45,15 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
         Stock.objects.filter(product_id__in={p for p, _ in ordered}, warehouse_id__in={w for _, w in ordered})
         .values_list("product_id", "warehouse_id")
     )
+    missing = [(product_id, warehouse_id) for product_id, warehouse_id in ordered
+               if (product_id, warehouse_id) not in existing]
+    if not missing:
+        return
+    # A row created during a tracking switch would escape the switch's row locks: wait for it instead.
+    hold_row_creation(product_id for product_id, _ in missing)
     # One statement per 1 000 rows; a statement inserts its rows in list order, so the order stays fixed.
     Stock.objects.bulk_create(
-        [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)
-         for product_id, warehouse_id in ordered if (product_id, warehouse_id) not in existing],
+        [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0) for product_id, warehouse_id in missing],
         ignore_conflicts=True, batch_size=1000,
     )
 
@@ -60,3 +90,10 @@ def lock_stock_row(product_id: int, warehouse_id: int, *, create: bool = False) 
 def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
     """Lock one stock row if it exists (threshold changes serialize with stock changes this way)."""
     return Stock.objects.select_for_update().filter(product_id=product_id, warehouse_id=warehouse_id).first()
+
+
+def lock_product_stock_rows(product_id: int) -> list[Stock]:
+    """The tracking switch: keep new stock rows of the product from being created (`exclude_row_creation`),
+    then lock every existing one (every warehouse), in primary-key order."""
+    exclude_row_creation(product_id)
+    return list(Stock.objects.select_for_update().filter(product_id=product_id).order_by("pk"))

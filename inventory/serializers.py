@@ -20,13 +20,15 @@ from .services.reservations import MAX_HOLD
 
 
 class ProductSerializer(StrictModelSerializer):
-    """`{id, sku, name, description, unit, is_active, created_at}`."""
+    """`{id, sku, name, description, unit, is_active, tracking, created_at}`; `tracking` ("none" | "lot") switches
+    only while the product has no stock (409 `product_has_stock`)."""
 
     class Meta:
         model = Product
-        fields = ["id", "sku", "name", "description", "unit", "is_active", "created_at"]
+        fields = ["id", "sku", "name", "description", "unit", "is_active", "tracking", "created_at"]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"description": {"required": False, "max_length": 5000}, "unit": {"required": False}}
+        extra_kwargs = {"description": {"required": False, "max_length": 5000}, "unit": {"required": False},
+                        "tracking": {"required": False}}
 
     def validate_sku(self, value: str) -> str:
         return unique_ci_text(value, queryset=Product.objects.all(), field="sku", instance=self.instance,

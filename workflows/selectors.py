@@ -52,3 +52,13 @@ def stock_counts_for(user) -> QuerySet[StockCount]:
     """Counts of the warehouses the user operates, with their lines (two queries for a page)."""
     return (StockCount.objects.for_user(user)
             .prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.order_by("id"))))
+
+
+def count_line_blocks_tracking_switch(product_id: int) -> str | None:
+    """The tracking guard of `inventory.services.catalogue` (registered in `WorkflowsConfig.ready`): an open or
+    submitted count with a line for the product blocks its tracking switch (the count's lines would no
+    longer fit the product's lots)."""
+    count_id = (StockCountLine.objects
+                .filter(product_id=product_id, count__status__in=[StockCount.Status.OPEN, StockCount.Status.SUBMITTED])
+                .values_list("count_id", flat=True).first())
+    return f"count {count_id} (open or submitted) has a line for it" if count_id else None

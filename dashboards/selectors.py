@@ -29,6 +29,8 @@ from inventory.models import (
     Stock,
     StockMovement,
 )
+from inventory.expiry_alerts import warning_horizon
+from inventory.lots import StockLot, expired_q, today
 from inventory.selectors import STOCK_ROW_FIELDS, stock_row, with_expired  # the `/api/stocks/` row shaper, kept importable here
 from warehouses.models import Warehouse
 from workflows.models import PurchaseRequest, TransferRequest
@@ -38,8 +40,26 @@ TOP_PRODUCTS = 10
 # The admin dashboard lists the newest open alerts; `totals.open_alerts` always has the full count.
 ALERTS_LISTED = 100
 
-ALERT_FIELDS = ("id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
-                "resolved_at")
+ALERT_FIELDS = ("id", "kind", "product", "warehouse", "lot", "quantity_at_trigger", "threshold", "status",
+                "created_at", "resolved_at")
+
+
+def lot_unit_totals(warehouse: Warehouse | None = None) -> dict[str, int]:
+    """`units_expired` (units of expired lots on hand) and `units_expiring` (units, not yet expired, of lots
+    expiring within EXPIRY_WARNING_DAYS), over every warehouse or one. One query, on the lot balances.
+
+    Same rules as the stock list's `expired` (`inventory.lots.expired_q`) and the expiry alerts' window
+    (`inventory.expiry_alerts.warning_horizon`).
+    """
+    on = today()
+    balances = StockLot.objects.filter(quantity__gt=0, lot__expires_on__lte=warning_horizon(on))
+    if warehouse is not None:
+        balances = balances.filter(stock__warehouse=warehouse)
+    totals = balances.aggregate(
+        expired=Coalesce(Sum("quantity", filter=expired_q("lot__", on=on)), 0),
+        expiring=Coalesce(Sum("quantity", filter=~expired_q("lot__", on=on)), 0),
+    )
+    return {"units_expired": int(totals["expired"]), "units_expiring": int(totals["expiring"])}
 
 
 # A dashboard window: `days` local calendar days ending today.
@@ -155,7 +175,7 @@ def _alerts(queryset) -> list[dict]:
 def admin_dashboard(*, days: int) -> dict:
     """Totals over every warehouse, the daily flow series, top products and the newest open alerts.
 
-    Twelve queries, whatever the data size (a few more on the first request after days closed).
+    Thirteen queries (one for the lot totals), whatever the data size (a few more on the first request after days closed).
     `units_in_transit`: shipped units not yet received, rejected or written off (Σ `incoming`).
     """
     window = window_ending_today(days=days)
@@ -172,6 +192,7 @@ def admin_dashboard(*, days: int) -> dict:
         "pending_registrations": User.objects.filter(status=User.Status.PENDING).count(),
         "pending_promotions": ManagerPromotionRequest.objects.filter(status=RequestStatus.PENDING).count(),
         "units_in_transit": int(units["in_transit"]),
+        **lot_unit_totals(),
     }
     return {
         "totals": totals,
@@ -220,7 +241,7 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
 def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     """One warehouse's totals, daily flows, top products, low stock rows and staff activity.
 
-    Twelve queries, whatever the data size (more on the first after days closed).
+    Thirteen queries (one for the lot totals), whatever the data size (more on the first after days closed).
     `units_in_transit_in`: units shipped to this warehouse and not yet received or rejected
     (Σ `incoming`); `units_in_transit_out`: units shipped from it that the destination has not yet
     accounted for.
@@ -243,6 +264,7 @@ def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
         ).count(),
         "units_in_transit_in": int(stock_totals["incoming"]),
         "units_in_transit_out": int(outgoing),
+        **lot_unit_totals(warehouse),
     }
     low = (
         stocks_with_threshold().filter(warehouse=warehouse, threshold__isnull=False, quantity__lt=F("threshold"))

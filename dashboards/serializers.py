@@ -46,10 +46,11 @@ WAREHOUSE_TOTALS = ("products", "units_on_hand", "open_alerts", "pending_purchas
                     "pending_transfer_requests")
 WarehouseTotalsSerializer = _counts(
     "WarehouseTotalsSerializer", "Counts for one warehouse; units in transit to it (`_in`) and from it (`_out`).",
-    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out"))
+    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out", "units_expired", "units_expiring"))
 AdminTotalsSerializer = _counts(
     "AdminTotalsSerializer", "Counts over every warehouse; `units_in_transit`: shipped, not yet received.",
-    ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions", "units_in_transit"))
+    ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions", "units_in_transit",
+     "units_expired", "units_expiring"))
 
 
 class AdminDashboardSerializer(serializers.Serializer):

@@ -64,14 +64,15 @@ class MovementFilter(BaseFilterSet):
 
 
 class AlertFilter(BaseFilterSet):
-    """`status` (open/resolved; anything else is a 400) and `warehouse` (an id)."""
+    """`status` (open/resolved; anything else is a 400), `kind` (low_stock/expiry) and `warehouse` (an id)."""
 
     status = django_filters.ChoiceFilter(choices=LowStockAlert.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=LowStockAlert.Kind.choices)
     warehouse = IdFilter(field_name="warehouse_id")
 
     class Meta:
         model = LowStockAlert
-        fields = ["status", "warehouse"]
+        fields = ["status", "kind", "warehouse"]
 
 
 class ReservationFilter(BaseFilterSet):

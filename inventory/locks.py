@@ -97,3 +97,11 @@ def lock_product_stock_rows(product_id: int) -> list[Stock]:
     then lock every existing one (every warehouse), in primary-key order."""
     exclude_row_creation(product_id)
     return list(Stock.objects.select_for_update().filter(product_id=product_id).order_by("pk"))
+
+
+def lock_stock_rows_by_id(stock_ids: Iterable[int]) -> list[Stock]:
+    """Lock stock rows by id, in primary-key order (rows read from lot balances: an expiry change)."""
+    ids = sorted(set(stock_ids))
+    if not ids:
+        return []
+    return list(Stock.objects.select_for_update().filter(pk__in=ids).order_by("pk"))

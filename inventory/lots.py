@@ -104,6 +104,20 @@ class StockLot(models.Model):
         return f"lot {self.lot_id} in stock {self.stock_id}: {self.quantity}"
 
 
+class ExpiryCheckpoint(models.Model):
+    """One row (pk 1): the last local day whose expiries the worker announced (`inventory.expiry_checks`).
+
+    At a day change the lots whose `expires_on` lies in [checkpoint, today) became expired; the worker
+    announces their rows (`StockChanged`, version raised) and moves the checkpoint to today in the same
+    transaction, under this row's lock, so each row is announced once per day change.
+    """
+
+    day = models.DateField()
+
+    def __str__(self):
+        return f"expiries announced through {self.day}"
+
+
 def expired_units(stock_ids: Iterable[int], *, on: datetime.date | None = None) -> dict[int, int]:
     """Units of expired lots on hand, per stock row id (rows holding none are absent: 0). One query.
 

@@ -163,14 +163,15 @@ class _RelatedId(serializers.PrimaryKeyRelatedField):
 
 
 class LowStockAlertSerializer(serializers.ModelSerializer):
-    """A low-stock alert; `product` and `warehouse` are ids. Renders model instances and `.values()` rows."""
+    """An alert (`kind` "low_stock" | "expiry"); `product`, `warehouse` and `lot` (null for low stock) are ids.
+    Renders model instances and `.values()` rows."""
 
     serializer_related_field = _RelatedId
 
     class Meta:
         model = LowStockAlert
-        fields = ["id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
-                  "resolved_at"]
+        fields = ["id", "kind", "product", "warehouse", "lot", "quantity_at_trigger", "threshold", "status",
+                  "created_at", "resolved_at"]
         read_only_fields = fields
 
 

@@ -42,7 +42,8 @@ def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, time_machine
     assert body["warehouse"] == world.wh_a.pk
     assert body["totals"] == {"products": 2, "units_on_hand": 11, "open_alerts": 1,
                               "pending_purchase_requests": 1, "pending_transfer_requests": 1,
-                              "units_in_transit_in": 0, "units_in_transit_out": 0}
+                              "units_in_transit_in": 0, "units_in_transit_out": 0,
+                              "units_expired": 0, "units_expiring": 0}
     assert body["series"] == [
         {"date": "2026-03-09", "in": 20, "out": 0, "net": 20},
         {"date": "2026-03-10", "in": 9, "out": 18, "net": -9},

@@ -18,6 +18,8 @@ from accounts.models import ManagerPromotionRequest, Role, User
 from core.db_router import replica_reads
 from core.decisions import RequestStatus
 from core.periods import LocalDays
+from inventory.expiry_alerts import warning_horizon
+from inventory.lots import StockLot, expired_q, today
 from inventory.models import (
     ClosedDay,
     ClosedProductDay,
@@ -29,9 +31,11 @@ from inventory.models import (
     Stock,
     StockMovement,
 )
-from inventory.expiry_alerts import warning_horizon
-from inventory.lots import StockLot, expired_q, today
-from inventory.selectors import STOCK_ROW_FIELDS, stock_row, with_expired  # the `/api/stocks/` row shaper, kept importable here
+from inventory.selectors import (  # the `/api/stocks/` row shaper, kept importable here
+    STOCK_ROW_FIELDS,
+    stock_row,
+    with_expired,
+)
 from warehouses.models import Warehouse
 from workflows.models import PurchaseRequest, TransferRequest
 from workflows.selectors import OUTSTANDING, in_transit_lines
@@ -175,7 +179,8 @@ def _alerts(queryset) -> list[dict]:
 def admin_dashboard(*, days: int) -> dict:
     """Totals over every warehouse, the daily flow series, top products and the newest open alerts.
 
-    Thirteen queries (one for the lot totals), whatever the data size (a few more on the first request after days closed).
+    Thirteen queries (one for the lot totals), whatever the data size (a few more on the first request after
+    days closed).
     `units_in_transit`: shipped units not yet received, rejected or written off (Σ `incoming`).
     """
     window = window_ending_today(days=days)

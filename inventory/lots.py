@@ -84,6 +84,12 @@ class Lot(IdentityKeysMixin, models.Model):
         return is_expired(self.expires_on)
 
 
+class StockLotQuerySet(models.QuerySet):
+    def for_user(self, user) -> "StockLotQuerySet":
+        """Lot balances are stock levels (`Stock.objects.for_user`): readable by every active user."""
+        return self.all() if is_active(user) else self.none()
+
+
 class StockLot(models.Model):
     """One lot's balance in one stock row. Written only by the stock door, under the stock row's lock."""
 
@@ -91,6 +97,8 @@ class StockLot(models.Model):
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="balances")
     quantity = models.BigIntegerField(default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockLotQuerySet.as_manager()
 
     class Meta:
         ordering = ["stock_id", "lot_id"]

@@ -3,7 +3,7 @@
 from django.db.models import BooleanField, Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Greatest
 
-from .lots import expired_expression
+from .lots import Lot, StockLot, expired_expression, fefo_order
 from .models import LowStockThreshold, Product, Reservation, Stock, StockMovement
 
 
@@ -59,7 +59,8 @@ def stock_levels_for(user) -> QuerySet[Stock]:
 
 
 # The columns of one `/api/stocks/` row (`StockRowSerializer`'s shape), for `.values(*STOCK_ROW_FIELDS)` of
-# `stock_levels_for` or of any Stock queryset annotated with `threshold` and `expired` (`with_expired`); `stock_row` shapes one.
+# `stock_levels_for` or of any Stock queryset annotated with `threshold` and `expired` (`with_expired`);
+# `stock_row` shapes one.
 STOCK_ROW_FIELDS = ("id", "product_id", "product__sku", "product__name", "warehouse_id", "warehouse__code",
                     "warehouse__name", "quantity", "reserved", "incoming", "expired", "threshold", "updated_at")
 
@@ -108,3 +109,17 @@ def thresholds_for(user) -> QuerySet[LowStockThreshold]:
 def reservations_for(user) -> QuerySet[Reservation]:
     """Reservations of the warehouses the user operates (admin all, manager theirs, staff own), newest first."""
     return Reservation.objects.for_user(user).order_by("-created_at", "-id")
+
+
+def lots_for(user) -> QuerySet[Lot]:
+    """Lots (catalogue data, every active user), ordered by `expires_on` (nulls last), then id."""
+    return Lot.objects.for_user(user).order_by(F("expires_on").asc(nulls_last=True), "id")
+
+
+def stock_lots_for(user) -> QuerySet[StockLot]:
+    """Lot balances holding units, in the warehouses whose stock the user may read (`Stock.objects.for_user`),
+    with their stock row's warehouse and product and their lot (one query), first-expired-first-out, then
+    warehouse code, then id."""
+    return (StockLot.objects.for_user(user).filter(quantity__gt=0)
+            .select_related("lot", "stock__warehouse", "stock__product")
+            .order_by(*fefo_order("lot__"), "stock__warehouse__code", "id"))

@@ -10,6 +10,7 @@ from warehouses.validators import required_text, unique_ci_text
 
 from .models import (
     MAX_QUANTITY,
+    Lot,
     LowStockAlert,
     LowStockThreshold,
     Product,
@@ -132,7 +133,7 @@ class StockMovementSerializer(serializers.ModelSerializer):
     class Meta:
         model = StockMovement
         fields = ["id", "stock", "warehouse", "product", "kind", "quantity_change", "quantity_after", "actor",
-                  "reference_type", "reference_id", "reason", "note", "created_at"]
+                  "reference_type", "reference_id", "reason", "note", "lot", "created_at"]
         read_only_fields = fields
 
 
@@ -245,3 +246,54 @@ class StockImportResultSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     dry_run = serializers.BooleanField()
+
+
+# --- lots (SPEC §14) ------------------------------------------------------------------------------------
+
+
+class LotSerializer(serializers.ModelSerializer):
+    """`{id, product, code, expires_on, created_at}` (`product` an id; `expires_on` null: never expires)."""
+
+    class Meta:
+        model = Lot
+        fields = ["id", "product", "code", "expires_on", "created_at"]
+        read_only_fields = fields
+
+
+class LotCreateSerializer(StrictSerializer):
+    """`{product, code (1–50 characters), expires_on? (a date or null)}`."""
+
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    code = serializers.CharField(min_length=1, max_length=50)
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate_code(self, value: str) -> str:
+        return required_text(value)
+
+
+class LotCorrectionSerializer(StrictSerializer):
+    """`{expires_on}` only (a date or null): corrects a mistyped date."""
+
+    expires_on = serializers.DateField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="StockLotLot")
+class _LotRefSerializer(serializers.Serializer):
+    """`{id, code, expires_on}` of a lot balance's lot."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    expires_on = serializers.DateField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="StockLot")
+class StockLotRowSerializer(serializers.Serializer):
+    """`{id, warehouse: {id, code, name}, product: {id, sku, name}, lot: {id, code, expires_on}, quantity,
+    expired}`: one lot's units in one warehouse."""
+
+    id = serializers.IntegerField(read_only=True)
+    warehouse = _WarehouseRefSerializer(read_only=True)
+    product = _ProductRefSerializer(read_only=True)
+    lot = _LotRefSerializer(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    expired = serializers.BooleanField(read_only=True, help_text="The lot is expired (today, project time zone).")

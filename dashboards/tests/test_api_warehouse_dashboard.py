@@ -53,7 +53,8 @@ def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, time_machine
         {"product": world.product2.pk, "sku": "NUT-1", "name": "Nut", "moved": 9},
     ]
     [low] = body["low_stock"]
-    assert set(low) == {"id", "product", "warehouse", "quantity", "reserved", "expired", "available", "incoming", "threshold",
+    assert set(low) == {"id", "product", "warehouse", "quantity", "reserved", "expired", "available", "incoming",
+                        "threshold",
                         "is_low", "updated_at"}
     assert (low["reserved"], low["available"], low["incoming"]) == (0, 2, 0)
     assert low["product"] == {"id": world.product.pk, "sku": "BOLT-1", "name": "Bolt"}

@@ -45,7 +45,8 @@ from .transfers import (
 )
 
 __all__ = [
-    "MAX_BALANCE", "PRODUCT_FIELDS", "check_tracking_switch", "register_tracking_guard", "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
+    "MAX_BALANCE", "PRODUCT_FIELDS", "check_tracking_switch", "register_tracking_guard",
+    "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
     "Kind", "Reference", "adjust_stock", "assign_stock", "check_active", "check_quantity", "create_product",
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
     "ReservationNotActive", "StaleQuantity", "expire_due_reservations", "fulfil_reservation", "release_reservation",

@@ -84,7 +84,7 @@ def test_the_row_answered_by_assign_and_adjust_counts_expired_units(make_client,
 @pytest.mark.parametrize("rows", [3, 30])
 def test_the_list_query_count_is_constant_with_lots(make_client, world, django_assert_num_queries, rows):
     past = datetime.date.today() - datetime.timedelta(days=1)
-    for n in range(rows):
+    for _ in range(rows):
         product = ProductFactory(tracking=Product.Tracking.LOT)
         assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3, lot="A",
                      expires_on=past)

@@ -2,11 +2,13 @@
 
 from .catalogue import ProductViewSet, ThresholdViewSet
 from .files import ProductExportView, ProductImportView, StockExportView, StockImportView
+from .lots import LotViewSet, StockLotListView
 from .reservations import ReservationViewSet
 from .stock import AdjustStockView, AlertListView, AssignStockView, StockListView, StockMovementListView
 
 __all__ = [
-    "AdjustStockView", "AlertListView", "AssignStockView", "ProductExportView", "ProductImportView",
+    "AdjustStockView", "AlertListView", "AssignStockView", "LotViewSet", "StockLotListView",
+    "ProductExportView", "ProductImportView",
     "ProductViewSet", "ReservationViewSet", "StockCountDecisionView",
     "StockCountSubmitView",
     "StockExportView", "StockImportView", "StockListView", "StockMovementListView", "ThresholdViewSet",

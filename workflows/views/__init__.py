@@ -8,6 +8,7 @@ from .counts import (
     StockCountListCreateView,
     StockCountSubmitView,
 )
+from .recall import LotConsumersView, LotTraceView
 from .requests import (
     PurchaseRequestCancelView,
     PurchaseRequestDecisionView,
@@ -23,6 +24,7 @@ from .requests import (
 )
 
 __all__ = [
+    "LotConsumersView", "LotTraceView",
     "PurchaseRequestCancelView", "PurchaseRequestDecisionView", "PurchaseRequestDetailView",
     "PurchaseRequestListCreateView", "StockCountCancelView", "StockCountDecisionView", "StockCountDetailView",
     "StockCountLinesView", "StockCountListCreateView", "StockCountSubmitView", "TransferCancelView",

@@ -7,28 +7,35 @@ from django.db.models import Q
 
 from .models import Stock
 
-# pg_advisory_xact_lock class of "stock rows of a product are being created" (two-key form: this class, the
-# product id). Creating a product's stock rows holds it shared; the tracking switch holds it exclusive, so a
-# row created while a switch runs waits for the switch to commit, then reads the new `tracking` under its lock.
-PRODUCT_ROWS_LOCK_CLASS = 0x1E5E_0707
+# pg_advisory_xact_lock class of "a product's tracking must hold still" (two-key form: this class, the product
+# id). Creating a product's stock rows, and opening a count with a line for it, hold it shared; the tracking
+# switch holds it exclusive. So a row created (or a count opened) while a switch runs waits for the switch to
+# commit and then sees the new `tracking`; a switch waits for them to commit and then sees their rows and lines.
+TRACKING_LOCK_CLASS = 0x1E5E_0707
 
 
 def _advisory(function: str, product_ids: Iterable[int]) -> None:
+    """Take `function` (an advisory lock) on each product's key, in id order, in one statement."""
     if connection.vendor != "postgresql":
         return  # SQLite serializes writers: nothing can interleave
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
     with connection.cursor() as cursor:
-        for product_id in sorted(set(product_ids)):
-            cursor.execute(f"SELECT {function}(%s, %s)", [PRODUCT_ROWS_LOCK_CLASS, product_id])
+        cursor.execute(f"SELECT {function}(%s, id) FROM unnest(%s::integer[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
+                       [TRACKING_LOCK_CLASS, ids])
 
 
-def hold_row_creation(product_ids: Iterable[int]) -> None:
-    """Before creating stock rows of these products: hold each product's row-creation lock shared (id order)."""
+def hold_tracking(product_ids: Iterable[int]) -> None:
+    """Before creating stock rows of these products (or count lines for them): hold each product's tracking lock
+    shared, in id order, until the transaction ends."""
     _advisory("pg_advisory_xact_lock_shared", product_ids)
 
 
-def exclude_row_creation(product_id: int) -> None:
-    """The tracking switch (the product row locked first): wait until no transaction creating stock rows of
-    the product is running, and keep new ones waiting until this transaction ends."""
+def exclude_tracking_holders(product_id: int) -> None:
+    """The tracking switch (the product row locked first): wait until no transaction holding the product's
+    tracking lock (creating its stock rows, opening a count of it) runs, and keep new ones waiting until this
+    transaction ends."""
     _advisory("pg_advisory_xact_lock", [product_id])
 
 
@@ -50,7 +57,7 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
     if not missing:
         return
     # A row created during a tracking switch would escape the switch's row locks: wait for it instead.
-    hold_row_creation(product_id for product_id, _ in missing)
+    hold_tracking(product_id for product_id, _ in missing)
     # One statement per 1 000 rows; a statement inserts its rows in list order, so the order stays fixed.
     Stock.objects.bulk_create(
         [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0) for product_id, warehouse_id in missing],
@@ -93,9 +100,9 @@ def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
 
 
 def lock_product_stock_rows(product_id: int) -> list[Stock]:
-    """The tracking switch: keep new stock rows of the product from being created (`exclude_row_creation`),
-    then lock every existing one (every warehouse), in primary-key order."""
-    exclude_row_creation(product_id)
+    """The tracking switch: keep new stock rows (and count lines) of the product from being created
+    (`exclude_tracking_holders`), then lock every existing stock row (every warehouse), in primary-key order."""
+    exclude_tracking_holders(product_id)
     return list(Stock.objects.select_for_update().filter(product_id=product_id).order_by("pk"))
 
 

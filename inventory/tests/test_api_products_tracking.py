@@ -177,3 +177,27 @@ def test_a_switch_racing_assigns_never_lets_one_straddle_it(world, existing_row)
     else:
         assert all(movement.lot_id is None for movement in movements)
     assert ledger_mismatches() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_switch_racing_counts_being_opened_never_leaves_an_open_count_line_of_a_switched_product(world):
+    """Rounds of a switch against two counts opened with a line for the product: either the switch wins (and the
+    counts, opened after it, see the new tracking) or a count line exists and the switch is refused."""
+    for round_ in range(4):
+        product = ProductFactory(sku=f"RACE-{round_}")
+
+        def work(index, product=product):
+            if index == 0:
+                return update_product(actor=world.admin, product=product, tracking=Product.Tracking.LOT)
+            return open_count(actor=world.admin, warehouse=world.wh_a if index == 1 else world.wh_b,
+                              products=[product])
+
+        results = run_threads(3, work)
+        assert isinstance(results[0], Product | ProductHasStock), results[0]
+        assert all(not isinstance(result, BaseException) for result in results[1:]), results
+        if isinstance(results[0], Product):
+            # the switch committed first: the counts were opened after it
+            assert all(count.created_at >= results[0].updated_at for count in results[1:])
+        assert Product.objects.get(pk=product.pk).tracking == (
+            Product.Tracking.LOT if isinstance(results[0], Product) else Product.Tracking.NONE)

@@ -18,6 +18,7 @@ from accounts.audit import record_event
 from core.decisions import Decision
 from core.documents import lock_document
 from core.errors import InvalidState, PermissionDenied
+from inventory import locks
 from inventory.errors import InactiveObject
 from inventory.models import Product, Stock, StockMovement
 from inventory.services import Reference, StockChange, apply_stock_changes
@@ -53,9 +54,10 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
 
     Each line's `expected` is the product's on-hand quantity now; a product the warehouse has no stock
     row for gets a line with `expected` 0 and no row (the stock door creates it if the count finds
-    units). Locks nothing (the snapshot is one statement). Raises PermissionDenied unless the actor operates
-    the warehouse, InactiveObject for an inactive warehouse, DomainError `invalid` when there is
-    nothing to count or too much.
+    units). Locks nothing but each product's tracking lock, shared (`inventory.locks.hold_tracking`: a
+    tracking switch and this count wait for each other; the snapshot is one statement). Raises
+    PermissionDenied unless the actor operates the warehouse, InactiveObject for an inactive warehouse,
+    DomainError `invalid` when there is nothing to count or too much.
     """
     if not policies.can_count(actor, warehouse):
         raise PermissionDenied("Only an admin or this warehouse's manager or staff may count its stock.")
@@ -70,6 +72,8 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
         raise InvalidCount("There is nothing to count in this warehouse: name the products.")
     if len(product_ids) > MAX_COUNT_LINES:
         raise InvalidCount(f"A count holds at most {MAX_COUNT_LINES} products.")
+    # A product's tracking switch waits for this count (its lines then block the switch), or this waits for it.
+    locks.hold_tracking(product_ids)
     count = StockCount.objects.create(warehouse=warehouse, note=note or "", created_by=actor)
     snapshot = {product_id: (stock_id, quantity) for stock_id, product_id, quantity in Stock.objects.filter(
         warehouse=warehouse, product_id__in=product_ids).values_list("pk", "product_id", "quantity")}

@@ -270,3 +270,28 @@ def test_the_worker_start_schedules_one_check_and_the_next_runs_hourly_or_at_mid
     assert next_check(noon) == noon + datetime.timedelta(hours=1)
     late = datetime.datetime(2027, 5, 20, 21, 40, tzinfo=datetime.UTC)  # 23:40 in Berlin
     assert next_check(late) == datetime.datetime(2027, 5, 20, 22, 0, tzinfo=datetime.UTC)  # Berlin midnight
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_arrivals_and_sweeps_open_one_alert_and_one_email(world):
+    """Eight assigns of a lot expiring tomorrow into one warehouse race two hourly sweeps: one open alert, one
+    e-mail task."""
+    from core.testing import run_threads
+    from inventory.tests.factories import LotFactory
+
+    milk = ProductFactory(sku="MILK-RACE", tracking=Product.Tracking.LOT)
+    LotFactory(product=milk, code="R1", expires_on=datetime.date.today() + DAY)
+
+    def work(index):
+        if index >= 8:
+            return sweep_alerts()
+        return assign_stock(actor=world.admin, warehouse=world.wh_a, product=milk, quantity=1, lot="R1")
+
+    results = run_threads(10, work)
+    assert not any(isinstance(result, BaseException) for result in results), results
+    assert Stock.objects.get(product=milk, warehouse=world.wh_a).quantity == 8
+    (alert,) = expiry_alerts(product=milk)
+    assert alert.status == "open" and 1 <= alert.quantity_at_trigger <= 8
+    assert DBTaskResult.objects.filter(task_path=EMAIL_TASK, args_kwargs__kwargs__alert_id=alert.pk).count() == 1
+    assert LowStockAlert.objects.filter(kind=EXPIRY).count() == 1

@@ -183,3 +183,13 @@ def test_put_and_delete_are_not_allowed(make_client, world, lots):
     lot = lots["late"]
     assert client.put(f"{LOTS}{lot.pk}/", {"expires_on": None}, format="json").status_code == 405
     assert client.delete(f"{LOTS}{lot.pk}/").status_code == 405
+
+
+@pytest.mark.parametrize("count", [2, 25])
+def test_the_lot_list_query_count_is_constant(make_client, world, milk, django_assert_num_queries, count):
+    for n in range(count):
+        LotFactory(product=milk, code=f"Q{n}", expires_on=TODAY + n * datetime.timedelta(days=1))
+    client = make_client(world.viewer)
+    with django_assert_num_queries(3):  # the user, the count, the page
+        response = client.get(LOTS, {"page_size": 200})
+    assert response.data["count"] == count

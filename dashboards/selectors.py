@@ -18,6 +18,8 @@ from accounts.models import ManagerPromotionRequest, Role, User
 from core.db_router import replica_reads
 from core.decisions import RequestStatus
 from core.periods import LocalDays
+from inventory.expiry_alerts import warning_horizon
+from inventory.lots import StockLot, expired_q, today
 from inventory.models import (
     ClosedDay,
     ClosedProductDay,
@@ -29,7 +31,11 @@ from inventory.models import (
     Stock,
     StockMovement,
 )
-from inventory.selectors import STOCK_ROW_FIELDS, stock_row  # the `/api/stocks/` row shaper, kept importable here
+from inventory.selectors import (  # the `/api/stocks/` row shaper, kept importable here
+    STOCK_ROW_FIELDS,
+    stock_row,
+    with_expired,
+)
 from warehouses.models import Warehouse
 from workflows.models import OPEN_REPLENISHMENT_STATUSES, PurchaseRequest, TransferRequest
 from workflows.selectors import OUTSTANDING, in_transit_lines
@@ -38,8 +44,26 @@ TOP_PRODUCTS = 10
 # The admin dashboard lists the newest open alerts; `totals.open_alerts` always has the full count.
 ALERTS_LISTED = 100
 
-ALERT_FIELDS = ("id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
-                "resolved_at")
+ALERT_FIELDS = ("id", "kind", "product", "warehouse", "lot", "quantity_at_trigger", "threshold", "status",
+                "created_at", "resolved_at")
+
+
+def lot_unit_totals(warehouse: Warehouse | None = None) -> dict[str, int]:
+    """`units_expired` (units of expired lots on hand) and `units_expiring` (units, not yet expired, of lots
+    expiring within EXPIRY_WARNING_DAYS), over every warehouse or one. One query, on the lot balances.
+
+    Same rules as the stock list's `expired` (`inventory.lots.expired_q`) and the expiry alerts' window
+    (`inventory.expiry_alerts.warning_horizon`).
+    """
+    on = today()
+    balances = StockLot.objects.filter(quantity__gt=0, lot__expires_on__lte=warning_horizon(on))
+    if warehouse is not None:
+        balances = balances.filter(stock__warehouse=warehouse)
+    totals = balances.aggregate(
+        expired=Coalesce(Sum("quantity", filter=expired_q("lot__", on=on)), 0),
+        expiring=Coalesce(Sum("quantity", filter=~expired_q("lot__", on=on)), 0),
+    )
+    return {"units_expired": int(totals["expired"]), "units_expiring": int(totals["expiring"])}
 
 
 # A dashboard window: `days` local calendar days ending today.
@@ -155,7 +179,8 @@ def _alerts(queryset) -> list[dict]:
 def admin_dashboard(*, days: int) -> dict:
     """Totals over every warehouse, the daily flow series, top products and the newest open alerts.
 
-    Twelve queries, whatever the data size (a few more on the first request after days closed).
+    Thirteen queries (one for the lot totals), whatever the data size (a few more on the first request after
+    days closed).
     `units_in_transit`: shipped units not yet received, rejected or written off (Σ `incoming`).
     """
     window = window_ending_today(days=days)
@@ -172,6 +197,7 @@ def admin_dashboard(*, days: int) -> dict:
         "pending_registrations": User.objects.filter(status=User.Status.PENDING).count(),
         "pending_promotions": ManagerPromotionRequest.objects.filter(status=RequestStatus.PENDING).count(),
         "units_in_transit": int(units["in_transit"]),
+        **lot_unit_totals(),
     }
     return {
         "totals": totals,
@@ -184,7 +210,7 @@ def admin_dashboard(*, days: int) -> dict:
 def stocks_with_threshold():
     """Stock rows annotated with their threshold (or None), for the `/api/stocks/` row shape."""
     threshold = LowStockThreshold.objects.filter(product=OuterRef("product_id"), warehouse=OuterRef("warehouse_id"))
-    return Stock.objects.annotate(threshold=Subquery(threshold.values("threshold")[:1]))
+    return with_expired(Stock.objects.annotate(threshold=Subquery(threshold.values("threshold")[:1])))
 
 
 def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
@@ -220,7 +246,7 @@ def staff_activity(*, warehouse: Warehouse, window: Window) -> list[dict]:
 def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
     """One warehouse's totals, daily flows, top products, low stock rows and staff activity.
 
-    Twelve queries, whatever the data size (more on the first after days closed).
+    Thirteen queries (one for the lot totals), whatever the data size (more on the first after days closed).
     `units_in_transit_in`: units shipped to this warehouse and not yet received or rejected
     (Σ `incoming`); `units_in_transit_out`: units shipped from it that the destination has not yet
     accounted for.
@@ -248,6 +274,7 @@ def warehouse_dashboard(*, warehouse: Warehouse, days: int) -> dict:
         "units_in_transit_in": int(stock_totals["incoming"]),
         "units_in_transit_out": int(outgoing),
         "open_replenishments": transfers["open_replenishments"],
+        **lot_unit_totals(warehouse),
     }
     low = (
         stocks_with_threshold().filter(warehouse=warehouse, threshold__isnull=False, quantity__lt=F("threshold"))

@@ -48,10 +48,12 @@ WAREHOUSE_TOTALS = ("products", "units_on_hand", "open_alerts", "pending_purchas
 WarehouseTotalsSerializer = _counts(
     "WarehouseTotalsSerializer", "Counts for one warehouse; units in transit to it (`_in`) and from it (`_out`); "
     "`open_replenishments`: open transfer requests its reorder rules created.",
-    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out", "open_replenishments"))
+    (*WAREHOUSE_TOTALS, "units_in_transit_in", "units_in_transit_out", "units_expired", "units_expiring",
+     "open_replenishments"))
 AdminTotalsSerializer = _counts(
     "AdminTotalsSerializer", "Counts over every warehouse; `units_in_transit`: shipped, not yet received.",
-    ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions", "units_in_transit"))
+    ("warehouses", *WAREHOUSE_TOTALS, "pending_registrations", "pending_promotions", "units_in_transit",
+     "units_expired", "units_expiring"))
 
 
 class AdminDashboardSerializer(serializers.Serializer):

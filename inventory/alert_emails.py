@@ -42,6 +42,7 @@ from accounts.roles import is_manager
 from core.mail import max_attempts, retry_delay
 from core.scheduling import serialize_scheduling
 
+from .lots import is_expired
 from .models import LowStockAlert
 
 logger = logging.getLogger(__name__)
@@ -83,23 +84,31 @@ def alert_recipients(alert: LowStockAlert) -> list[str]:
 
 
 def build_alert_message(alert: LowStockAlert, recipients: list[str]) -> EmailMultiAlternatives:
-    """The plain-text message with its HTML alternative."""
-    stock_path = f"/api/stocks/?warehouse={alert.warehouse_id}&product={alert.product_id}"
+    """The plain-text message with its HTML alternative: a low-stock alert's, or an expiry alert's (naming the
+    warehouse code, the SKU, the lot code and `expires_on`, SPEC §14)."""
+    if alert.kind == LowStockAlert.Kind.EXPIRY:
+        template = "expiry_alert"
+        stock_path = f"/api/stock-lots/?warehouse={alert.warehouse_id}&lot={alert.lot_id}"
+    else:
+        template = "low_stock_alert"
+        stock_path = f"/api/stocks/?warehouse={alert.warehouse_id}&product={alert.product_id}"
     context = {
         "alert": alert,
         "warehouse": alert.warehouse,
         "product": alert.product,
+        "lot": alert.lot,
+        "expired": alert.lot is not None and is_expired(alert.lot.expires_on),
         "stock_path": stock_path,
         "stock_url": getattr(settings, "SITE_URL", "").rstrip("/") + stock_path,
     }
-    subject = " ".join(render_to_string("inventory/email/low_stock_alert_subject.txt", context).split())
+    subject = " ".join(render_to_string(f"inventory/email/{template}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("inventory/email/low_stock_alert.txt", context),
+        body=render_to_string(f"inventory/email/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
     )
-    message.attach_alternative(render_to_string("inventory/email/low_stock_alert.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"inventory/email/{template}.html", context), "text/html")
     return message
 
 
@@ -115,7 +124,7 @@ def send_low_stock_alert_email(alert_id: int, attempt: int = 1) -> str:
     # Lost claims are a cheap indexed query; stuck task rows (a table scan) are left to the watchdog.
     _reclaim_lost_claims(timezone.now() - lease())
     alert = (
-        LowStockAlert.objects.select_related("product", "warehouse", "warehouse__manager__role")
+        LowStockAlert.objects.select_related("product", "warehouse", "warehouse__manager__role", "lot")
         .filter(pk=alert_id)
         .first()
     )

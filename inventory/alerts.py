@@ -27,6 +27,9 @@ from .selectors import is_low as below_threshold
 
 logger = logging.getLogger(__name__)
 
+# Everything here is about low-stock alerts; expiry alerts (same table) are `inventory.expiry`'s.
+LOW = LowStockAlert.Kind.LOW_STOCK
+
 
 def open_or_resolve_alerts(event: StockChanged) -> list[LowStockAlert]:
     """Subscriber of `StockChanged`: open or resolve the alert of every row whose quantity changed.
@@ -59,7 +62,7 @@ def settle_row(*, stock, previous_quantity: int) -> LowStockAlert | None:
         Stock.objects.filter(pk=stock.pk)
         .annotate(
             x_threshold=Subquery(LowStockThreshold.objects.filter(**same_row).values("threshold")[:1]),
-            x_open_alert=Subquery(LowStockAlert.objects.filter(**same_row, status=LowStockAlert.Status.OPEN)
+            x_open_alert=Subquery(LowStockAlert.objects.filter(**same_row, status=LowStockAlert.Status.OPEN, kind=LOW)
                                   .values("pk")[:1]),
         )
         .values_list("x_threshold", "x_open_alert")
@@ -93,7 +96,7 @@ def settle_rows(changes: list[tuple]) -> list[LowStockAlert]:
     thresholds = {(p, w): t for p, w, t in LowStockThreshold.objects.filter(rows).values_list(
         "product_id", "warehouse_id", "threshold")}
     open_alerts = {(a.product_id, a.warehouse_id): a
-                   for a in LowStockAlert.objects.filter(rows, status=LowStockAlert.Status.OPEN)}
+                   for a in LowStockAlert.objects.filter(rows, status=LowStockAlert.Status.OPEN, kind=LOW)}
     opened, now = [], timezone.now()
     for product_id, warehouse_id in keys:
         key = (product_id, warehouse_id)
@@ -120,7 +123,7 @@ def evaluate(*, product_id: int, warehouse_id: int, quantity: int, threshold: in
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Low-stock alerts are evaluated inside a stock or threshold transaction.")
     open_alert_id = LowStockAlert.objects.filter(
-        product_id=product_id, warehouse_id=warehouse_id, status=LowStockAlert.Status.OPEN
+        product_id=product_id, warehouse_id=warehouse_id, status=LowStockAlert.Status.OPEN, kind=LOW
     ).values_list("pk", flat=True).first()
     return _settle(product_id=product_id, warehouse_id=warehouse_id, quantity=quantity, threshold=threshold,
                    open_alert_id=open_alert_id)
@@ -162,7 +165,7 @@ def _open_alert(*, product_id: int, warehouse_id: int, quantity: int, threshold:
             )
     except IntegrityError:
         open_now = LowStockAlert.objects.filter(
-            product_id=product_id, warehouse_id=warehouse_id, status=LowStockAlert.Status.OPEN
+            product_id=product_id, warehouse_id=warehouse_id, status=LowStockAlert.Status.OPEN, kind=LOW
         ).exists()
         if not open_now:
             raise

@@ -13,9 +13,13 @@ class InventoryConfig(AppConfig):
 
         from .alerts import open_or_resolve_alerts
         from .events import StockChanged
+        from .expiry_alerts import open_or_resolve_expiry_alerts
+        from .expiry_checks import schedule_expiry_checks
         from .figures import inventory_figures
         from .rollups import schedule_closing
 
         subscribe(StockChanged, open_or_resolve_alerts)
+        subscribe(StockChanged, open_or_resolve_expiry_alerts)
         subscribe(WorkerStarted, schedule_closing)
+        subscribe(WorkerStarted, schedule_expiry_checks)
         register_figures(inventory_figures)

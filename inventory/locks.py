@@ -8,6 +8,37 @@ from django.db.models import Q
 
 from .models import Product, Stock
 
+# pg_advisory_xact_lock class of "a product's tracking must hold still" (two-key form: this class, the product
+# id). Creating a product's stock rows, and opening a count with a line for it, hold it shared; the tracking
+# switch holds it exclusive. So a row created (or a count opened) while a switch runs waits for the switch to
+# commit and then sees the new `tracking`; a switch waits for them to commit and then sees their rows and lines.
+TRACKING_LOCK_CLASS = 0x1E5E_0707
+
+
+def _advisory(function: str, product_ids: Iterable[int]) -> None:
+    """Take `function` (an advisory lock) on each product's key, in id order, in one statement."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers: nothing can interleave
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, id) FROM unnest(%s::integer[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
+                       [TRACKING_LOCK_CLASS, ids])
+
+
+def hold_tracking(product_ids: Iterable[int]) -> None:
+    """Before creating stock rows of these products (or count lines for them): hold each product's tracking lock
+    shared, in id order, until the transaction ends."""
+    _advisory("pg_advisory_xact_lock_shared", product_ids)
+
+
+def exclude_tracking_holders(product_id: int) -> None:
+    """The tracking switch (the product row locked first): wait until no transaction holding the product's
+    tracking lock (creating its stock rows, opening a count of it) runs, and keep new ones waiting until this
+    transaction ends."""
+    _advisory("pg_advisory_xact_lock", [product_id])
+
 
 def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
     """Create missing `(product_id, warehouse_id)` stock rows, safely under concurrency.
@@ -22,10 +53,15 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
         Stock.objects.filter(product_id__in={p for p, _ in ordered}, warehouse_id__in={w for _, w in ordered})
         .values_list("product_id", "warehouse_id")
     )
+    missing = [(product_id, warehouse_id) for product_id, warehouse_id in ordered
+               if (product_id, warehouse_id) not in existing]
+    if not missing:
+        return
+    # A row created during a tracking switch would escape the switch's row locks: wait for it instead.
+    hold_tracking(product_id for product_id, _ in missing)
     # One statement per 1 000 rows; a statement inserts its rows in list order, so the order stays fixed.
     Stock.objects.bulk_create(
-        [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0)
-         for product_id, warehouse_id in ordered if (product_id, warehouse_id) not in existing],
+        [Stock(product_id=product_id, warehouse_id=warehouse_id, quantity=0) for product_id, warehouse_id in missing],
         ignore_conflicts=True, batch_size=1000,
     )
 
@@ -65,30 +101,34 @@ def lock_existing_stock_row(product_id: int, warehouse_id: int) -> Stock | None:
 
 
 def lock_stock_rows_of_products(product_ids: Iterable[int]) -> list[Stock]:
-    """Lock every stock row of these products, in primary-key order (a tracking switch: the product rows are
-    locked first, so no new row can be inserted meanwhile — an insert takes the product's key-share lock)."""
-    return list(Stock.objects.select_for_update().filter(product_id__in=sorted(set(product_ids))).order_by("pk"))
+    """A tracking switch (the product rows locked first): keep new stock rows and count lines of these
+    products from being created (`exclude_tracking_holders`), then lock every existing stock row of them
+    (every warehouse), in primary-key order."""
+    ids = sorted(set(product_ids))
+    for product_id in ids:
+        exclude_tracking_holders(product_id)
+    return list(Stock.objects.select_for_update().filter(product_id__in=ids).order_by("pk"))
 
 
 def share_lock_products(product_ids: Iterable[int]) -> dict[int, str]:
-    """Lock product rows FOR SHARE (primary-key order) and read their `tracking` as it is now: `{id: tracking}`.
-
-    A tracking switch locks the product row FOR UPDATE, so it waits for this transaction (a count adding lines
-    for these products), and this waits for a switch in progress and then reads its result (PostgreSQL
-    re-reads a row it had to wait for). On SQLite (one writer at a time) a plain read.
-    """
+    """Hold these products' tracking locks shared (`hold_tracking`: a tracking switch waits for this
+    transaction, and this waits for a switch in progress) and read their `tracking` as it is now:
+    `{id: tracking}` (a count adding lines: the lines then fit the product's tracking)."""
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    table = Product._meta.db_table
-    tracking = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
-            sql = (f'SELECT "id", "tracking" FROM "{table}" WHERE "id" IN ({", ".join(["%s"] * len(chunk))}) '
-                   'ORDER BY "id"')
-            if connection.vendor == "postgresql":
-                sql += " FOR SHARE"
-            cursor.execute(sql, chunk)
-            tracking.update(cursor.fetchall())
-    return tracking
+    hold_tracking(ids)
+    return dict(Product.objects.filter(pk__in=ids).values_list("pk", "tracking").order_by())
+
+
+def lock_product_stock_rows(product_id: int) -> list[Stock]:
+    """The tracking switch of one product (`lock_stock_rows_of_products`)."""
+    return lock_stock_rows_of_products([product_id])
+
+
+def lock_stock_rows_by_id(stock_ids: Iterable[int]) -> list[Stock]:
+    """Lock stock rows by id, in primary-key order (rows read from lot balances: an expiry change)."""
+    ids = sorted(set(stock_ids))
+    if not ids:
+        return []
+    return list(Stock.objects.select_for_update().filter(pk__in=ids).order_by("pk"))

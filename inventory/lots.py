@@ -84,6 +84,12 @@ class Lot(IdentityKeysMixin, models.Model):
         return is_expired(self.expires_on)
 
 
+class StockLotQuerySet(models.QuerySet):
+    def for_user(self, user) -> "StockLotQuerySet":
+        """Lot balances are stock levels (`Stock.objects.for_user`): readable by every active user."""
+        return self.all() if is_active(user) else self.none()
+
+
 class StockLot(models.Model):
     """One lot's balance in one stock row. Written only by the stock door, under the stock row's lock."""
 
@@ -91,6 +97,8 @@ class StockLot(models.Model):
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="balances")
     quantity = models.BigIntegerField(default=0, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockLotQuerySet.as_manager()
 
     class Meta:
         ordering = ["stock_id", "lot_id"]
@@ -102,6 +110,20 @@ class StockLot(models.Model):
 
     def __str__(self):
         return f"lot {self.lot_id} in stock {self.stock_id}: {self.quantity}"
+
+
+class ExpiryCheckpoint(models.Model):
+    """One row (pk 1): the last local day whose expiries the worker announced (`inventory.expiry_checks`).
+
+    At a day change the lots whose `expires_on` lies in [checkpoint, today) became expired; the worker
+    announces their rows (`StockChanged`, version raised) and moves the checkpoint to today in the same
+    transaction, under this row's lock, so each row is announced once per day change.
+    """
+
+    day = models.DateField()
+
+    def __str__(self):
+        return f"expiries announced through {self.day}"
 
 
 def expired_units(stock_ids: Iterable[int], *, on: datetime.date | None = None) -> dict[int, int]:

@@ -224,7 +224,13 @@ class AlertQuerySet(models.QuerySet):
 
 
 class LowStockAlert(models.Model):
-    """One crossing below a threshold; at most one open per product and warehouse (database rule)."""
+    """An alert of a warehouse: a crossing below a threshold (`low_stock`; at most one open per product and
+    warehouse) or a lot near or past its expiry there (`expiry`, SPEC §14; at most one open per lot and
+    warehouse). Both rules are partial unique indexes."""
+
+    class Kind(models.TextChoices):
+        LOW_STOCK = "low_stock", "Low stock"
+        EXPIRY = "expiry", "Expiry"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -237,9 +243,14 @@ class LowStockAlert(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"  # resolved before its e-mail went out
 
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LOW_STOCK, db_default=Kind.LOW_STOCK)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+")
-    threshold = models.PositiveIntegerField()
+    # The lot of an expiry alert (null for low stock).
+    lot = models.ForeignKey("inventory.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Low stock: the threshold crossed; expiry: null.
+    threshold = models.PositiveIntegerField(null=True, blank=True)
+    # Low stock: the row's quantity; expiry: the lot's balance in the warehouse, when it opened.
     quantity_at_trigger = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
@@ -258,9 +269,19 @@ class LowStockAlert(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["product", "warehouse"],
-                condition=models.Q(status="open"),
+                condition=models.Q(status="open", kind="low_stock"),
                 name="alert_one_open_per_stock",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["lot", "warehouse"],
+                condition=models.Q(status="open", kind="expiry"),
+                name="alert_one_open_per_lot",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="low_stock", lot__isnull=True, threshold__isnull=False)
+                           | models.Q(kind="expiry", lot__isnull=False, threshold__isnull=True)),
+                name="alert_kind_fields",
+            ),
         ]
         indexes = [
             models.Index(fields=["warehouse", "status"], name="alert_warehouse_status"),
@@ -269,7 +290,7 @@ class LowStockAlert(models.Model):
         ]
 
     def __str__(self):
-        return f"alert {self.product_id}@{self.warehouse_id} ({self.status})"
+        return f"{self.kind} alert {self.product_id}@{self.warehouse_id} ({self.status})"
 
 
 class ReservationQuerySet(models.QuerySet):
@@ -421,4 +442,4 @@ class ClosedWarehouseDay(models.Model):
         return f"{self.warehouse_id} on {self.day}: +{self.inflow} -{self.outflow}"
 
 
-from .lots import Lot, StockLot  # noqa: E402, F401  (the lot models live beside their rules; re-exported)
+from .lots import ExpiryCheckpoint, Lot, StockLot  # noqa: E402, F401  (the lot models live beside their rules; re-exported)

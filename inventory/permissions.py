@@ -46,3 +46,16 @@ CanImportStock = policy_permission("CanImportStock", user=policies.may_import_st
 
 PRODUCT_IMPORT_PERMISSIONS = [IsActiveUser & CanImportProducts]
 STOCK_IMPORT_PERMISSIONS = [IsActiveUser & CanImportStock]
+
+CanCreateLots = policy_permission("CanCreateLots", user=policies.can_create_lots,
+                                  doc="Adds lots to lot-tracked products (admin, manager).")
+CanCorrectLotExpiry = policy_permission("CanCorrectLotExpiry", user=policies.can_correct_lot_expiry,
+                                        doc="Corrects a lot's expires_on (admin).")
+CanTraceLots = policy_permission("CanTraceLots", user=policies.can_trace_lots,
+                                 doc="Reads a lot's recall trace and consumers (admin; manager and staff, their "
+                                     "warehouses' parts).")
+
+LOT_READ_PERMISSIONS = [IsActiveUser]
+LOT_CREATE_PERMISSIONS = [IsActiveUser & CanCreateLots]
+LOT_CORRECT_PERMISSIONS = [IsActiveUser & CanCorrectLotExpiry]
+LOT_TRACE_PERMISSIONS = [IsActiveUser & CanTraceLots]

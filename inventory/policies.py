@@ -5,6 +5,7 @@ The DRF permission classes (`inventory.permissions`) ask these, and every servic
 its transaction, so the API, the admin and commands answer the same question the same way.
 """
 
+from accounts.roles import is_admin
 from warehouses.policies import can_manage, can_operate, manages_any, operates_any
 
 
@@ -95,3 +96,21 @@ def can_import_stock(user, warehouse) -> bool:
 def may_import_stock_somewhere(user) -> bool:
     """Could import stock into some warehouse (admin, manager)."""
     return manages_any(user)
+
+
+# --- lots (SPEC §14) -----------------------------------------------------------------------------
+
+
+def can_create_lots(user) -> bool:
+    """Add a lot to a lot-tracked product: whoever may create and change products (admins, managers)."""
+    return can_edit_products(user)
+
+
+def can_correct_lot_expiry(user) -> bool:
+    """Correct a lot's `expires_on` (it changes what is available everywhere): admins only."""
+    return is_admin(user)
+
+
+def can_trace_lots(user) -> bool:
+    """A lot's recall trace and consumers: admins (everything), managers and staff (their warehouses' parts)."""
+    return operates_any(user)

@@ -10,6 +10,7 @@ from warehouses.validators import required_text, unique_ci_text
 
 from .models import (
     MAX_QUANTITY,
+    Lot,
     LowStockAlert,
     LowStockThreshold,
     Product,
@@ -20,13 +21,15 @@ from .services.reservations import MAX_HOLD
 
 
 class ProductSerializer(StrictModelSerializer):
-    """`{id, sku, name, description, unit, is_active, created_at}`."""
+    """`{id, sku, name, description, unit, is_active, tracking, created_at}`; `tracking` ("none" | "lot") switches
+    only while the product has no stock (409 `product_has_stock`)."""
 
     class Meta:
         model = Product
-        fields = ["id", "sku", "name", "description", "unit", "is_active", "created_at"]
+        fields = ["id", "sku", "name", "description", "unit", "is_active", "tracking", "created_at"]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"description": {"required": False, "max_length": 5000}, "unit": {"required": False}}
+        extra_kwargs = {"description": {"required": False, "max_length": 5000}, "unit": {"required": False},
+                        "tracking": {"required": False}}
 
     def validate_sku(self, value: str) -> str:
         return unique_ci_text(value, queryset=Product.objects.all(), field="sku", instance=self.instance,
@@ -56,15 +59,18 @@ class _WarehouseRefSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="StockLevel")
 class StockRowSerializer(serializers.Serializer):
-    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, reserved, available, incoming,
-    threshold, is_low, updated_at}`."""
+    """`{id, product: {id, sku, name}, warehouse: {id, code, name}, quantity, reserved, expired, available,
+    incoming, threshold, is_low, updated_at}`."""
 
     id = serializers.IntegerField(read_only=True)
     product = _ProductRefSerializer(read_only=True)
     warehouse = _WarehouseRefSerializer(read_only=True)
     quantity = serializers.IntegerField(read_only=True, help_text="On hand.")
     reserved = serializers.IntegerField(read_only=True, help_text="Promised by active reservations.")
-    available = serializers.IntegerField(read_only=True, help_text="quantity − reserved: what may be taken.")
+    expired = serializers.IntegerField(read_only=True, help_text="Units of expired lots on hand (0 when not "
+                                                                 "lot-tracked).")
+    available = serializers.IntegerField(read_only=True, help_text="max(0, quantity − reserved − expired): what "
+                                                                   "may be taken.")
     incoming = serializers.IntegerField(read_only=True, help_text="Shipped here, not yet received.")
     threshold = serializers.IntegerField(read_only=True, allow_null=True)
     is_low = serializers.BooleanField(read_only=True)
@@ -122,7 +128,7 @@ class StockMovementSerializer(serializers.ModelSerializer):
     class Meta:
         model = StockMovement
         fields = ["id", "stock", "warehouse", "product", "kind", "quantity_change", "quantity_after", "actor",
-                  "reference_type", "reference_id", "reason", "note", "created_at"]
+                  "reference_type", "reference_id", "reason", "note", "lot", "created_at"]
         read_only_fields = fields
 
 
@@ -153,14 +159,15 @@ class _RelatedId(serializers.PrimaryKeyRelatedField):
 
 
 class LowStockAlertSerializer(serializers.ModelSerializer):
-    """A low-stock alert; `product` and `warehouse` are ids. Renders model instances and `.values()` rows."""
+    """An alert (`kind` "low_stock" | "expiry"); `product`, `warehouse` and `lot` (null for low stock) are ids.
+    Renders model instances and `.values()` rows."""
 
     serializer_related_field = _RelatedId
 
     class Meta:
         model = LowStockAlert
-        fields = ["id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at",
-                  "resolved_at"]
+        fields = ["id", "kind", "product", "warehouse", "lot", "quantity_at_trigger", "threshold", "status",
+                  "created_at", "resolved_at"]
         read_only_fields = fields
 
 
@@ -234,3 +241,54 @@ class StockImportResultSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     dry_run = serializers.BooleanField()
+
+
+# --- lots (SPEC §14) ------------------------------------------------------------------------------------
+
+
+class LotSerializer(serializers.ModelSerializer):
+    """`{id, product, code, expires_on, created_at}` (`product` an id; `expires_on` null: never expires)."""
+
+    class Meta:
+        model = Lot
+        fields = ["id", "product", "code", "expires_on", "created_at"]
+        read_only_fields = fields
+
+
+class LotCreateSerializer(StrictSerializer):
+    """`{product, code (1–50 characters), expires_on? (a date or null)}`."""
+
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    code = serializers.CharField(min_length=1, max_length=50)
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate_code(self, value: str) -> str:
+        return required_text(value)
+
+
+class LotCorrectionSerializer(StrictSerializer):
+    """`{expires_on}` only (a date or null): corrects a mistyped date."""
+
+    expires_on = serializers.DateField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="StockLotLot")
+class _LotRefSerializer(serializers.Serializer):
+    """`{id, code, expires_on}` of a lot balance's lot."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    expires_on = serializers.DateField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="StockLot")
+class StockLotRowSerializer(serializers.Serializer):
+    """`{id, warehouse: {id, code, name}, product: {id, sku, name}, lot: {id, code, expires_on}, quantity,
+    expired}`: one lot's units in one warehouse."""
+
+    id = serializers.IntegerField(read_only=True)
+    warehouse = _WarehouseRefSerializer(read_only=True)
+    product = _ProductRefSerializer(read_only=True)
+    lot = _LotRefSerializer(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    expired = serializers.BooleanField(read_only=True, help_text="The lot is expired (today, project time zone).")

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("products", views.ProductViewSet, basename="product")
 router.register("low-stock-thresholds", views.ThresholdViewSet, basename="low-stock-threshold")
 router.register("reservations", views.ReservationViewSet, basename="reservation")
+router.register("lots", views.LotViewSet, basename="lot")
 
 urlpatterns = [
     path("stocks/", views.StockListView.as_view(), name="stock-list"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("stocks/export/", views.StockExportView.as_view(), name="stock-export"),
     # Before any `stock-lots/<pk>/` route, which would take "export" for an id.
     path("stock-lots/export/", views.StockLotExportView.as_view(), name="stock-lot-export"),
+    path("stock-lots/", views.StockLotListView.as_view(), name="stock-lot-list"),
     path("stock-movements/", views.StockMovementListView.as_view(), name="stock-movement-list"),
     # Before the router's `products/<pk>/`, which would take "import" and "export" for ids.
     path("products/import/", views.ProductImportView.as_view(), name="product-import"),

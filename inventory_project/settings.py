@@ -201,6 +201,8 @@ LOW_STOCK_EMAIL_RETRY_BASE_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_BASE_SECONDS
 LOW_STOCK_EMAIL_RETRY_MAX_SECONDS = env_int("LOW_STOCK_EMAIL_RETRY_MAX_SECONDS", 1800)
 # A claimed attempt older than this belongs to a dead worker and is taken over (above EMAIL_TIMEOUT × round trips).
 LOW_STOCK_EMAIL_LEASE_SECONDS = env_int("LOW_STOCK_EMAIL_LEASE_SECONDS", 300)
+# Lots (SPEC §14): an expiry alert opens while a warehouse holds units of a lot expiring within this many days.
+EXPIRY_WARNING_DAYS = env_int("EXPIRY_WARNING_DAYS", 30)
 # Imports (PostgreSQL): how long one may wait for a row lock, and run one statement, before a 409 `conflict`.
 IMPORT_LOCK_TIMEOUT_MS = env_int("IMPORT_LOCK_TIMEOUT_MS", 5000)
 IMPORT_STATEMENT_TIMEOUT_MS = env_int("IMPORT_STATEMENT_TIMEOUT_MS", 60000)

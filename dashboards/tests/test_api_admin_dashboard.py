@@ -39,6 +39,7 @@ def test_admin_gets_exact_shape_and_totals(world, berlin, time_machine, make_cli
         "warehouses": 2, "products": 2, "units_on_hand": 47, "open_alerts": 1,
         "pending_purchase_requests": 1, "pending_transfer_requests": 1,
         "pending_registrations": 1, "pending_promotions": 1, "units_in_transit": 0,
+        "units_expired": 0, "units_expiring": 0,
     }
     assert body["series"] == [
         {"date": "2026-03-08", "in": 50, "out": 0, "net": 50},
@@ -50,7 +51,8 @@ def test_admin_gets_exact_shape_and_totals(world, berlin, time_machine, make_cli
         {"product": world.product2.pk, "sku": "NUT-1", "name": "Nut", "moved": 5},
     ]
     assert [a["warehouse"] for a in body["alerts"]] == [world.wh_b.pk]
-    assert set(body["alerts"][0]) == {"id", "product", "warehouse", "quantity_at_trigger", "threshold", "status",
+    assert set(body["alerts"][0]) == {"id", "kind", "product", "warehouse", "lot", "quantity_at_trigger", "threshold",
+                                      "status",
                                       "created_at", "resolved_at"}
 
 

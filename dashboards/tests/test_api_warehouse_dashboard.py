@@ -42,7 +42,8 @@ def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, time_machine
     assert body["warehouse"] == world.wh_a.pk
     assert body["totals"] == {"products": 2, "units_on_hand": 11, "open_alerts": 1,
                               "pending_purchase_requests": 1, "pending_transfer_requests": 1,
-                              "units_in_transit_in": 0, "units_in_transit_out": 0, "open_replenishments": 0}
+                              "units_in_transit_in": 0, "units_in_transit_out": 0,
+                              "units_expired": 0, "units_expiring": 0, "open_replenishments": 0}
     assert body["series"] == [
         {"date": "2026-03-09", "in": 20, "out": 0, "net": 20},
         {"date": "2026-03-10", "in": 9, "out": 18, "net": -9},
@@ -52,7 +53,8 @@ def test_manager_gets_exact_shape_of_their_warehouse(world, berlin, time_machine
         {"product": world.product2.pk, "sku": "NUT-1", "name": "Nut", "moved": 9},
     ]
     [low] = body["low_stock"]
-    assert set(low) == {"id", "product", "warehouse", "quantity", "reserved", "available", "incoming", "threshold",
+    assert set(low) == {"id", "product", "warehouse", "quantity", "reserved", "expired", "available", "incoming",
+                        "threshold",
                         "is_low", "updated_at"}
     assert (low["reserved"], low["available"], low["incoming"]) == (0, 2, 0)
     assert low["product"] == {"id": world.product.pk, "sku": "BOLT-1", "name": "Bolt"}

@@ -13,8 +13,8 @@ from workflows.models import PurchaseRequest
 from workflows.tests.history import record_history
 
 # One query authenticates (user and role); the rest are the dashboard's aggregates.
-ADMIN_QUERIES = 1 + 12
-WAREHOUSE_QUERIES = 1 + 1 + 12  # + the scoped warehouse lookup
+ADMIN_QUERIES = 1 + 13  # 12 + the lot totals (units_expired, units_expiring)
+WAREHOUSE_QUERIES = 1 + 1 + 13  # + the scoped warehouse lookup; 12 + the lot totals
 
 
 def _populate(world, movements: int):

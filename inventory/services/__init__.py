@@ -16,7 +16,7 @@ from ..errors import (
     ReservationNotActive,
     StaleQuantity,
 )
-from .catalogue import PRODUCT_FIELDS, create_product, update_product
+from .catalogue import PRODUCT_FIELDS, check_tracking_switch, create_product, update_product
 from .files import InvalidFile, import_products, import_stock
 from .lots import UNSET, find_lot, resolve_lot
 from .reservations import expire_due_reservations, fulfil_reservation, release_reservation, reserve_stock
@@ -46,7 +46,8 @@ from .transfers import (
 )
 
 __all__ = [
-    "MAX_BALANCE", "PRODUCT_FIELDS", "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
+    "MAX_BALANCE", "PRODUCT_FIELDS", "check_tracking_switch",
+    "DuplicateSku", "DuplicateThreshold", "InactiveObject", "InvalidQuantity",
     "Kind", "Reference", "adjust_stock", "assign_stock", "check_active", "check_quantity", "create_product",
     "deduct_stock", "delete_threshold", "move_stock", "set_threshold", "update_product", "update_threshold",
     "ReservationNotActive", "StaleQuantity", "expire_due_reservations", "fulfil_reservation", "release_reservation",

@@ -152,7 +152,7 @@ def import_products(*, actor, binary: Iterable[bytes], dry_run: bool = False, ip
     def work():
         keys = sorted({identity_key(values["sku"]) for _, values in parsed})
         # A dry run writes nothing, so it locks nothing: it reads the committed products.
-        products = Product.objects.all() if dry_run else Product.objects.select_for_update()
+        products = Product.objects.all() if dry_run else Product.objects.select_for_update(no_key=True)
         existing = {product.sku_key: product for start in range(0, len(keys), 1000)
                     for product in products.filter(sku_key__in=keys[start:start + 1000]).order_by("pk")}
         created, updated, unchanged = [], [], 0
@@ -450,7 +450,8 @@ def _refuse_busy_switches(switching: dict[int, int], products, *, lock: bool) ->
     row number): refused while a stock row holds `quantity`, `reserved` or `incoming` above 0 or an open or
     submitted count has a line for the product; every such row is a bad row (`product_has_stock`).
 
-    The product rows are locked already (FOR UPDATE, unless a dry run); `lock` locks their stock rows too,
+    The product rows are locked already (FOR NO KEY UPDATE, unless a dry run); `lock` takes their tracking
+    locks exclusively (`inventory.locks.lock_stock_rows_of_products`) and locks their stock rows too,
     in primary-key order, so an operation that reads `tracking` under its row lock either finished before
     this looked or sees the new value.
     """

@@ -7,7 +7,8 @@ from inventory.models import LowStockAlert
 from inventory.tests.factories import LowStockAlertFactory, ProductFactory
 
 URL = "/api/alerts/"
-FIELDS = {"id", "product", "warehouse", "quantity_at_trigger", "threshold", "status", "created_at", "resolved_at"}
+FIELDS = {"id", "kind", "product", "warehouse", "lot", "quantity_at_trigger", "threshold", "status", "created_at",
+          "resolved_at"}
 
 
 def make_alert(product, warehouse, *, status="open", quantity=2, threshold=5):
@@ -50,7 +51,8 @@ def test_an_alert_is_shown_with_exactly_the_documented_fields(make_client, world
     assert set(row) == FIELDS
     alert = alerts["b_open"]
     assert row == {
-        "id": alert.pk, "product": world.product2.pk, "warehouse": world.wh_b.pk, "quantity_at_trigger": 0,
+        "id": alert.pk, "kind": "low_stock", "lot": None, "product": world.product2.pk, "warehouse": world.wh_b.pk,
+        "quantity_at_trigger": 0,
         "threshold": 3, "status": "open", "created_at": row["created_at"], "resolved_at": None,
     }
     assert row["created_at"].startswith(str(alert.created_at.date()))

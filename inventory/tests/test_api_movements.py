@@ -37,7 +37,7 @@ def test_admin_reads_the_whole_ledger_newest_first(make_client, world):
     assert first == {
         "id": rows[0].pk, "stock": rows[0].stock_id, "warehouse": world.wh_a.pk, "product": world.product.pk,
         "kind": "assign", "quantity_change": 10, "quantity_after": 10, "actor": world.admin.pk,
-        "reference_type": None, "reference_id": None, "reason": "", "note": "",
+        "reference_type": None, "reference_id": None, "reason": "", "note": "", "lot": None,
         "created_at": first["created_at"],
     }
     purchase = response.data["results"][1]

@@ -22,7 +22,7 @@ def test_every_active_user_can_list_and_read_products(make_client, world, who):
     response = client.get(URL)
     assert response.status_code == 200
     assert [r["sku"] for r in response.data["results"]] == ["BOLT-1", "NUT-1"]
-    assert set(response.data["results"][0]) == {"id", "sku", "name", "description", "unit", "is_active",
+    assert set(response.data["results"][0]) == {"id", "sku", "name", "description", "unit", "is_active", "tracking",
                                                  "created_at"}
     assert client.get(detail(world.product2.pk)).data["name"] == "Nut"
 

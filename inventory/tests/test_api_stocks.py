@@ -37,7 +37,8 @@ def test_every_active_user_reads_all_stock_levels(make_client, world, who):
     assert row["warehouse"] == {"id": world.wh_a.pk, "code": "A", "name": "Alpha"}
     assert (row["quantity"], row["threshold"], row["is_low"]) == (7, None, False)
     assert (row["reserved"], row["available"], row["incoming"]) == (0, 7, 0)
-    assert set(row) == {"id", "product", "warehouse", "quantity", "reserved", "available", "incoming", "threshold",
+    assert set(row) == {"id", "product", "warehouse", "quantity", "reserved", "expired", "available", "incoming",
+                        "threshold",
                         "is_low", "updated_at"}
 
 
@@ -143,8 +144,8 @@ def test_admin_and_the_warehouses_manager_assign_stock(make_client, world, who):
     assert response.status_code == 201, response.data
     assert response.data["quantity"] == 12
     assert response.data["warehouse"]["code"] == "A" and response.data["product"]["sku"] == "BOLT-1"
-    assert set(response.data) == {"id", "product", "warehouse", "quantity", "reserved", "available", "incoming",
-                                  "threshold", "is_low", "updated_at"}
+    assert set(response.data) == {"id", "product", "warehouse", "quantity", "reserved", "expired", "available",
+                                  "incoming", "threshold", "is_low", "updated_at"}
     assert (response.data["reserved"], response.data["available"], response.data["incoming"]) == (0, 12, 0)
     movement = StockMovement.objects.get()
     assert (movement.kind, movement.quantity_change, movement.quantity_after, movement.note) == (

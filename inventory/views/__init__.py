@@ -2,12 +2,14 @@
 
 from .catalogue import ProductViewSet, ThresholdViewSet
 from .files import ProductExportView, ProductImportView, StockExportView, StockImportView
+from .lots import LotViewSet, StockLotListView
 from .reservations import ReservationViewSet
 from .stock import AdjustStockView, AlertListView, AssignStockView, StockListView, StockMovementListView
 from .stock_lots_export import StockLotExportView
 
 __all__ = [
-    "AdjustStockView", "AlertListView", "AssignStockView", "ProductExportView", "ProductImportView",
+    "AdjustStockView", "AlertListView", "AssignStockView", "LotViewSet", "StockLotListView",
+    "ProductExportView", "ProductImportView",
     "ProductViewSet", "ReservationViewSet", "StockCountDecisionView",
     "StockCountSubmitView",
     "StockExportView", "StockImportView", "StockLotExportView", "StockListView", "StockMovementListView",

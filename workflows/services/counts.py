@@ -11,7 +11,7 @@ Applying keeps the difference: each line writes `counted − expected` as one `a
 Lots (SPEC §14): a lot-tracked product is counted per lot — one line per lot with units at the warehouse
 when the count opens (`expected` its balance), plus a line per lot found that was not expected (`expected`
 0), added by `record_counts`; applying writes one `adjust` per lot with a difference, on that lot. Opening
-and adding found lines lock the products' rows FOR SHARE (`inventory.locks.share_lock_products`) and read
+and adding found lines hold the products' tracking locks shared (`inventory.locks.share_lock_products`) and read
 their `tracking` under that lock, so a tracking switch (which locks the product FOR UPDATE, then refuses a
 product on an open or submitted count) never straddles a count: lock order count → product rows → stock rows.
 """
@@ -67,8 +67,9 @@ def open_count(*, actor, warehouse: Warehouse, products: list[Product] | None = 
     Each line's `expected` is the product's on-hand quantity now; a product the warehouse has no stock
     row for gets a line with `expected` 0 and no row (the stock door creates it if the count finds
     units). A lot-tracked product gets one line per lot with units there (`expected` the lot's balance)
-    and none when it holds no units (a lot found is added by `record_counts`). Locks the products' rows
-    FOR SHARE (their `tracking` read under the lock; the snapshot is then one statement per kind).
+    and none when it holds no units (a lot found is added by `record_counts`). Holds the products' tracking
+    locks shared and reads their `tracking` under them (`inventory.locks.share_lock_products`: a tracking
+    switch and this count wait for each other; the snapshot is then one statement per kind).
     Raises PermissionDenied unless the actor operates the warehouse, InactiveObject for an inactive
     warehouse, DomainError `invalid` when there is nothing to count or too much.
     """
@@ -127,7 +128,7 @@ def record_counts(*, actor, count_id: int, counts: dict[int, int], found: list[F
     `found`: lots found that were not expected (SPEC §14): each resolves its lot like units coming in
     (`resolve_lot`: a new code creates the lot) and adds a line with `expected` 0 — or, when the count has a
     line for that lot already, sets that line's `counted` (so repeating a request changes nothing more).
-    Locks: the count row, then (for `found`) the products' rows FOR SHARE. Raises NotFound, PermissionDenied
+    Locks: the count row, then (for `found`) the products' tracking locks, shared. Raises NotFound, PermissionDenied
     unless the actor operates the warehouse, InvalidState unless the count is open, DomainError `invalid`
     (with `lines`) for ids that are not lines of this count or a line given twice, NotLotTracked (a found
     lot of a product that is not lot-tracked), LotRequired (no code), LotMismatch (another date than the

@@ -8,6 +8,7 @@ from .counts import (
     StockCountListCreateView,
     StockCountSubmitView,
 )
+from .recall import LotConsumersView, LotTraceView
 from .requests import (
     PurchaseRequestCancelView,
     PurchaseRequestDecisionView,
@@ -25,6 +26,7 @@ from .rules import ReorderRuleViewSet
 
 __all__ = [
     "ReorderRuleViewSet",
+    "LotConsumersView", "LotTraceView",
     "PurchaseRequestCancelView", "PurchaseRequestDecisionView", "PurchaseRequestDetailView",
     "PurchaseRequestListCreateView", "StockCountCancelView", "StockCountDecisionView", "StockCountDetailView",
     "StockCountLinesView", "StockCountListCreateView", "StockCountSubmitView", "TransferCancelView",

@@ -38,7 +38,8 @@ class EndpointInputSerializer(StrictSerializer):
     url = serializers.URLField(max_length=2000)
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1,
                                    max_length=len(EVENT_CHOICES))
-    warehouses = serializers.PrimaryKeyRelatedField(many=True, queryset=Warehouse.objects.all(), required=False)
+    warehouses = serializers.ListField(child=serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all()),
+                                       required=False, max_length=1000)
     description = serializers.CharField(max_length=500, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
 

@@ -116,6 +116,8 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
     @extend_schema(request=EmptySerializer, responses={202: DeliverySerializer, **ERRORS},
+                   parameters=[OpenApiParameter("delivery_id", OpenApiTypes.INT, OpenApiParameter.PATH,
+                                                description="The delivery to send again.")],
                    description="Queue a new delivery of the same event (same `webhook-id`).")
     @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>\d+)/redeliver")
     @idempotent

@@ -144,6 +144,20 @@ class Scene:
             actor=self.w.admin, warehouse=self.w.wh_a, product=self.w.product, source_warehouse=self.wh_c,
             min_quantity=1, max_quantity=5))
 
+    @property
+    def lot(self):
+        """A lot of a lot-tracked product, 5 units of it in A."""
+        from inventory.lots import Lot
+        from inventory.tests.factories import ProductFactory
+
+        def make():
+            product = ProductFactory(sku="MILK-M", tracking="lot")
+            assign_stock(actor=self.w.admin, warehouse=self.w.wh_a, product=product, quantity=5, lot="L-M")
+            return Lot.objects.get(product=product)
+
+        return self._once("lot", make)
+
+    @property
     def webhook(self):
         """Manager A's webhook endpoint, filtered to warehouse A, with one (ping) delivery."""
         from webhooks.services import create_endpoint, ping
@@ -345,6 +359,15 @@ MATRIX: dict[tuple[str, str], Case] = {
                                                                      f"{s.w.wh_a.code},{s.w.product.sku},5\n")}),
     ("GET", "stocks/export/"): Case(READ_ALL),
     ("GET", "stock-lots/export/"): Case(READ_ALL),
+    ("GET", "stock-lots/"): Case(READ_ALL),
+    ("GET", "lots/"): Case(READ_ALL),
+    ("POST", "lots/"): Case("admin,manager,manager_b=201 viewer,staff,staff_b=403 anon=401", body=lambda s, u: {
+        "product": s.lot.product_id, "code": "NEW-LOT", "expires_on": "2031-01-31"}),
+    ("GET", "lots/<pk>/"): Case(READ_ALL, path=lambda s: f"lots/{s.lot.pk}/"),
+    ("PATCH", "lots/<pk>/"): Case("admin=200 *=403 anon=401", body={"expires_on": "2031-02-28"},
+                                  path=lambda s: f"lots/{s.lot.pk}/"),
+    ("GET", "lots/<int:pk>/trace/"): Case(OPERATORS_READ, path=lambda s: f"lots/{s.lot.pk}/trace/"),
+    ("GET", "lots/<int:pk>/consumers/"): Case(OPERATORS_READ, path=lambda s: f"lots/{s.lot.pk}/consumers/"),
     # --- stock counts (SPEC §12) ---
     ("GET", "stock-counts/"): Case(OPERATORS_READ),
     ("POST", "stock-counts/"): Case("admin,manager,staff=201 *=403 anon=401", body=lambda s, u: {

@@ -289,8 +289,8 @@ def test_opening_a_count_costs_the_same_queries_for_few_or_many_lots(world, djan
     for product in tracked:
         for code in ("A", "B"):
             assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=1, lot=code)
-    # Its savepoint and release; the product rows FOR SHARE, the count, the on-hand snapshot, the lot balances,
-    # the lines (one insert), the audit event.
-    with django_assert_num_queries(8):
+    # Its savepoint and release; the products' tracking locks (shared) and their `tracking` read under them, the
+    # count, the on-hand snapshot, the lot balances, the lines (one insert), the audit event.
+    with django_assert_num_queries(9):
         count = open_count(actor=world.admin, warehouse=world.wh_a, products=[*tracked, world.product])
     assert count.lines.count() == 2 * products + 1

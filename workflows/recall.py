@@ -14,7 +14,6 @@ in transit, which write no ledger row (they never enter a warehouse) and are rea
 lines (`TransferLineLot(line, lot, shipped, received, rejected)`).
 """
 
-from django.apps import apps
 from django.db.models import CharField, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 
@@ -22,17 +21,9 @@ from inventory.lots import Lot, StockLot
 from inventory.models import StockMovement
 from warehouses.models import Warehouse
 
-from .models import TransferStatus
+from .models import TransferLineLot, TransferStatus
 
 REJECTED = "rejected"
-
-
-def transfer_line_lots():
-    """The transfers' lot lines (`workflows.TransferLineLot`), or None where that model is not installed yet."""
-    try:
-        return apps.get_model("workflows", "TransferLineLot")
-    except LookupError:
-        return None
 
 
 def _scope(user):
@@ -48,11 +39,8 @@ def _departures(lot: Lot, user) -> QuerySet[StockMovement]:
 
 def _rejected_lines(lot: Lot, user):
     """The lot lines of transfers that rejected or lost units of it, seen by people of either warehouse."""
-    model = transfer_line_lots()
-    if model is None:
-        return None
     scope = _scope(user)
-    return (model.objects.filter(lot=lot, rejected__gt=0)
+    return (TransferLineLot.objects.filter(lot=lot, rejected__gt=0)
             .filter(Q(line__transfer__source_warehouse__in=scope) | Q(line__transfer__destination_warehouse__in=scope))
             .order_by())
 
@@ -67,11 +55,8 @@ def on_hand(lot: Lot, user) -> list[dict]:
 def in_transit(lot: Lot, user) -> list[dict]:
     """`[{transfer_request, quantity}]`: units of the lot shipped and not yet received or rejected, per transfer
     (in transit), for people of either warehouse; oldest transfer first."""
-    model = transfer_line_lots()
-    if model is None:
-        return []
     scope = _scope(user)
-    rows = (model.objects.filter(lot=lot, line__transfer__status=TransferStatus.IN_TRANSIT)
+    rows = (TransferLineLot.objects.filter(lot=lot, line__transfer__status=TransferStatus.IN_TRANSIT)
             .filter(Q(line__transfer__source_warehouse__in=scope) | Q(line__transfer__destination_warehouse__in=scope))
             .order_by().values("line__transfer_id")
             .annotate(units=Sum(F("shipped") - F("received") - F("rejected")))
@@ -88,11 +73,9 @@ def consumed(lot: Lot, user) -> list[dict]:
     for reference_type, reason, units in rows:
         key = (reference_type, reason or None)
         totals[key] = totals.get(key, 0) + units
-    rejected = _rejected_lines(lot, user)
-    if rejected is not None:
-        units = rejected.aggregate(units=Sum("rejected"))["units"]
-        if units:
-            totals[(StockMovement.ReferenceType.TRANSFER_REQUEST, REJECTED)] = units
+    units = _rejected_lines(lot, user).aggregate(units=Sum("rejected"))["units"]
+    if units:
+        totals[(StockMovement.ReferenceType.TRANSFER_REQUEST, REJECTED)] = units
     ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0][0] or "", item[0][1] or ""))
     return [{"reference_type": reference_type, "reason": reason, "quantity": units}
             for (reference_type, reason), units in ordered]
@@ -124,9 +107,8 @@ def consumers(lot: Lot, user, *, reference_type: str | None = None):
               .annotate(x_type=F("reference_type"), x_id=F("reference_id"), x_reason=NullIf(F("reason"), Value("")),
                         quantity=Sum(-F("quantity_change")), last_at=Max("created_at"))
               .values(*_COLUMNS))
-    rejected = _rejected_lines(lot, user)
-    if rejected is not None and reference_type in (None, StockMovement.ReferenceType.TRANSFER_REQUEST):
-        transfers = (rejected.values("line__transfer_id")
+    if reference_type in (None, StockMovement.ReferenceType.TRANSFER_REQUEST):
+        transfers = (_rejected_lines(lot, user).values("line__transfer_id")
                      .annotate(x_type=Value(StockMovement.ReferenceType.TRANSFER_REQUEST, output_field=CharField()),
                                x_id=F("line__transfer_id"),
                                x_reason=Value(REJECTED, output_field=CharField()),

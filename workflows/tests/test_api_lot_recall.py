@@ -9,8 +9,14 @@ import pytest
 from inventory.models import Product, StockMovement
 from inventory.services import adjust_stock, assign_stock, fulfil_reservation, reserve_stock
 from inventory.tests.factories import ProductFactory
-from workflows.recall import transfer_line_lots
+from workflows.models import TransferMode
 from workflows.services.purchases import create_purchase_request, decide_purchase_request
+from workflows.services.transfers import (
+    create_transfer_request,
+    decide_transfer_request,
+    receive_transfer,
+    ship_transfer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +137,7 @@ def test_a_lot_sold_one_unit_at_a_time_is_answered_in_a_constant_number_of_queri
         response = client.get(consumers_url(lot))
     assert [(r["reason"], r["quantity"]) for r in response.data["results"]] == [("damage", 40)]
     # the user, the lot, on hand, consumed (+ in transit and rejected units once transfers have lot lines)
-    with django_assert_num_queries(4 if transfer_line_lots() is None else 6):
+    with django_assert_num_queries(6):
         trace = client.get(trace_url(lot))
     assert trace.data["consumed"] == [{"reference_type": None, "reason": "damage", "quantity": 40}]
 
@@ -149,3 +155,27 @@ def test_the_ledger_of_a_lot_is_scoped_and_cursor_paginated(make_client, world, 
     assert {row["warehouse"] for row in staff_b.data["results"]} == {world.wh_b.pk}
     assert make_client(world.viewer).get("/api/stock-movements/", {"lot": lot.pk}).status_code == 403
     assert make_client(world.admin).get("/api/stock-movements/", {"lot": "x"}).status_code == 400
+
+
+def test_units_shipped_and_not_yet_received_are_in_transit_and_rejected_units_are_consumed(make_client, world):
+    """Lot R (20 in A) ships 8 to B; B accepts 3 and rejects 1: 4 are in transit, 1 left the books as rejected."""
+    milk = ProductFactory(sku="MILK-R", tracking=Product.Tracking.LOT)
+    assign_stock(actor=world.admin, warehouse=world.wh_a, product=milk, quantity=20, lot="R", expires_on=SOON)
+    transfer = create_transfer_request(actor=world.manager_a, source=world.wh_a, destination=world.wh_b, product=milk,
+                                       quantity=8, mode=TransferMode.IN_TRANSIT)
+    decide_transfer_request(actor=world.admin, request_id=transfer.pk, decision="approve")
+    ship_transfer(actor=world.staff_a, transfer_id=transfer.pk)
+    line = transfer.lines.get()
+    receive_transfer(actor=world.staff_b, transfer_id=transfer.pk,
+                     receipts=[{"line": line.pk, "accepted": 3, "rejected": 1, "lot": "R"}])
+    lot = milk.lots.get(code="R")
+    for who in ("admin", "manager_a", "staff_b"):  # people of either warehouse see the transfer
+        trace = make_client(getattr(world, who)).get(trace_url(lot))
+        assert trace.status_code == 200, trace.data
+        assert trace.data["in_transit"] == [{"transfer_request": transfer.pk, "quantity": 4}]
+        assert {"reference_type": "transfer_request", "reason": "rejected", "quantity": 1} in trace.data["consumed"]
+    admin = make_client(world.admin)
+    assert admin.get(trace_url(lot)).data["on_hand"] == [{"warehouse": world.wh_a.pk, "quantity": 12},
+                                                       {"warehouse": world.wh_b.pk, "quantity": 3}]
+    consumers = admin.get(consumers_url(lot), {"reference_type": "transfer_request"}).data["results"]
+    assert [(r["reference_id"], r["reason"], r["quantity"]) for r in consumers] == [(transfer.pk, "rejected", 1)]

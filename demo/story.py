@@ -19,7 +19,14 @@ The story (`HISTORY_DAYS` days ending yesterday, then the last hour before now):
 - left open for the newcomer: purchase requests pending for each warehouse's staff or manager, an
   in-transit transfer request pending for the admin, an in-transit transfer shipped yesterday and
   partly received within the hour, active reservations, a submitted count awaiting the warehouse's
-  manager (not its submitter), and one open low-stock alert whose e-mail the worker sends.
+  manager (not its submitter), and one open low-stock alert whose e-mail the worker sends;
+- lots and expiry (SPEC §14): the lot-tracked products (`Cast.lot_products`) come in by lot through
+  `assign_stock` (dated lots, one long past its last day, some near it, and undated lots), sales and an
+  order take them first-expired-first-out, and the worker's expiry check (run each night of the history
+  and within the last hour) opens the expiry alerts of the lots that came within EXPIRY_WARNING_DAYS,
+  each e-mail queued for the worker; NORTH still holds units of the expired lot (`expired` on its row);
+- replenishment (SPEC §15): NORTH's manager sets a reorder rule just now, a sale takes the shelf below
+  its minimum, and the rule's transfer request waits for the admin (`reorder_rule` set).
 
 History never takes a shelf below its threshold (a delivery comes first), so the one open alert is
 the scene's. Deterministic for a given random seed and moment.
@@ -34,7 +41,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import User
-from inventory import rollups
+from inventory import expiry_checks, rollups
 from inventory import services as stock_services
 from inventory.models import LowStockThreshold, Product, Stock
 from warehouses.models import Warehouse
@@ -64,6 +71,8 @@ class Cast:
     users: dict[str, User]
     warehouses: dict[str, Warehouse]
     products: dict[str, Product]
+    # Lot-tracked products (SPEC §14), kept apart: the daily trade and its deliveries name no lot.
+    lot_products: dict[str, Product] = field(default_factory=dict)
 
     @property
     def admin(self) -> User:
@@ -124,6 +133,7 @@ class Story:
         for n in range(HISTORY_DAYS):
             self.trading_day(self.first_day + timedelta(days=n))
         self.scripted()
+        self.lots()
         self.scene()
         played = self.play()
         rollups.close_days([self.first_day + timedelta(days=n) for n in range(HISTORY_DAYS)])
@@ -141,7 +151,9 @@ class Story:
 
     def make_room(self, warehouse: Warehouse, product: Product, out: int) -> None:
         """Record a delivery first if taking `out` would bring the shelf near its threshold."""
-        threshold = self.thresholds[(warehouse.pk, product.pk)]
+        threshold = self.thresholds.get((warehouse.pk, product.pk))
+        if threshold is None:  # a lot-tracked product: its lots come in by the lots story, with their codes
+            return
         if self.free(warehouse, product) - out >= threshold + MARGIN:
             return
         delivered = self.rng.randint(2, 4) * threshold + out + 20
@@ -242,7 +254,8 @@ class Story:
         warehouse, staff = self.cast.warehouses[code], self.cast.staff(code)
 
         def deliver():
-            rows = Stock.objects.filter(warehouse=warehouse).select_related("product").order_by("product_id")
+            rows = [row for row in Stock.objects.filter(warehouse=warehouse).select_related("product")
+                    .order_by("product_id") if (warehouse.pk, row.product_id) in self.thresholds]  # not the lots'
             lowest = sorted(rows, key=lambda row: row.quantity / self.thresholds[(warehouse.pk, row.product_id)])[:1]
             for stock in lowest:
                 threshold = self.thresholds[(warehouse.pk, stock.product_id)]
@@ -355,6 +368,57 @@ class Story:
         self.add(self.at(day, 17, 50), count)
         self.add(self.at(day + timedelta(days=1), 6, 45), approve)
 
+    # --- lots and expiry (SPEC §14) ----------------------------------------------------------------------
+
+    def lots(self) -> None:
+        """Sealant by dated lots at NORTH and SOUTH, harnesses by undated lots at EAST; the nightly expiry check."""
+        if not self.cast.lot_products:
+            return
+        day = lambda n: self.first_day + timedelta(days=n)  # noqa: E731
+        expires = {"SIL-2409": self.today - timedelta(days=4),  # its last day was four days ago
+                   "SIL-2411": self.today + timedelta(days=18),  # within the warning window now
+                   "SIL-2502": self.today + timedelta(days=150),
+                   "HF-2407": None, "HF-2410": None}  # harnesses: lots for recalls, no expiry
+        arrivals = [  # (day, warehouse, sku, lot, units, by)
+            (0, "NORTH", "SEAL-310", "SIL-2409", 48, "admin"), (0, "NORTH", "SEAL-310", "SIL-2411", 60, "admin"),
+            (0, "SOUTH", "SEAL-310", "SIL-2411", 36, "admin"), (0, "EAST", "HARNESS-FA", "HF-2407", 20, "admin"),
+            (28, "NORTH", "SEAL-310", "SIL-2502", 48, "manager.north"),
+            (30, "EAST", "HARNESS-FA", "HF-2410", 15, "manager.south"),
+            (35, "SOUTH", "SEAL-310", "SIL-2502", 24, "manager.south"),
+        ]
+        for n, code, sku, lot, units, by in arrivals:
+            self.add(self.at(day(n), 6, 10), self._lot_arrives(code, sku, lot, expires[lot], units, by))
+        # Sales (purchase approvals) and orders take FEFO: NORTH's old lot is sold down but 12 units outlive it.
+        for n, code, sku, units in ((3, "NORTH", "SEAL-310", 6), (10, "NORTH", "SEAL-310", 8),
+                                    (17, "NORTH", "SEAL-310", 5), (24, "NORTH", "SEAL-310", 7),
+                                    (54, "NORTH", "SEAL-310", 12), (12, "SOUTH", "SEAL-310", 8),
+                                    (38, "SOUTH", "SEAL-310", 6), (33, "EAST", "HARNESS-FA", 6)):
+            self.sale(self.at(day(n), 11, 15), self.cast.warehouses[code], self.cast.lot_products[sku],
+                      quantity=units, reject=False)
+        for n, code, sku, units in ((45, "NORTH", "SEAL-310", 10), (8, "EAST", "HARNESS-FA", 4)):
+            self.order(self.at(day(n), 13, 5), self.cast.warehouses[code], self.cast.lot_products[sku],
+                       quantity=units, release=False)
+        # The worker's expiry check: each night of the history, and once within the last hour.
+        for n in range(HISTORY_DAYS):
+            self.add(self.at(day(n), 0, 20), self._expiry_check)
+        self.add(self.ago(55), self._expiry_check)
+
+    def _lot_arrives(self, code: str, sku: str, lot: str, expires_on: date | None, units: int, by: str):
+        cast = self.cast
+
+        def assign():
+            stock_services.assign_stock(actor=cast.users[by], warehouse=cast.warehouses[code],
+                                        product=cast.lot_products[sku], quantity=units, lot=lot,
+                                        expires_on=expires_on, note=f"lot {lot} received (demo)")
+        return assign
+
+    @staticmethod
+    def _expiry_check() -> None:
+        """What the worker's `check_expiry` task does (without queueing its next run): announce the day
+        change, open the alerts of lots that came into the warning window (their e-mails queued)."""
+        expiry_checks.announce_day_change()
+        expiry_checks.sweep_alerts()
+
     # --- just now: work left open for every role -------------------------------------------------------
 
     def scene(self) -> None:
@@ -383,6 +447,24 @@ class Story:
         self.add(self.ago(25), self._submitted_count())
         # The morning's big order takes EAST's CABLE-3G below its threshold: the alert opens, its e-mail is queued.
         self.add(self.ago(20), self._below_threshold("EAST", "CABLE-3G"))
+        # NORTH's manager sets a reorder rule on GLOVE-M (from SOUTH); a sale takes the shelf below its minimum
+        # and the rule's transfer request is created, pending for the admin.
+        self.add(self.ago(35), self._reorder_rule("NORTH", "GLOVE-M", source="SOUTH", sale=12))
+        self.sale(self.ago(30), self.cast.warehouses["NORTH"], products["GLOVE-M"], quantity=12, reject=False,
+                  wait=timedelta(minutes=14))
+
+    def _reorder_rule(self, code: str, sku: str, *, source: str, sale: int):
+        cast, warehouse, product = self.cast, self.cast.warehouses[code], self.cast.products[sku]
+
+        def create():
+            self.make_room(warehouse, product, sale)  # the sale to come needs no delivery (nor opens an alert)
+            stock = self.stock(warehouse, product)
+            projected = stock.quantity - stock.reserved + stock.incoming  # no lots, no transfer on its way in
+            minimum = max(0, projected - sale // 2)  # met now; the sale takes the shelf below it
+            flows.create_rule(actor=cast.manager(code), warehouse=warehouse, product=product,
+                              source_warehouse=cast.warehouses[source], min_quantity=minimum,
+                              max_quantity=minimum + 100, multiple=10)
+        return create
 
     def _ask(self, code: str, sku: str, quantity: int):
         def ask():

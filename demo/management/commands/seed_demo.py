@@ -70,6 +70,12 @@ PRODUCTS = [
     ("VEST-HV", "High-visibility vest", "pcs"), ("CABLE-3G", "Power cable 3G1.5, 50 m", "reel"),
 ]
 
+# Lot-tracked products (SPEC §14), created through the catalogue service; the story alone stocks them (by lot).
+LOT_PRODUCTS = [
+    ("SEAL-310", "Silicone sealant, clear, 310 ml", "pcs"),
+    ("HARNESS-FA", "Fall-arrest harness", "pcs"),
+]
+
 BATCH = 5000
 
 
@@ -234,16 +240,30 @@ class Command(BaseCommand):
     def seed_story(self, rng: random.Random) -> None:
         began = monotonic()
         users, warehouses, catalogue = self.seed_cast()
-        cast = Cast(users=users, warehouses=warehouses, products={product.sku: product for product in catalogue})
+        lot_products = self.seed_lot_products(users["admin"])
+        cast = Cast(users=users, warehouses=warehouses, products={product.sku: product for product in catalogue},
+                    lot_products={product.sku: product for product in lot_products})
         if already_told(cast):
             self.stdout.write("demo stock exists already: nothing to add (delete db.sqlite3 for a fresh demo).")
             return
         with transaction.atomic():
             steps = Story(cast, rng).tell()
         self.stdout.write(self.style.SUCCESS(
-            f"demo ready in {monotonic() - began:.1f} s: {len(warehouses)} warehouses, {len(catalogue)} products, "
+            f"demo ready in {monotonic() - began:.1f} s: {len(warehouses)} warehouses, "
+            f"{len(catalogue) + len(lot_products)} products ({len(lot_products)} lot-tracked), "
             f"{steps} steps over eight weeks ({StockMovement.objects.count()} movements). "
             "Log in as admin / admin12345; README.md (Demo) says who acts on what."))
+
+    def seed_lot_products(self, admin: User) -> list[Product]:
+        """The demo's lot-tracked products, each created (by the admin, through the catalogue service) when missing."""
+        products = []
+        for sku, name, unit in LOT_PRODUCTS:
+            product = Product.objects.filter(sku__iexact=sku).first()
+            if product is None:
+                product = services.create_product(actor=admin, sku=sku, name=name, unit=unit,
+                                                  tracking=Product.Tracking.LOT)
+            products.append(product)
+        return products
 
     # --- the small set under the benchmarks -------------------------------------------------------
 

@@ -26,11 +26,14 @@ def test_a_thousand_stock_changes_reach_three_endpoints_once_each_with_gap_free_
     settings.WEBHOOK_ENCRYPTION_KEYS = [TEST_KEY]
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     settings.WEBHOOK_ALLOW_HTTP_HOSTS = ["127.0.0.1"]
+    rows = [(world.wh_a, world.product), (world.wh_a, world.product2), (world.wh_b, world.product)]
+    # Enough on every row before anyone listens: a thread's `-1` may come before any `+2` on that row.
+    for warehouse, product in rows:
+        assign_stock(actor=world.admin, warehouse=warehouse, product=product, quantity=CHANGES)
     receivers = [start_receiver() for _ in range(3)]
     try:
         for receiver in receivers:
             services.create_endpoint(actor=world.admin, url=receiver.url, events=["stock.changed"])
-        rows = [(world.wh_a, world.product), (world.wh_a, world.product2), (world.wh_b, world.product)]
 
         def write(index):
             for n in range(CHANGES // WRITERS):
@@ -41,7 +44,8 @@ def test_a_thousand_stock_changes_reach_three_endpoints_once_each_with_gap_free_
                     adjust_stock(actor=world.admin, warehouse=warehouse, product=product, delta=-1, reason="loss")
 
         started = time.monotonic()
-        assert all(result is None for result in run_threads(WRITERS, write, timeout=300))
+        results = run_threads(WRITERS, write, timeout=300)
+        assert all(result is None for result in results), results
         writes = time.monotonic() - started
         started = time.monotonic()
         assert WebhookEvent.objects.count() == CHANGES

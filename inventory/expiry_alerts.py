@@ -24,8 +24,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.events import emit
+
 from .alert_emails import ensure_watchdog, lease, send_low_stock_alert_email
-from .events import StockChanged
+from .events import AlertChanged, StockChanged
 from .lots import StockLot, today
 from .models import LowStockAlert
 
@@ -51,31 +53,60 @@ def in_window(expires_on: datetime.date | None, *, on: datetime.date | None = No
 
 def open_or_resolve_expiry_alerts(event: StockChanged) -> list[LowStockAlert]:
     """Subscriber of `StockChanged`: settle the expiry alert of every (lot, warehouse) whose balance the
-    operation changed (its movements name the lot). Runs under the operation's row locks. Returns new alerts."""
-    pairs = {(row.stock.pk, movement.lot_id) for row in event.rows for movement in row.movements
-             if movement.lot_id is not None}
-    return settle(pairs) if pairs else []
+    operation changed (its movements name the lot) and whose alert can change. Runs under the operation's row
+    locks. Returns new alerts.
+
+    Units that only left a lot which keeps some there change nothing: an alert opens when units arrive (or by
+    the worker's check) and resolves at 0. So the common take (FEFO out of a lot that is not emptied) costs no
+    query here; the balances come from the row's `LotBook`, which the door has already read.
+    """
+    arrived: dict[tuple[int, int], bool] = {}
+    books = {}
+    for row in event.rows:
+        for movement in row.movements:
+            if movement.lot_id is not None:
+                pair = (row.stock.pk, movement.lot_id)
+                arrived[pair] = arrived.get(pair, False) or movement.quantity_change > 0
+        book = getattr(row.stock, "_lot_book", None)
+        if book is not None:
+            books[row.stock.pk] = book
+    pairs = set()
+    for (stock_id, lot_id), came_in in arrived.items():
+        balance = books[stock_id].balances.get(lot_id) if stock_id in books else None
+        if not came_in and balance is not None and balance.quantity > 0:
+            continue
+        pairs.add((stock_id, lot_id))
+    return settle(pairs, books=books) if pairs else []
 
 
-def settle(pairs: Iterable[tuple[int, int]]) -> list[LowStockAlert]:
+def settle(pairs: Iterable[tuple[int, int]], *, books: dict | None = None) -> list[LowStockAlert]:
     """Open or resolve the expiry alerts of `(stock_id, lot_id)` pairs whose stock rows the caller holds locked.
 
-    Two queries for any number of pairs (the balances with their lots, the open alerts), then one write per
-    alert that opens or resolves. Returns the alerts it opened.
+    At most two queries for any number of pairs (the balances with their lots, unless `books` — the rows'
+    `LotBook`s by stock id — already hold them; the open alerts), then one write per alert that opens or
+    resolves. Returns the alerts it opened.
     """
     pairs = set(pairs)
     if not pairs:
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Expiry alerts are settled inside the transaction that holds the stock rows.")
-    by_stock: dict[int, set[int]] = {}
-    for stock_id, lot_id in pairs:
-        by_stock.setdefault(stock_id, set()).add(lot_id)
-    which = Q(pk__in=[])
-    for stock_id, lot_ids in by_stock.items():
-        which |= Q(stock_id=stock_id, lot_id__in=sorted(lot_ids))
-    balances = list(StockLot.objects.filter(which).select_related("lot", "stock").order_by("pk"))
-    seen = {(balance.stock.warehouse_id, balance.lot_id) for balance in balances}
+    books = books or {}
+    balances: list[tuple[object, StockLot]] = []  # (the stock row, its balance of the lot)
+    unread: dict[int, set[int]] = {}
+    for stock_id, lot_id in sorted(pairs):
+        book = books.get(stock_id)
+        if book is None:
+            unread.setdefault(stock_id, set()).add(lot_id)
+        elif lot_id in book.balances:
+            balances.append((book.stock, book.balances[lot_id]))
+    if unread:
+        which = Q(pk__in=[])
+        for stock_id, lot_ids in unread.items():
+            which |= Q(stock_id=stock_id, lot_id__in=sorted(lot_ids))
+        balances += [(balance.stock, balance)
+                     for balance in StockLot.objects.filter(which).select_related("lot", "stock").order_by("pk")]
+    seen = {(stock.warehouse_id, balance.lot_id) for stock, balance in balances}
     if not seen:
         return []
     where = Q(pk__in=[])
@@ -84,36 +115,37 @@ def settle(pairs: Iterable[tuple[int, int]]) -> list[LowStockAlert]:
     open_alerts = {(alert.warehouse_id, alert.lot_id): alert
                    for alert in LowStockAlert.objects.filter(where, kind=EXPIRY, status=OPEN)}
     opened, now, on = [], timezone.now(), today()
-    for balance in balances:
-        key = (balance.stock.warehouse_id, balance.lot_id)
+    for stock, balance in balances:
+        key = (stock.warehouse_id, balance.lot_id)
         alert = open_alerts.get(key)
         wanted = balance.quantity > 0 and in_window(balance.lot.expires_on, on=on)
         if wanted and alert is None:
-            new = _open(balance)
+            new = _open(stock, balance)
             if new is not None:
                 opened.append(new)
                 open_alerts[key] = new
         elif not wanted and alert is not None:
             alert.status, alert.resolved_at = LowStockAlert.Status.RESOLVED, now
             alert.save(update_fields=["status", "resolved_at"])
+            emit(AlertChanged(alert=alert, action="resolved"))
             del open_alerts[key]
     return opened
 
 
-def _open(balance: StockLot) -> LowStockAlert | None:
+def _open(stock, balance: StockLot) -> LowStockAlert | None:
     try:
         with transaction.atomic():  # a savepoint: losing the race for the one open alert keeps the caller usable
             alert = LowStockAlert.objects.create(
-                kind=EXPIRY, product_id=balance.stock.product_id, warehouse_id=balance.stock.warehouse_id,
+                kind=EXPIRY, product_id=stock.product_id, warehouse_id=stock.warehouse_id,
                 lot_id=balance.lot_id, threshold=None, quantity_at_trigger=balance.quantity)
     except IntegrityError:
         if not LowStockAlert.objects.filter(kind=EXPIRY, status=OPEN, lot_id=balance.lot_id,
-                                            warehouse_id=balance.stock.warehouse_id).exists():
+                                            warehouse_id=stock.warehouse_id).exists():
             raise
         return None
     # Stored in this transaction (database task backend): a rollback drops the alert and its e-mail together.
     send_low_stock_alert_email.enqueue(alert_id=alert.pk, attempt=1)
     ensure_watchdog(timezone.now() + lease(), serialize=False)
-    logger.info("expiry alert %s opened: lot %s in warehouse %s", alert.pk, balance.lot_id,
-                balance.stock.warehouse_id)
+    logger.info("expiry alert %s opened: lot %s in warehouse %s", alert.pk, balance.lot_id, stock.warehouse_id)
+    emit(AlertChanged(alert=alert, action="opened"))
     return alert

@@ -1,25 +1,26 @@
 """End to end: the services' own emits reach the outbox (document, alert, reservation and access events).
 
-The emit lines of these events are added by another branch (wt-events); until it is merged these tests are
-skipped, visibly, and run for real after the merge. `stock.changed` is proven end to end in test_outbox.py.
+`stock.changed` is proven end to end in test_outbox.py.
 """
 
-import inspect
+import datetime
 
 import pytest
+import time_machine
 
 from inventory import services as stock_services
-from inventory.services import reservations as reservation_services
+from inventory.expiry_checks import sweep_alerts
+from inventory.lots import today
+from inventory.models import Product
+from inventory.services.lot_catalogue import correct_expiry
+from inventory.tests.factories import ProductFactory
 from warehouses import staffing
 from webhooks.delivery import fan_out
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.tests.test_api_webhooks import make_endpoint
 from workflows.services import purchases
 
-EMITTED = "PurchaseRequestChanged(" in inspect.getsource(purchases) and "ReservationChanged(" in inspect.getsource(
-    reservation_services) and "AccessChanged(" in inspect.getsource(staffing)
-pytestmark = [pytest.mark.django_db,
-              pytest.mark.skipif(not EMITTED, reason="needs the services' emits of branch wt-events")]
+pytestmark = pytest.mark.django_db
 
 
 def types() -> list[str]:
@@ -63,6 +64,39 @@ def test_an_alert_opened_by_a_stock_change(world, loopback):
     stock_services.adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=-3,
                                 reason="loss")
     assert types() == ["alert.opened"]
+
+
+def _alert_events() -> list[tuple[str, str, str | None]]:
+    return [(event.type, event.data["alert"]["kind"], event.data["alert"]["status"])
+            for event in WebhookEvent.objects.order_by("created_at", "pk")]
+
+
+def test_an_expiry_alert_opened_by_an_arrival_and_resolved_when_the_lot_is_emptied(world, loopback):
+    make_endpoint(world.admin, events=["alert.opened", "alert.resolved"])
+    product = ProductFactory(tracking=Product.Tracking.LOT)
+    soon = today() + datetime.timedelta(days=2)
+    stock_services.assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3, lot="L1",
+                                expires_on=soon)
+    stock_services.adjust_stock(actor=world.admin, warehouse=world.wh_a, product=product, delta=-2, reason="loss")
+    assert _alert_events() == [("alert.opened", "expiry", "open")]
+    stock_services.adjust_stock(actor=world.admin, warehouse=world.wh_a, product=product, delta=-1, reason="loss")
+    assert _alert_events() == [("alert.opened", "expiry", "open"), ("alert.resolved", "expiry", "resolved")]
+    opened = WebhookEvent.objects.filter(type="alert.opened").get()
+    assert opened.data["alert"]["lot"] is not None and opened.data["alert"]["warehouse"] == world.wh_a.pk
+
+
+def test_an_expiry_alert_resolved_by_a_corrected_date_and_opened_by_the_worker(world, loopback):
+    make_endpoint(world.admin, events=["alert.opened", "alert.resolved"])
+    product = ProductFactory(tracking=Product.Tracking.LOT)
+    stock_services.assign_stock(actor=world.admin, warehouse=world.wh_a, product=product, quantity=3, lot="L1",
+                                expires_on=today() + datetime.timedelta(days=2))
+    lot = product.lots.get()
+    correct_expiry(actor=world.admin, lot=lot, expires_on=today() + datetime.timedelta(days=400))
+    assert _alert_events() == [("alert.opened", "expiry", "open"), ("alert.resolved", "expiry", "resolved")]
+    # The date comes into the window as days go by: the worker's check opens a new alert, announced too.
+    with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=380), tick=False):
+        sweep_alerts()
+    assert _alert_events()[-1] == ("alert.opened", "expiry", "open")
 
 
 def test_a_dismissed_manager_loses_their_endpoints_in_the_dismissal(world, loopback):

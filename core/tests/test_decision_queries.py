@@ -108,3 +108,41 @@ def test_the_approval_does_its_lookups_and_checks_before_the_stock_row_is_locked
     assert not any('"warehouses_warehouse"' in q["sql"] and q["sql"].startswith("SELECT")
                    and '"workflows_reorderrule"' not in q["sql"] for q in locked)
 
+
+
+# A lot-tracked row (SPEC §14) adds, under the lock, only the lot bookkeeping: the row's lot balances read once
+# (`LotBook`) and the taken lot's balance UPDATE. An expiry alert is looked at only when it can change: units of
+# an in-window lot arrived, or a lot's balance there reached 0 (units leaving a lot that keeps some change nothing).
+LOT_LOCKED_STATEMENTS = LOCKED_STATEMENTS + 2
+
+
+@pytest.mark.postgres
+def test_a_lot_tracked_approval_adds_only_the_lot_bookkeeping_under_the_lock(make_client):
+    import datetime
+
+    from inventory.lots import StockLot, today
+    from inventory.models import LowStockAlert, Product
+    from inventory.services import assign_stock
+    from inventory.tests.factories import ProductFactory
+    from warehouses.tests.factories import WarehouseFactory
+
+    admin = UserFactory(admin=True)
+    product, warehouse = ProductFactory(tracking=Product.Tracking.LOT), WarehouseFactory()
+    # Two lots inside the expiry warning window (each has its open expiry alert), one without a date.
+    for code, days in (("E2", 2), ("E1", 1), ("N", None)):
+        expires_on = None if days is None else today() + datetime.timedelta(days=days)
+        stock = assign_stock(actor=admin, warehouse=warehouse, product=product, quantity=3, lot=code,
+                             expires_on=expires_on)
+    assert LowStockAlert.objects.filter(kind="expiry", status="open").count() == 2
+    purchase = PurchaseRequestFactory(warehouse=warehouse, product=product, quantity=1)
+    client = make_client(admin)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/api/purchase-requests/approve/", {"id": purchase.pk, "decision": "approve"})
+    assert response.status_code == 200, response.content
+    assert dict(StockLot.objects.filter(stock=stock).values_list("lot__code", "quantity")) == {"E1": 2, "E2": 3,
+                                                                                                "N": 3}
+    queries = captured.captured_queries
+    locked = queries[_stock_lock_index(queries):]
+    work = [q for q in locked if q["sql"].split(" ", 1)[0] not in ("SAVEPOINT", "RELEASE")]
+    assert len(work) <= LOT_LOCKED_STATEMENTS, "\n".join(q["sql"][:200] for q in work)
+    assert LowStockAlert.objects.filter(kind="expiry", status="open").count() == 2

@@ -18,9 +18,10 @@ Part of the door: nothing else writes a lot balance (`StockLot.quantity`). The r
 
 import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
 
+from core.compiled import CompiledRead
 from core.identity import identity_key
 
 from ..errors import InsufficientStock, LotMismatch, LotRequired, NotLotTracked
@@ -121,15 +122,25 @@ def require_tracking(stock: Stock, product: Product, lot: Lot | None, *, named: 
         raise NotLotTracked(f"Product {product.sku} is not lot-tracked: it has no lots.")
 
 
+_BALANCE_FIELDS = [field.attname for field in StockLot._meta.concrete_fields]
+_LOT_FIELDS = [field.attname for field in Lot._meta.concrete_fields]
+# A row's balances with their lots, FEFO first: the read every lot-tracked take runs under the row's lock.
+_BOOK = CompiledRead(lambda stock_id: StockLot.objects.filter(stock_id=stock_id).order_by(*fefo_order("lot__"))
+                     .values_list(*_BALANCE_FIELDS, *(f"lot__{name}" for name in _LOT_FIELDS)))
+
+
 class LotBook:
     """The lot balances of one locked stock row, read once (one query) and kept in step with every write."""
 
     def __init__(self, stock: Stock):
         self.stock = stock
-        self.balances: dict[int, StockLot] = {
-            balance.lot_id: balance
-            for balance in StockLot.objects.filter(stock=stock).select_related("lot").order_by(*fefo_order("lot__"))
-        }
+        self.alias = alias = stock._state.db or "default"  # the database holding the row's lock
+        self.balances: dict[int, StockLot] = {}
+        split = len(_BALANCE_FIELDS)
+        for row in _BOOK.rows(stock.pk, using=alias):
+            balance = StockLot.from_db(alias, _BALANCE_FIELDS, row[:split])
+            balance.lot = Lot.from_db(alias, _LOT_FIELDS, row[split:])
+            self.balances[balance.lot_id] = balance
         self.on = today()
 
     @classmethod
@@ -175,8 +186,22 @@ class LotBook:
             balance.lot = lot
             self.balances[lot.pk] = balance
             return
-        StockLot.objects.filter(pk=balance.pk).update(quantity=F("quantity") + change)
+        now = timezone.now()
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(_add_sql(connection), [change, connection.ops.adapt_datetimefield_value(now), balance.pk])
         balance.quantity += change
+        balance.updated_at = now
+
+
+def _add_sql(connection) -> str:
+    """One balance's change (`StockLot.quantity += %s`, `updated_at`), written as SQL: the ORM's UPDATE costs
+    several times the statement on the hot path (core/compiled.py)."""
+    quote = connection.ops.quote_name
+    meta = StockLot._meta
+    quantity, updated_at = (quote(meta.get_field(name).column) for name in ("quantity", "updated_at"))
+    return (f"UPDATE {quote(meta.db_table)} SET {quantity} = {quantity} + %s, {updated_at} = %s "
+            f"WHERE {quote(meta.pk.column)} = %s")
 
 
 def expired_on_hand(stock: Stock) -> int:

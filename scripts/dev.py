@@ -129,10 +129,13 @@ def run() -> int:
 
 
 def parallel(extra: list[str]) -> list[str]:
-    """pytest-xdist, one worker per core, unless the caller chose (`-n 0`, `-n 4`, `-p no:xdist`)."""
+    """pytest-xdist, one worker per core, unless the caller chose (`-n 0`, `-n 4`, `-p no:xdist`).
+
+    `worksteal`: a worker that runs out of tests takes half of another's queue, so a run does not end with one
+    worker finishing a long tail while the other idles."""
     chosen = any(arg == "-n" or arg.startswith(("-n", "--numprocesses", "--dist")) or arg == "no:xdist"
                  for arg in extra)
-    return [] if chosen else ["-n", "auto"]
+    return [] if chosen else ["-n", "auto", "--dist", "worksteal"]
 
 
 def test(extra: list[str]) -> int:

@@ -67,3 +67,20 @@ def test_a_lot_book_holds_what_the_orm_reads():
             theirs.pk, theirs.stock_id, theirs.lot_id, theirs.quantity, theirs.updated_at)
         assert (mine.lot.code, mine.lot.code_key, mine.lot.expires_on, mine.lot.created_at, mine.lot.product_id) == (
             theirs.lot.code, theirs.lot.code_key, theirs.lot.expires_on, theirs.lot.created_at, theirs.lot.product_id)
+
+
+def test_the_request_users_read_is_the_orms_user_and_role_read_fresh_each_time():
+    from accounts.authentication import read_user
+    from accounts.models import User
+
+    manager = UserFactory(manager=True)
+    mine = read_user(manager.pk)
+    theirs = User.objects.select_related("role").get(pk=manager.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.attname
+    assert (mine.role.pk, mine.role.name) == (theirs.role.pk, theirs.role.name)
+    assert mine.date_joined.tzinfo is not None and mine.is_active is True
+    assert mine._state.adding is False and mine._state.db == "default"
+    User.objects.filter(pk=manager.pk).update(status=User.Status.DISMISSED)
+    assert read_user(manager.pk).status == User.Status.DISMISSED  # read again, never cached
+    assert read_user(10**12) is None

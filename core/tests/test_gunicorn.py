@@ -154,7 +154,7 @@ def assert_login_rate_is_global(first, second):
     """5 wrong guesses through one server use up the budget on the other: the rate lives in the shared cache.
 
     Two gunicorn instances cannot share memory, so this holds only if every process counts in the one
-    cache (sending everything to one `-w 4` instance cannot prove it: the kernel may hand every connection
+    cache (sending everything to one multi-worker instance cannot prove it: the kernel may hand every connection
     to the same worker). Each guess also comes with a new `X-Forwarded-For`, which must not help.
     """
     def guess(server, i):
@@ -186,14 +186,14 @@ def test_the_login_throttle_holds_across_processes_with_redis(serve, database_ur
     # A prefix of its own: another run on this machine may share the Redis database.
     env = server_environment(database_url, THROTTLE_AUTH="5/minute", REDIS_URL=REDIS_URL,
                              CACHE_KEY_PREFIX=secrets.token_hex(8))
-    first = serve(env, "--workers", "4", "--threads", "1", "--access-logformat", ACCESS_LOG_FORMAT)
+    first = serve(env, "--workers", "2", "--threads", "1", "--access-logformat", ACCESS_LOG_FORMAT)
     second = serve(env, "--workers", "1")
     assert_login_rate_is_global(first, second)
 
 
 def test_the_login_throttle_holds_across_processes_with_the_database_cache(serve, database_url):
     env = server_environment(database_url, THROTTLE_AUTH="5/minute")
-    first = serve(env, "--workers", "4", "--threads", "1", "--access-logformat", ACCESS_LOG_FORMAT)
+    first = serve(env, "--workers", "2", "--threads", "1", "--access-logformat", ACCESS_LOG_FORMAT)
     second = serve(env, "--workers", "1")
     # Not the first test on this database: start from an empty cache table.
     subprocess.run([sys.executable, "-c", "import django; django.setup(); from django.core.cache import cache; "

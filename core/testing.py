@@ -1,6 +1,13 @@
-"""Helpers for tests that race real threads on a real database, each thread on its own connection."""
+"""Helpers for tests that race real threads on a real database, each thread on its own connection, or that run
+real worker processes against the test database."""
 
+import os
+import secrets
+import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from django.db import connection
 
@@ -77,3 +84,52 @@ def api_routes():
         for method in methods:
             if method in _HTTP_METHODS and method in allowed:
                 yield pattern, method.upper()
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The test database as a URL, for a subprocess (a worker, a server) that must use the same database."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """`manage.py db_worker` in a subprocess against the test database (production settings, DEBUG off), polling
+    every 0.1 s, its output in `log_dir/worker-<name>.log`; `env` adds or overrides settings."""
+
+    def __init__(self, name: str, log_dir: Path, **env: str):
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "inventory_project.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_URL": database_url(),
+            **env,
+        }
+        self.log_path = log_dir / f"worker-{name}.log"
+        self.log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1",
+             "--worker-id", name, "-v", "2"],
+            cwd=BASE_DIR, env=environment, stdout=self.log_file, stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def kill(self):
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(TIMEOUT)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log_file.close()

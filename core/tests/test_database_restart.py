@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
+from core.testing import database_url
 from core.tests.test_gunicorn import BASE_DIR, Server, free_port, server_environment
 from inventory.services import assign_stock
 from inventory.tests.factories import ThresholdFactory
@@ -37,12 +38,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.heavy, pytest.mark.django_db(tra
 CLIENTS = 8  # = WEB_CONCURRENCY 2 × GUNICORN_THREADS 4: every thread gets used, so every thread holds a connection
 DOWNTIME = 2.0  # seconds the database refuses connections: longer than the worker's 1-second poll
 USUAL_EMAIL_SECONDS = 5.0  # poll interval (1 s) + the send, with room for a busy CI machine
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def others_backends() -> list[int]:

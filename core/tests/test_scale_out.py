@@ -17,10 +17,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
+from core.testing import database_url
 from core.tests.test_gunicorn import BASE_DIR, Server, free_port, server_environment
 from inventory.models import LowStockAlert, Stock
 from inventory.tests.factories import StockFactory, ThresholdFactory
@@ -33,12 +33,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.heavy, pytest.mark.django_db(tra
 
 N = 40
 CLIENTS = 8
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

@@ -7,11 +7,6 @@ reply). The lease is 3 seconds, so the test takes a few seconds.
 
 import asyncio
 import email
-import os
-import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 from email import policy
@@ -19,13 +14,12 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
+from core.testing import WorkerProcess
 from inventory.models import LowStockAlert
 from inventory.tests.test_alerts_worker import free_port, open_alert
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
 EMAIL_TASK = "inventory.alert_emails.send_low_stock_alert_email"
 TIMEOUT = 60
@@ -59,52 +53,13 @@ class HangingMailbox:
         return "250 OK"
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Worker:
+class Worker(WorkerProcess):
     """`manage.py db_worker` in a subprocess against the test database, e-mailing to `smtp_port`."""
 
     def __init__(self, name: str, smtp_port: int, log_dir: Path):
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "DJANGO_SETTINGS_MODULE": "inventory_project.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": database_url(),
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(smtp_port),
-            "EMAIL_TIMEOUT": "30",
-            "LOW_STOCK_EMAIL_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        self.log_path = log_dir / f"worker-{name}.log"
-        self.log_file = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1",
-             "--worker-id", name, "-v", "2"],
-            cwd=BASE_DIR, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def kill(self):
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(TIMEOUT)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log_file.close()
+        super().__init__(name, log_dir, EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                         EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port), EMAIL_TIMEOUT="30",
+                         LOW_STOCK_EMAIL_LEASE_SECONDS=str(LEASE_SECONDS))
 
 
 def task_rows() -> list:

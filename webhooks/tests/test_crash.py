@@ -4,75 +4,30 @@ Real processes on PostgreSQL: two `manage.py db_worker` subprocesses on the test
 loopback in this process whose first request never gets an answer. The lease is 4 seconds.
 """
 
-import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 from standardwebhooks.webhooks import Webhook
 
 from conftest import TEST_WEBHOOK_KEY as TEST_KEY
+from core.testing import WorkerProcess
 from inventory import services as stock_services
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.tests.receiver import start_receiver
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 4
 TIMEOUT = 60
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Worker:
+class Worker(WorkerProcess):
     """`manage.py db_worker` in a subprocess against the test database, delivering to loopback."""
 
     def __init__(self, name: str, log_dir: Path):
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "DJANGO_SETTINGS_MODULE": "inventory_project.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": database_url(),
-            "WEBHOOK_ENCRYPTION_KEYS": TEST_KEY,
-            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-            "WEBHOOK_ALLOW_HTTP_HOSTS": "127.0.0.1",
-            "WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        self.log_path = log_dir / f"worker-{name}.log"
-        self.log_file = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1",
-             "--worker-id", name, "-v", "2"],
-            cwd=BASE_DIR, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def kill(self):
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(TIMEOUT)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log_file.close()
+        super().__init__(name, log_dir, WEBHOOK_ENCRYPTION_KEYS=TEST_KEY, WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
+                         WEBHOOK_ALLOW_HTTP_HOSTS="127.0.0.1", WEBHOOK_LEASE_SECONDS=str(LEASE_SECONDS))
 
 
 def wait_until(predicate, what: str, worker: Worker, timeout: float = TIMEOUT):

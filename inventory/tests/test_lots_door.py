@@ -319,6 +319,16 @@ def test_the_ledger_proof_finds_a_lot_balance_that_disagrees_with_its_movements(
     assert ledger_mismatches() == []
 
 
+def test_the_ledger_proof_finds_units_of_a_lot_tracked_product_held_in_no_lot_when_no_lot_exists(world):
+    """The proof's shortcut (no lot and no lot-tracked product: nothing to check) must not hide a lot-tracked
+    row whose units are in no lot, even when not a single lot exists."""
+    stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=4)
+    assert not Lot.objects.exists() and ledger_mismatches() == []
+    Product.objects.filter(pk=world.product.pk).update(tracking=Product.Tracking.LOT)  # bypasses the switch's 409
+    assert [(m.kind, m.stock_id, m.expected, m.found) for m in ledger_mismatches()] == [("lots", stock.pk, 4, 0)]
+    Product.objects.filter(pk=world.product.pk).update(tracking=Product.Tracking.NONE)  # whole again for teardown
+
+
 def test_operations_on_a_product_that_is_not_lot_tracked_write_no_lot(world):
     stock = assign_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, quantity=5)
     adjust_stock(actor=world.admin, warehouse=world.wh_a, product=world.product, delta=-2, reason="damage")

@@ -38,20 +38,12 @@ WARM_UP = 100  # unmeasured approvals and reservations first, so no measured run
 
 def _prepare(n: int) -> dict:
     """Users, one warehouse, the stock rows of each scenario (through `assign_stock`: a real ledger)."""
-    from django.core.management import call_command
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.models import Role, User
     from inventory.models import Product
     from inventory.services import assign_stock
-    from warehouses.models import Warehouse
 
-    call_command("migrate", verbosity=0)
-    admin = User.objects.create_user(username="bench-admin", email="a@example.com", password="x" * 12,
-                                     role=Role.get(Role.Name.ADMIN), status=User.Status.ACTIVE)
-    viewer = User.objects.create_user(username="bench-viewer", email="v@example.com", password="x" * 12,
-                                      role=Role.get(Role.Name.VIEWER), status=User.Status.ACTIVE)
-    warehouse = Warehouse.objects.create(code="HOT", name="Hot-row bench")
+    admin, viewer, warehouse = loadlib.migrated_world("Hot-row bench")
 
     def rows(prefix: str, count: int, quantity: int) -> list[int]:
         products = [Product.objects.create(sku=f"{prefix}-{i:02d}", name=f"{prefix} {i}") for i in range(count)]

@@ -64,6 +64,22 @@ def setup_django(env: dict) -> None:
     django.setup()
 
 
+def migrated_world(warehouse_name: str):
+    """Migrate the bench database; create an active admin, an active viewer and the warehouse `HOT`.
+    Returns `(admin, viewer, warehouse)`. Call after `setup_django`."""
+    from django.core.management import call_command
+
+    from accounts.models import Role, User
+    from warehouses.models import Warehouse
+
+    call_command("migrate", verbosity=0)
+    admin = User.objects.create_user(username="bench-admin", email="a@example.com", password="x" * 12,
+                                     role=Role.get(Role.Name.ADMIN), status=User.Status.ACTIVE)
+    viewer = User.objects.create_user(username="bench-viewer", email="v@example.com", password="x" * 12,
+                                      role=Role.get(Role.Name.VIEWER), status=User.Status.ACTIVE)
+    return admin, viewer, Warehouse.objects.create(code="HOT", name=warehouse_name)
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(50)
 

@@ -44,17 +44,9 @@ LOTS = 5
 
 
 def _world() -> dict:
-    from django.core.management import call_command
 
-    from accounts.models import Role, User
-    from warehouses.models import Warehouse
 
-    call_command("migrate", verbosity=0)
-    admin = User.objects.create_user(username="bench-admin", email="a@example.com", password="x" * 12,
-                                     role=Role.get(Role.Name.ADMIN), status=User.Status.ACTIVE)
-    viewer = User.objects.create_user(username="bench-viewer", email="v@example.com", password="x" * 12,
-                                      role=Role.get(Role.Name.VIEWER), status=User.Status.ACTIVE)
-    warehouse = Warehouse.objects.create(code="HOT", name="Lots bench")
+    admin, viewer, warehouse = loadlib.migrated_world("Lots bench")
     return {"admin": admin, "viewer": viewer, "warehouse": warehouse}
 
 

@@ -31,21 +31,14 @@ from hot_row_bench import _approve, _pending_requests, _profile, _verify_ledger 
 
 
 def _prepare(n: int, rounds: int) -> dict:
-    from django.core.management import call_command
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.models import Role, User
     from inventory.models import Product
     from inventory.services import assign_stock
     from warehouses.models import Warehouse
     from workflows.services import create_rule
 
-    call_command("migrate", verbosity=0)
-    admin = User.objects.create_user(username="bench-admin", email="a@example.com", password="x" * 12,
-                                     role=Role.get(Role.Name.ADMIN), status=User.Status.ACTIVE)
-    viewer = User.objects.create_user(username="bench-viewer", email="v@example.com", password="x" * 12,
-                                      role=Role.get(Role.Name.VIEWER), status=User.Status.ACTIVE)
-    warehouse = Warehouse.objects.create(code="HOT", name="Hot-row bench")
+    admin, viewer, warehouse = loadlib.migrated_world("Hot-row bench")
     source = Warehouse.objects.create(code="SRC", name="Supplier")
     plain = Product.objects.create(sku="PLAIN", name="No rule")
     ruled = Product.objects.create(sku="RULED", name="With a rule")

@@ -32,20 +32,12 @@ WARM_UP = 100
 
 
 def _prepare(n: int, rounds: int) -> dict:
-    from django.core.management import call_command
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.models import Role, User
     from inventory.models import Product
     from inventory.services import assign_stock
-    from warehouses.models import Warehouse
 
-    call_command("migrate", verbosity=0)
-    admin = User.objects.create_user(username="bench-admin", email="a@example.com", password="x" * 12,
-                                     role=Role.get(Role.Name.ADMIN), status=User.Status.ACTIVE)
-    viewer = User.objects.create_user(username="bench-viewer", email="v@example.com", password="x" * 12,
-                                      role=Role.get(Role.Name.VIEWER), status=User.Status.ACTIVE)
-    warehouse = Warehouse.objects.create(code="HOT", name="Webhooks bench")
+    admin, viewer, warehouse = loadlib.migrated_world("Webhooks bench")
     product = Product.objects.create(sku="HOT-1", name="Hot")
     assign_stock(actor=admin, warehouse=warehouse, product=product, quantity=n * rounds + 2 * WARM_UP)
     return {"admin": admin, "viewer": viewer, "warehouse": warehouse.pk, "product": product.pk,
